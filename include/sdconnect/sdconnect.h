@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sdconnect: reach private services the way Google's Service Directory path
+ * does. Umbrella header: include this one.
+ */
+#ifndef SDCONNECT_H
+#define SDCONNECT_H
+
+#include <sdconnect/common.h>
+#include <sdconnect/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*! The library's version, "MAJOR.MINOR.PATCH". Static string. */
+SDC_EXTERN const char *sdc_version(void);
+
+/*! Set up the library (allocator, then gRPC core). Call once, before any
+ *  thread starts. \param a NULL for libc's allocator; copied.
+ *  \return SDC_OK or SDC_EINVAL (an allocator hook is NULL). */
+SDC_EXTERN sdc_status sdc_global_init(const sdc_allocator *a);
+
+/*! Undo sdc_global_init(). Call after every handle is freed. */
+SDC_EXTERN void sdc_global_cleanup(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDCONNECT_H */

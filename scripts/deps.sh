@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian 12 packages sdconnect needs to build and test, only
+# those that are missing. Safe to run again; needs root to install.
+set -euo pipefail
+
+packages=(
+  gcc libc6-dev make cmake pkg-config
+  libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
+  libssl-dev libsqlite3-dev libyaml-dev
+  check
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}" >&2
+  echo "hint: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

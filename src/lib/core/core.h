@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal helpers every module of libsdconnect may use. */
+#ifndef SDC_CORE_H
+#define SDC_CORE_H
+
+#include <sdconnect/common.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+void *sdc__malloc(size_t size);
+void *sdc__calloc(size_t nmemb, size_t size);
+void *sdc__realloc(void *ptr, size_t size);
+char *sdc__strdup(const char *s);
+void sdc__allocator_set(const sdc_allocator *a);
+
+/* printf-style logging into the installed handler. */
+void sdc__log(sdc_log_level level, const char *comp, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Monotonic milliseconds, for deadlines and intervals. */
+uint64_t sdc__now_ms(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Service Directory v1 RPCs, transport-free: a method path and the
+ * request bytes in, a status and the response bytes out. server.c carries
+ * them over gRPC; tests and fuzzers call them directly.
+ */
+#ifndef SDC_LOCALSD_REGISTRY_H
+#define SDC_LOCALSD_REGISTRY_H
+
+#include "store.h"
+
+enum sd_method {
+  M_RESOLVE_SERVICE,
+  M_CREATE_NAMESPACE, M_LIST_NAMESPACES, M_GET_NAMESPACE, M_UPDATE_NAMESPACE,
+  M_DELETE_NAMESPACE,
+  M_CREATE_SERVICE, M_LIST_SERVICES, M_GET_SERVICE, M_UPDATE_SERVICE,
+  M_DELETE_SERVICE,
+  M_CREATE_ENDPOINT, M_LIST_ENDPOINTS, M_GET_ENDPOINT, M_UPDATE_ENDPOINT,
+  M_DELETE_ENDPOINT,
+  M_GET_IAM_POLICY, M_SET_IAM_POLICY, M_TEST_IAM_PERMISSIONS,
+  M_COUNT
+};
+
+/* Full gRPC path of a method ("/google.cloud.servicedirectory.v1.X/Y"). */
+const char *sd_method_path(enum sd_method m);
+/* Short name ("ResolveService"), for logs. */
+const char *sd_method_name(enum sd_method m);
+/* The method a path names, or -1. */
+int sd_method_lookup(const char *path, size_t len);
+
+/* Page size used when a List call gives none, and the most one page holds. */
+#define SD_DEFAULT_PAGE_SIZE 100
+#define SD_MAX_PAGE_SIZE 1000
+
+struct sd_reply {
+  grpc_status_code code; /* OK: body holds the response message */
+  uint8_t *body;         /* malloc'd; may be NULL with len 0 (Empty) */
+  size_t len;
+  struct sd_err err; /* when code != OK */
+};
+
+/* Run one RPC against the store. Never fails to fill `out`. */
+void sd_registry_call(struct store *s, enum sd_method m, const uint8_t *req,
+                      size_t len, struct sd_reply *out);
+void sd_reply_cleanup(struct sd_reply *r);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+int tproc_tmpdir(char out[64])
+{
+  strcpy(out, "/tmp/sdc-test-XXXXXX");
+  return mkdtemp(out) ? 0 : -1;
+}
+
+const char *tproc_sdconnect(void)
+{
+  const char *b = getenv("SDCONNECT_BIN");
+  return b && *b ? b : "sdconnect";
+}
+
+static pid_t spawn(struct tproc *p, const char *const argv[], bool want_port)
+{
+  char port_file[128];
+  const char *args[64];
+  size_t n = 0;
+  pid_t pid;
+
+  snprintf(port_file, sizeof(port_file), "%s/port", p->dir);
+  unlink(port_file);
+  while(argv[n] && n < 60) {
+    args[n] = argv[n];
+    n++;
+  }
+  if(want_port) {
+    args[n++] = "--port-file";
+    args[n++] = port_file;
+  }
+  args[n] = NULL;
+  pid = fork();
+  if(pid == 0) {
+    int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if(fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execv(args[0], (char *const *)args);
+    _exit(127);
+  }
+  return pid;
+}
+
+static int status_code(int st)
+{
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tproc_start(struct tproc *p, const char *const argv[], bool want_port)
+{
+  char port_file[128];
+  int st;
+
+  if(!p->dir[0] && tproc_tmpdir(p->dir))
+    return -1;
+  snprintf(p->log, sizeof(p->log), "%s/log", p->dir);
+  snprintf(port_file, sizeof(port_file), "%s/port", p->dir);
+  p->port = 0;
+  p->pid = spawn(p, argv, want_port);
+  if(p->pid < 0)
+    return -1;
+  if(!want_port)
+    return 0;
+  for(int i = 0; i < 750; i++) { /* 750 x 20 ms = 15 s */
+    FILE *f = fopen(port_file, "r");
+    if(f) {
+      int ok = fscanf(f, "%d", &p->port) == 1;
+      fclose(f);
+      if(ok && p->port > 0)
+        return 0;
+    }
+    if(waitpid(p->pid, &st, WNOHANG) == p->pid) {
+      p->exit_status = status_code(st);
+      p->pid = 0;
+      return -1;
+    }
+    sleep_ms(20);
+  }
+  tproc_kill9(p);
+  return -1;
+}
+
+int tproc_run(struct tproc *p, const char *const argv[])
+{
+  if(tproc_start(p, argv, false))
+    return -1;
+  return tproc_stop(p, 30000);
+}
+
+static int wait_bounded(struct tproc *p, int ms)
+{
+  int st;
+
+  for(int waited = 0; waited <= ms; waited += 10) {
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if(r == p->pid) {
+      p->exit_status = status_code(st);
+      p->pid = 0;
+      return 0;
+    }
+    if(r < 0 && errno != EINTR)
+      return -1;
+    sleep_ms(10);
+  }
+  return -1;
+}
+
+int tproc_stop(struct tproc *p, int grace_ms)
+{
+  if(p->pid <= 0)
+    return p->exit_status;
+  /* tproc_run waits for a command that ends by itself; a server gets TERM */
+  if(grace_ms < 30000)
+    kill(p->pid, SIGTERM);
+  if(wait_bounded(p, grace_ms)) {
+    kill(p->pid, SIGKILL);
+    wait_bounded(p, 5000);
+    p->exit_status = -1;
+  }
+  return p->exit_status;
+}
+
+void tproc_kill9(struct tproc *p)
+{
+  if(p->pid <= 0)
+    return;
+  kill(p->pid, SIGKILL);
+  wait_bounded(p, 5000);
+}
+
+bool tproc_log_has(const struct tproc *p, const char *needle)
+{
+  FILE *f = fopen(p->log, "r");
+  char *buf;
+  size_t n;
+  bool found;
+
+  if(!f)
+    return false;
+  buf = calloc(1, 1 << 20);
+  n = fread(buf, 1, (1 << 20) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  found = strstr(buf, needle) != NULL;
+  free(buf);
+  return found;
+}
+
+void tproc_rmdir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char path[512];
+
+  if(!d)
+    return;
+  while((e = readdir(d))) {
+    if(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    unlink(path);
+  }
+  closedir(d);
+  rmdir(dir);
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Processes started by tests: spawned with a port file, stopped by PID. */
+#ifndef SDC_TEST_PROC_H
+#define SDC_TEST_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tproc {
+  pid_t pid;
+  int port;
+  char dir[64];       /* private temp dir (port file, log) */
+  char log[128];      /* child's stdout+stderr */
+  int exit_status;    /* after tproc_wait/stop: exit code, or 128+signal */
+};
+
+/* Make a private temp dir for a test (tproc.dir style); returns 0. */
+int tproc_tmpdir(char out[64]);
+
+/* Start `argv` (NULL-terminated; argv[0] is a path) with "--port-file
+ * <dir>/port" appended when `want_port`, wait (bounded, 15 s) for the port.
+ * Returns 0, or -1 when the child exited or timed out (log kept). */
+int tproc_start(struct tproc *p, const char *const argv[], bool want_port);
+
+/* Run argv to completion (bounded, 30 s); returns its exit status and
+ * leaves its output in p->log. */
+int tproc_run(struct tproc *p, const char *const argv[]);
+
+/* SIGTERM, then wait up to `grace_ms` before SIGKILL. Returns exit code. */
+int tproc_stop(struct tproc *p, int grace_ms);
+/* SIGKILL and reap. */
+void tproc_kill9(struct tproc *p);
+
+/* True when the child's log holds `needle`. */
+bool tproc_log_has(const struct tproc *p, const char *needle);
+
+/* Remove the temp dir and everything in it (one level deep). */
+void tproc_rmdir(const char *dir);
+
+/* Path of the sdconnect binary under test (env SDCONNECT_BIN). */
+const char *tproc_sdconnect(void);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runs every unit suite; ctest runs it once per suite with CK_RUN_SUITE. */
+#include "suites.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+  SRunner *sr = srunner_create(core_suite());
+  int failed;
+
+  srunner_add_suite(sr, validate_suite());
+  srunner_add_suite(sr, filter_suite());
+  srunner_add_suite(sr, order_suite());
+  srunner_add_suite(sr, pagetoken_suite());
+  srunner_add_suite(sr, store_suite());
+  srunner_add_suite(sr, registry_suite());
+  srunner_add_suite(sr, seed_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "suites.h"
+
+#include <sdconnect/sdconnect.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(every_status_has_a_name)
+{
+  for(int s = SDC_OK; s <= SDC_EINTERNAL; s++)
+    ck_assert_str_ne(sdc_strerror((sdc_status)s), "unknown status");
+  ck_assert_str_eq(sdc_strerror((sdc_status)999), "unknown status");
+  ck_assert_int_eq(sdc_status_is_fatal(SDC_EINTERNAL), 1);
+  ck_assert_int_eq(sdc_status_is_fatal(SDC_ENOMEM), 0);
+}
+END_TEST
+
+START_TEST(status_values_never_change)
+{
+  /* append-only: these numbers are part of the ABI */
+  ck_assert_int_eq(SDC_ENOMEM, 1);
+  ck_assert_int_eq(SDC_EINVAL, 2);
+  ck_assert_int_eq(SDC_ETIMEDOUT, 3);
+  ck_assert_int_eq(SDC_ENOTFOUND, 4);
+  ck_assert_int_eq(SDC_EUNAVAILABLE, 5);
+  ck_assert_int_eq(SDC_ETLS, 6);
+  ck_assert_int_eq(SDC_ECONFIG, 7);
+  ck_assert_int_eq(SDC_ETOOBIG, 8);
+}
+END_TEST
+
+static void *fail_malloc(size_t n) { (void)n; return NULL; }
+
+START_TEST(global_init_rejects_partial_allocator)
+{
+  sdc_allocator a = {fail_malloc, NULL, realloc, free};
+  ck_assert_int_eq(sdc_global_init(&a), SDC_EINVAL);
+  ck_assert_str_eq(sdc_version(), SDC_VERSION_STRING);
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("status");
+
+  tcase_add_test(tc, every_status_has_a_name);
+  tcase_add_test(tc, status_values_never_change);
+  tcase_add_test(tc, global_init_rejects_partial_allocator);
+  suite_add_tcase(s, tc);
+  return s;
+}
