@@ -345,7 +345,8 @@ int sdc_localsd_main(int argc, char **argv)
 {
   struct opts o;
   struct sd_server_opts so = {0};
-  struct store *st = NULL;
+  struct sd_registry *reg = NULL;
+  struct store *st;
   struct sd_server *srv = NULL;
   struct sd_err e = {0};
   char err[1024], dbpath[PATH_MAX];
@@ -387,13 +388,14 @@ int sdc_localsd_main(int argc, char **argv)
       db = dbpath;
     }
   }
-  if(store_open(&st, db, &e)) {
+  if(sd_registry_open(&reg, db, &e)) {
     fprintf(stderr, PROG ": %s\n", e.msg);
     goto out;
   }
+  st = sd_registry_store(reg);
   if(o.seed) {
     struct seed_stats ss;
-    if(sd_seed_load(st, o.seed, &ss, err, sizeof(err))) {
+    if(sd_seed_load(reg, o.seed, &ss, err, sizeof(err))) {
       fprintf(stderr, PROG ": %s\nhint: fix the seed file; nothing from it "
               "was written\n", err);
       rc = 2;
@@ -410,7 +412,7 @@ int sdc_localsd_main(int argc, char **argv)
   so.token = token;
   so.threads = o.threads;
   so.max_message = o.max_message;
-  if(sd_server_start(&srv, st, &so, &port, err, sizeof(err))) {
+  if(sd_server_start(&srv, reg, &so, &port, err, sizeof(err))) {
     fprintf(stderr, PROG ": %s\nhint: pick another --listen, or port 0 for a "
             "free one\n", err);
     grpc_shutdown();
@@ -449,7 +451,7 @@ int sdc_localsd_main(int argc, char **argv)
   grpc_shutdown();
   rc = 0;
 out:
-  store_close(st);
+  sd_registry_close(reg);
   free(cert);
   free_secret(key);
   free(ca);

@@ -12,10 +12,15 @@
  * - Paging: plain name order pages by key ("after this name"), which stays
  *   correct under concurrent writes and costs O(page) per call; any other
  *   order sorts the matching set and pages by offset.
+ * - ResolveService answers are cached by request bytes and store write
+ *   generation (resolve_cache.c): a hit skips the store and its lock, and
+ *   any write makes every entry stale at once.
  * - Statuses follow the facts sheet (section 10): NOT_FOUND names the first
  *   missing ancestor, INVALID_ARGUMENT names the field, never UNKNOWN.
  */
 #include "registry.h"
+
+#include "resolve_cache.h"
 
 #include "google/cloud/servicedirectory/v1/lookup_service.pb-c.h"
 #include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
@@ -68,6 +73,40 @@ int sd_method_lookup(const char *path, size_t len)
       return m;
   return -1;
 }
+
+struct sd_registry {
+  struct store *store;
+  struct rcache *resolves;
+};
+
+grpc_status_code sd_registry_open(struct sd_registry **out, const char *path,
+                                  struct sd_err *e)
+{
+  struct sd_registry *r = calloc(1, sizeof(*r));
+
+  if(!r || !(r->resolves = rcache_new())) {
+    free(r);
+    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  if(store_open(&r->store, path, e)) {
+    rcache_free(r->resolves);
+    free(r);
+    return e->code;
+  }
+  *out = r;
+  return GRPC_STATUS_OK;
+}
+
+void sd_registry_close(struct sd_registry *r)
+{
+  if(!r)
+    return;
+  store_close(r->store);
+  rcache_free(r->resolves);
+  free(r);
+}
+
+struct store *sd_registry_store(struct sd_registry *r) { return r->store; }
 
 /* ---- growable output buffer with protobuf framing ------------------------ */
 struct wbuf {
@@ -660,18 +699,26 @@ static int item_cmp(const void *a, const void *b)
                           &((const struct item *)b)->view);
 }
 
-static void do_resolve(struct store *s, const uint8_t *req, size_t len,
+static void do_resolve(struct sd_registry *reg, const uint8_t *req, size_t len,
                        struct sd_reply *out)
 {
+  struct store *s = reg->store;
   struct sd_err *e = &out->err;
-  PBT(ResolveServiceRequest) *r = PB(resolve_service_request__unpack)(NULL, len, req);
+  PBT(ResolveServiceRequest) *r = NULL;
   struct sd_filter *f = NULL;
   struct scan sc = {.kind = SD_ENDPOINT, .e = e};
   struct wbuf svc = {0}, resp = {0};
   uint8_t *sbody = NULL;
   size_t slen = 0;
+  uint64_t gen = 0;
   int32_t max;
 
+  if(rcache_get(reg->resolves, store_generation(s), req, len, &out->body,
+                &out->len)) {
+    out->code = GRPC_STATUS_OK;
+    return;
+  }
+  r = PB(resolve_service_request__unpack)(NULL, len, req);
   if(!r) {
     sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "request does not decode as a "
             "ResolveServiceRequest");
@@ -684,6 +731,7 @@ static void do_resolve(struct store *s, const uint8_t *req, size_t len,
   sc.filter = f;
   sc.want = (size_t)max;
   store_lock(s);
+  gen = store_generation(s); /* the answer below is exactly this snapshot */
   if(store_get(s, r->name, &sbody, &slen, e) == GRPC_STATUS_NOT_FOUND)
     explain_missing(s, r->name, SD_SERVICE, e);
   else if(!e->code)
@@ -699,6 +747,8 @@ static void do_resolve(struct store *s, const uint8_t *req, size_t len,
   if(svc.oom)
     resp.oom = true;
   reply_take(out, &resp);
+  if(out->code == GRPC_STATUS_OK)
+    rcache_put(reg->resolves, gen, req, len, out->body, out->len);
 out:
   if(e->code)
     out->code = e->code;
@@ -813,14 +863,16 @@ out:
     break;                                                                     \
   }
 
-void sd_registry_call(struct store *s, enum sd_method m, const uint8_t *req,
-                      size_t len, struct sd_reply *out)
+void sd_registry_call(struct sd_registry *reg, enum sd_method m,
+                      const uint8_t *req, size_t len, struct sd_reply *out)
 {
+  struct store *s = reg->store;
+
   memset(out, 0, sizeof(*out));
   out->code = GRPC_STATUS_INTERNAL;
   switch(m) {
   case M_RESOLVE_SERVICE:
-    do_resolve(s, req, len, out);
+    do_resolve(reg, req, len, out);
     return;
   case M_CREATE_NAMESPACE: {
     UNPACK_OR_FAIL(r, PBT(CreateNamespaceRequest),

@@ -32,6 +32,16 @@ int sd_method_lookup(const char *path, size_t len);
 #define SD_DEFAULT_PAGE_SIZE 100
 #define SD_MAX_PAGE_SIZE 1000
 
+/* The registry: the store and the caches in front of it. */
+struct sd_registry;
+
+/* Open the store at `path` (NULL: in memory) with empty caches. */
+grpc_status_code sd_registry_open(struct sd_registry **out, const char *path,
+                                  struct sd_err *e);
+void sd_registry_close(struct sd_registry *r);
+/* The store underneath (borrowed), for counts and listings at start-up. */
+struct store *sd_registry_store(struct sd_registry *r);
+
 struct sd_reply {
   grpc_status_code code; /* OK: body holds the response message */
   uint8_t *body;         /* malloc'd; may be NULL with len 0 (Empty) */
@@ -39,9 +49,9 @@ struct sd_reply {
   struct sd_err err; /* when code != OK */
 };
 
-/* Run one RPC against the store. Never fails to fill `out`. */
-void sd_registry_call(struct store *s, enum sd_method m, const uint8_t *req,
-                      size_t len, struct sd_reply *out);
+/* Run one RPC. Never fails to fill `out`. Thread-safe. */
+void sd_registry_call(struct sd_registry *r, enum sd_method m,
+                      const uint8_t *req, size_t len, struct sd_reply *out);
 void sd_reply_cleanup(struct sd_reply *r);
 
 #endif

@@ -43,7 +43,7 @@ struct ctx {
   char *err;
   size_t errlen;
   const char *project, *location;
-  struct store *st;
+  struct sd_registry *reg;
   struct seed_stats *stats;
 };
 
@@ -232,7 +232,7 @@ static int upsert(struct ctx *c, yaml_node_t *where, enum sd_kind k,
   if(!buf)
     return fail_at(c, where, "out of memory");
   protobuf_c_message_pack(create, buf);
-  sd_registry_call(c->st, mc, buf, n, &r);
+  sd_registry_call(c->reg, mc, buf, n, &r);
   free(buf);
   sd_reply_cleanup(&r);
   if(r.code == GRPC_STATUS_OK) {
@@ -246,7 +246,7 @@ static int upsert(struct ctx *c, yaml_node_t *where, enum sd_kind k,
   if(!buf)
     return fail_at(c, where, "out of memory");
   protobuf_c_message_pack(update, buf);
-  sd_registry_call(c->st, (enum sd_method)(mc + 3), buf, n, &r);
+  sd_registry_call(c->reg, (enum sd_method)(mc + 3), buf, n, &r);
   free(buf);
   sd_reply_cleanup(&r);
   if(r.code != GRPC_STATUS_OK)
@@ -479,10 +479,10 @@ static int walk(struct ctx *c)
   return 0;
 }
 
-int sd_seed_load(struct store *st, const char *path, struct seed_stats *stats,
-                 char *err, size_t errlen)
+int sd_seed_load(struct sd_registry *reg, const char *path,
+                 struct seed_stats *stats, char *err, size_t errlen)
 {
-  struct ctx c = {.path = path, .err = err, .errlen = errlen, .st = st,
+  struct ctx c = {.path = path, .err = err, .errlen = errlen, .reg = reg,
                   .stats = stats};
   yaml_parser_t parser;
   FILE *f = fopen(path, "rb");
@@ -509,20 +509,20 @@ int sd_seed_load(struct store *st, const char *path, struct seed_stats *stats,
   /* pass 1: a dry run on a scratch store, so a mistake anywhere in the
    * file leaves the real registry untouched */
   {
-    struct store *scratch = NULL;
+    struct sd_registry *scratch = NULL;
     struct sd_err e = {0};
     struct seed_stats dry;
-    if(store_open(&scratch, NULL, &e)) {
+    if(sd_registry_open(&scratch, NULL, &e)) {
       snprintf(err, errlen, "%s: %s", path, e.msg);
       yaml_document_delete(&c.doc);
       return -1;
     }
-    c.st = scratch;
+    c.reg = scratch;
     c.stats = &dry;
     memset(&dry, 0, sizeof(dry));
     rc = walk(&c);
-    store_close(scratch);
-    c.st = st;
+    sd_registry_close(scratch);
+    c.reg = reg;
     c.stats = stats;
   }
   if(!rc)

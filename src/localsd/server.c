@@ -45,7 +45,7 @@ struct worker {
 
 struct sd_server {
   grpc_server *server;
-  struct store *store;
+  struct sd_registry *registry;
   char *token;
   size_t token_len;
   int n_workers;
@@ -228,7 +228,7 @@ static void on_message(struct call *c)
   }
   all = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
-  sd_registry_call(c->w->srv->store, (enum sd_method)c->method,
+  sd_registry_call(c->w->srv->registry, (enum sd_method)c->method,
                    GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &r);
   grpc_slice_unref(all);
   answer(c, r.code, r.code ? r.err.msg : NULL, r.body, r.len);
@@ -301,7 +301,7 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
-int sd_server_start(struct sd_server **out, struct store *st,
+int sd_server_start(struct sd_server **out, struct sd_registry *reg,
                     const struct sd_server_opts *o, int *port, char *err,
                     size_t errlen)
 {
@@ -315,7 +315,7 @@ int sd_server_start(struct sd_server **out, struct store *st,
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  srv->store = st;
+  srv->registry = reg;
   srv->n_workers = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS
                                                                   : o->threads;
   if(o->token) {

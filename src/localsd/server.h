@@ -4,7 +4,7 @@
 #ifndef SDC_LOCALSD_SERVER_H
 #define SDC_LOCALSD_SERVER_H
 
-#include "store.h"
+#include "registry.h"
 
 struct sd_server_opts {
   const char *listen;    /* "host:port"; port 0 picks a free one */
@@ -18,9 +18,9 @@ struct sd_server_opts {
 
 struct sd_server;
 
-/* Start serving `st` (borrowed; must outlive the server). On success writes
- * the bound port. On failure writes a message to err. */
-int sd_server_start(struct sd_server **out, struct store *st,
+/* Start serving `reg` (borrowed; must outlive the server). On success
+ * writes the bound port. On failure writes a message to err. */
+int sd_server_start(struct sd_server **out, struct sd_registry *reg,
                     const struct sd_server_opts *o, int *port, char *err,
                     size_t errlen);
 

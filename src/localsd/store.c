@@ -16,6 +16,7 @@
 
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct store {
   sqlite3 *db;
   sqlite3_stmt *st[ST_COUNT];
   pthread_mutex_t lock;
+  _Atomic uint64_t generation;
   uint8_t token_key[SD_TOKEN_KEY_LEN];
 };
 
@@ -169,6 +171,14 @@ void store_close(struct store *s)
 }
 
 const uint8_t *store_token_key(const struct store *s) { return s->token_key; }
+
+uint64_t store_generation(const struct store *s)
+{
+  return atomic_load(&((struct store *)s)->generation);
+}
+
+/* Called after every committed write, still under the lock. */
+static void bump(struct store *s) { atomic_fetch_add(&s->generation, 1); }
 void store_lock(struct store *s) { pthread_mutex_lock(&s->lock); }
 void store_unlock(struct store *s) { pthread_mutex_unlock(&s->lock); }
 
@@ -232,8 +242,10 @@ grpc_status_code store_insert(struct store *s, enum sd_kind kind,
                     SQLITE_STATIC);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
-  if(rc == SQLITE_DONE)
+  if(rc == SQLITE_DONE) {
+    bump(s);
     return GRPC_STATUS_OK;
+  }
   if(rc == SQLITE_CONSTRAINT)
     return GRPC_STATUS_ALREADY_EXISTS;
   return db_fail(s, e, "writing");
@@ -253,7 +265,10 @@ grpc_status_code store_replace(struct store *s, const char *name,
   sqlite3_reset(q);
   if(rc != SQLITE_DONE)
     return db_fail(s, e, "writing");
-  return sqlite3_changes(s->db) ? GRPC_STATUS_OK : GRPC_STATUS_NOT_FOUND;
+  if(!sqlite3_changes(s->db))
+    return GRPC_STATUS_NOT_FOUND;
+  bump(s);
+  return GRPC_STATUS_OK;
 }
 
 grpc_status_code store_delete(struct store *s, const char *name,
@@ -267,7 +282,10 @@ grpc_status_code store_delete(struct store *s, const char *name,
   sqlite3_reset(q);
   if(rc != SQLITE_DONE)
     return db_fail(s, e, "deleting");
-  return sqlite3_changes(s->db) ? GRPC_STATUS_OK : GRPC_STATUS_NOT_FOUND;
+  if(!sqlite3_changes(s->db))
+    return GRPC_STATUS_NOT_FOUND;
+  bump(s);
+  return GRPC_STATUS_OK;
 }
 
 grpc_status_code store_scan(struct store *s, enum sd_kind kind,

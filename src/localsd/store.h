@@ -18,6 +18,10 @@ grpc_status_code store_open(struct store **out, const char *path,
                             struct sd_err *e);
 void store_close(struct store *s);
 
+/* Counts committed writes; changes after every insert, replace or delete.
+ * May be read without the lock. */
+uint64_t store_generation(const struct store *s);
+
 /* Secret that signs page tokens; stable for the life of the database. */
 const uint8_t *store_token_key(const struct store *s);
 

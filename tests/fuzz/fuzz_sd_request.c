@@ -11,16 +11,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct store *registry(void)
+static struct sd_registry *registry(void)
 {
-  static struct store *s;
+  static struct sd_registry *s;
   struct sd_err e;
   uint8_t buf[512];
   size_t n;
 
   if(s)
     return s;
-  if(store_open(&s, NULL, &e))
+  if(sd_registry_open(&s, NULL, &e))
     abort();
   /* projects/p/locations/l/namespaces/n, then service s and endpoint e */
   {

@@ -74,6 +74,8 @@ START_TEST(cascading_deletes) { rc_cascading_deletes(&t); }
 END_TEST
 START_TEST(malformed_requests) { rc_malformed_requests(&t); }
 END_TEST
+START_TEST(resolve_never_serves_stale_answers) { rc_resolve_never_serves_stale_answers(&t); }
+END_TEST
 
 /* ---- transport behaviour -------------------------------------------------- */
 START_TEST(unknown_method_is_unimplemented)
@@ -476,6 +478,7 @@ static Suite *localsd_suite(void)
   tcase_add_test(api, update_masks);
   tcase_add_test(api, cascading_deletes);
   tcase_add_test(api, malformed_requests);
+  tcase_add_test(api, resolve_never_serves_stale_answers);
   tcase_add_checked_fixture(transport, mem_server_setup, server_teardown);
   tcase_set_timeout(transport, 60);
   tcase_add_test(transport, unknown_method_is_unimplemented);

@@ -370,3 +370,46 @@ void rc_malformed_requests(struct sdt *t)
   ck_assert_ptr_nonnull(strstr(r.msg, "name is required"));
   sdt_resp_free(&r);
 }
+
+static const char *resolve_first_address(struct sdt *t, size_t *n)
+{
+  static char addr[64];
+  PBT(ResolveServiceResponse) *res = NULL;
+  char msg[700];
+
+  ck_assert_int_eq(sdt_resolve(t, SVC, 0, NULL, &res, msg), OK);
+  *n = res->service->n_endpoints;
+  snprintf(addr, sizeof(addr), "%s", *n ? res->service->endpoints[0]->address : "");
+  PB(resolve_service_response__free_unpacked)(res, NULL);
+  return addr;
+}
+
+void rc_resolve_never_serves_stale_answers(struct sdt *t)
+{
+  char msg[700], *addr[] = {"address"};
+  size_t n;
+  PBT(Endpoint) patch;
+
+  setup_service(t);
+  ck_assert_str_eq(resolve_first_address(t, &n), "");
+  ck_assert_uint_eq(n, 0);
+  ck_assert_str_eq(resolve_first_address(t, &n), ""); /* now cached */
+  ck_assert_int_eq(sdt_create_endpoint(t, SVC, "a", "10.0.0.1", 443, NULL, NULL, msg), OK);
+  ck_assert_str_eq(resolve_first_address(t, &n), "10.0.0.1");
+  ck_assert_uint_eq(n, 1);
+  PB(endpoint__init)(&patch);
+  patch.name = (char *)EP("a");
+  patch.address = (char *)"10.0.0.2";
+  ck_assert_int_eq(update_endpoint(t, &patch, addr, 1, msg), OK);
+  ck_assert_str_eq(resolve_first_address(t, &n), "10.0.0.2");
+  /* a failed write changes nothing and may keep the cache */
+  ck_assert_int_eq(sdt_create_endpoint(t, SVC, "a", "10.0.0.9", 1, NULL, NULL, msg),
+                   GRPC_STATUS_ALREADY_EXISTS);
+  ck_assert_str_eq(resolve_first_address(t, &n), "10.0.0.2");
+  ck_assert_int_eq(sdt_delete(t, M_DELETE_ENDPOINT, EP("a"), msg), OK);
+  ck_assert_str_eq(resolve_first_address(t, &n), "");
+  ck_assert_uint_eq(n, 0);
+  ck_assert_int_eq(sdt_delete(t, M_DELETE_SERVICE, SVC, msg), OK);
+  ck_assert_int_eq(sdt_resolve(t, SVC, 0, NULL, &(PBT(ResolveServiceResponse) *){NULL}, msg),
+                   GRPC_STATUS_NOT_FOUND);
+}

@@ -12,9 +12,9 @@ void sdt_call_raw(struct sdt *t, enum sd_method m, const uint8_t *req,
                   size_t len, struct sdt_resp *out)
 {
   memset(out, 0, sizeof(*out));
-  if(t->store) {
+  if(t->reg) {
     struct sd_reply r;
-    sd_registry_call(t->store, m, req, len, &r);
+    sd_registry_call(t->reg, m, req, len, &r);
     out->code = r.code;
     snprintf(out->msg, sizeof(out->msg), "%s", r.code ? r.err.msg : "");
     out->body = r.body;

@@ -21,7 +21,7 @@
 #define SVC NS "/services/svc"
 
 struct sdt {
-  struct store *store;     /* in-process mode */
+  struct sd_registry *reg; /* in-process mode */
   grpc_channel *ch;        /* gRPC mode */
   grpc_metadata md[2];
   size_t n_md;
@@ -72,5 +72,6 @@ void rc_paging_terminates_and_checks_tokens(struct sdt *t);
 void rc_update_masks(struct sdt *t);
 void rc_cascading_deletes(struct sdt *t);
 void rc_malformed_requests(struct sdt *t);
+void rc_resolve_never_serves_stale_answers(struct sdt *t);
 
 #endif

@@ -13,5 +13,6 @@ Suite *store_suite(void);
 Suite *registry_suite(void);
 Suite *seed_suite(void);
 Suite *core_suite(void);
+Suite *resolve_cache_suite(void);
 
 #endif

@@ -13,13 +13,13 @@ static void mem_setup(void)
   struct sd_err e = {0};
 
   memset(&t, 0, sizeof(t));
-  ck_assert_int_eq(store_open(&t.store, NULL, &e), 0);
+  ck_assert_int_eq(sd_registry_open(&t.reg, NULL, &e), 0);
 }
 
 static void mem_teardown(void)
 {
-  store_close(t.store);
-  t.store = NULL;
+  sd_registry_close(t.reg);
+  t.reg = NULL;
 }
 
 START_TEST(crud_round_trip) { rc_crud_round_trip(&t); }
@@ -35,6 +35,8 @@ END_TEST
 START_TEST(cascading_deletes) { rc_cascading_deletes(&t); }
 END_TEST
 START_TEST(malformed_requests) { rc_malformed_requests(&t); }
+END_TEST
+START_TEST(resolve_never_serves_stale_answers) { rc_resolve_never_serves_stale_answers(&t); }
 END_TEST
 
 START_TEST(method_paths_are_exact)
@@ -67,6 +69,7 @@ Suite *registry_suite(void)
   tcase_add_test(tc, update_masks);
   tcase_add_test(tc, cascading_deletes);
   tcase_add_test(tc, malformed_requests);
+  tcase_add_test(tc, resolve_never_serves_stale_answers);
   tcase_add_test(tc, method_paths_are_exact);
   suite_add_tcase(s, tc);
   return s;
