@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grpc/grpc.h>
+#include <grpc/support/log.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -228,6 +229,19 @@ static bool print_service(void *ctx, const char *name, const uint8_t *body,
   return ++h->shown < 20;
 }
 
+/* gRPC core's own diagnostics (handshake failures and the like) join our
+ * logfmt stream instead of printing their own format. */
+static void grpc_log_to_logfmt(gpr_log_func_args *a)
+{
+  enum lf_level l = a->severity == GPR_LOG_SEVERITY_ERROR ? LF_WARN
+                    : a->severity == GPR_LOG_SEVERITY_INFO ? LF_INFO
+                                                           : LF_DEBUG;
+  const char *file = strrchr(a->file, '/');
+
+  lf_log(l, a->message, "source=grpc at=%s:%d", file ? file + 1 : a->file,
+         a->line);
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
   enum { O_LISTEN = 1000, O_PORT_FILE, O_DB, O_MEMORY, O_SEED, O_CERT, O_KEY,
@@ -404,6 +418,7 @@ int sdc_localsd_main(int argc, char **argv)
     lf_log(LF_INFO, "seed loaded", "file=%s created=%u updated=%u",
            lf_q(o.seed), ss.created, ss.updated);
   }
+  gpr_set_log_function(grpc_log_to_logfmt);
   grpc_init();
   so.listen = o.listen;
   so.cert_pem = cert;
