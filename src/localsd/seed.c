@@ -255,7 +255,34 @@ static int upsert(struct ctx *c, yaml_node_t *where, enum sd_kind k,
   return 0;
 }
 
-static char *star_path[] = {"*"};
+/* The update half of an upsert names every updatable field. */
+static void star_mask(Google__Protobuf__FieldMask *mask)
+{
+  static char *star_path[] = {"*"};
+
+  google__protobuf__field_mask__init(mask);
+  mask->n_paths = 1;
+  mask->paths = star_path;
+}
+
+typedef int (*item_fn)(struct ctx *c, yaml_node_t *item, const char *parent);
+
+/* Run `fn` on each item of the optional list `key` of mapping `map`. */
+static int each_item(struct ctx *c, yaml_node_t *map, const char *key,
+                     item_fn fn, const char *parent)
+{
+  yaml_node_t *list = get(c, map, key);
+
+  if(!list)
+    return 0;
+  if(list->type != YAML_SEQUENCE_NODE)
+    return fail_at(c, list, "%s must be a list", key);
+  for(yaml_node_item_t *i = list->data.sequence.items.start;
+      i < list->data.sequence.items.top; i++)
+    if(fn(c, yaml_document_get_node(&c->doc, *i), parent))
+      return -1;
+  return 0;
+}
 
 /* An optional string field: "" when absent, an error when not a scalar. */
 static int opt_string(struct ctx *c, yaml_node_t *item, const char *key,
@@ -320,9 +347,7 @@ static int do_endpoint(struct ctx *c, yaml_node_t *item, const char *svc)
   cr.endpoint_id = id;
   cr.endpoint = &ep;
   snprintf(full, sizeof(full), "%s/endpoints/%s", parent, id);
-  google__protobuf__field_mask__init(&mask);
-  mask.n_paths = 1;
-  mask.paths = star_path;
+  star_mask(&mask);
   upd = ep;
   upd.name = full;
   PB(update_endpoint_request__init)(&ur);
@@ -342,7 +367,6 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
   PBT(CreateServiceRequest) cr;
   PBT(UpdateServiceRequest) ur;
   Google__Protobuf__FieldMask mask;
-  yaml_node_t *eps;
   int rc = 0;
 
   if(item->type != YAML_MAPPING_NODE)
@@ -362,9 +386,7 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
     cr.parent = parent;
     cr.service_id = id;
     cr.service = &sv;
-    google__protobuf__field_mask__init(&mask);
-    mask.n_paths = 1;
-    mask.paths = star_path;
+    star_mask(&mask);
     PBT(Service) upd = sv;
     upd.name = full;
     PB(update_service_request__init)(&ur);
@@ -373,21 +395,10 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
     rc = upsert(c, item, SD_SERVICE, &cr.base, &ur.base);
   }
   free_entries((void **)sv.annotations, sv.n_annotations);
-  if(rc)
-    return rc;
-  eps = get(c, item, "endpoints");
-  if(!eps)
-    return 0;
-  if(eps->type != YAML_SEQUENCE_NODE)
-    return fail_at(c, eps, "endpoints must be a list");
-  for(yaml_node_item_t *i = eps->data.sequence.items.start;
-      i < eps->data.sequence.items.top; i++)
-    if(do_endpoint(c, yaml_document_get_node(&c->doc, *i), full))
-      return -1;
-  return 0;
+  return rc ? rc : each_item(c, item, "endpoints", do_endpoint, full);
 }
 
-static int do_namespace(struct ctx *c, yaml_node_t *item)
+static int do_namespace(struct ctx *c, yaml_node_t *item, const char *unused)
 {
   static const char *const keys[] = {"name", "labels", "services", "uid", NULL};
   char parent[SD_MAX_NAME + 1], id[SD_MAX_ID + 2], full[SD_MAX_NAME * 2];
@@ -396,9 +407,10 @@ static int do_namespace(struct ctx *c, yaml_node_t *item)
   PBT(CreateNamespaceRequest) cr;
   PBT(UpdateNamespaceRequest) ur;
   Google__Protobuf__FieldMask mask;
-  yaml_node_t *svcs, *name;
+  yaml_node_t *name;
   int rc = 0;
 
+  (void)unused; /* namespaces take their parent from project/location */
   if(item->type != YAML_MAPPING_NODE)
     return fail_at(c, item, "each namespace must be a mapping");
   if(check_keys(c, item, "a namespace", keys))
@@ -427,9 +439,7 @@ static int do_namespace(struct ctx *c, yaml_node_t *item)
     cr.parent = parent;
     cr.namespace_id = id;
     cr.namespace_ = &ns;
-    google__protobuf__field_mask__init(&mask);
-    mask.n_paths = 1;
-    mask.paths = star_path;
+    star_mask(&mask);
     PBT(Namespace) upd = ns;
     upd.name = full;
     PB(update_namespace_request__init)(&ur);
@@ -438,24 +448,13 @@ static int do_namespace(struct ctx *c, yaml_node_t *item)
     rc = upsert(c, item, SD_NAMESPACE, &cr.base, &ur.base);
   }
   free_entries((void **)ns.labels, ns.n_labels);
-  if(rc)
-    return rc;
-  svcs = get(c, item, "services");
-  if(!svcs)
-    return 0;
-  if(svcs->type != YAML_SEQUENCE_NODE)
-    return fail_at(c, svcs, "services must be a list");
-  for(yaml_node_item_t *i = svcs->data.sequence.items.start;
-      i < svcs->data.sequence.items.top; i++)
-    if(do_service(c, yaml_document_get_node(&c->doc, *i), full))
-      return -1;
-  return 0;
+  return rc ? rc : each_item(c, item, "services", do_service, full);
 }
 
 static int walk(struct ctx *c)
 {
   static const char *const keys[] = {"project", "location", "namespaces", NULL};
-  yaml_node_t *root = yaml_document_get_root_node(&c->doc), *nss;
+  yaml_node_t *root = yaml_document_get_root_node(&c->doc);
 
   if(!root)
     return fail_at(c, NULL, "the file is empty; see deploy/config/registry.yaml "
@@ -467,16 +466,7 @@ static int walk(struct ctx *c)
     return -1;
   c->project = scalar(get(c, root, "project"));
   c->location = scalar(get(c, root, "location"));
-  nss = get(c, root, "namespaces");
-  if(!nss)
-    return 0;
-  if(nss->type != YAML_SEQUENCE_NODE)
-    return fail_at(c, nss, "namespaces must be a list");
-  for(yaml_node_item_t *i = nss->data.sequence.items.start;
-      i < nss->data.sequence.items.top; i++)
-    if(do_namespace(c, yaml_document_get_node(&c->doc, *i)))
-      return -1;
-  return 0;
+  return each_item(c, root, "namespaces", do_namespace, "");
 }
 
 int sd_seed_load(struct sd_registry *reg, const char *path,

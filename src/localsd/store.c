@@ -179,6 +179,18 @@ uint64_t store_generation(const struct store *s)
 
 /* Called after every committed write, still under the lock. */
 static void bump(struct store *s) { atomic_fetch_add(&s->generation, 1); }
+
+/* Outcome of an UPDATE or DELETE of one name (and what lies below it). */
+static grpc_status_code changed_rows(struct store *s, int rc, const char *what,
+                                     struct sd_err *e)
+{
+  if(rc != SQLITE_DONE)
+    return db_fail(s, e, what);
+  if(!sqlite3_changes(s->db))
+    return GRPC_STATUS_NOT_FOUND;
+  bump(s);
+  return GRPC_STATUS_OK;
+}
 void store_lock(struct store *s) { pthread_mutex_lock(&s->lock); }
 void store_unlock(struct store *s) { pthread_mutex_unlock(&s->lock); }
 
@@ -263,12 +275,7 @@ grpc_status_code store_replace(struct store *s, const char *name,
                     SQLITE_STATIC);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
-  if(rc != SQLITE_DONE)
-    return db_fail(s, e, "writing");
-  if(!sqlite3_changes(s->db))
-    return GRPC_STATUS_NOT_FOUND;
-  bump(s);
-  return GRPC_STATUS_OK;
+  return changed_rows(s, rc, "writing", e);
 }
 
 grpc_status_code store_delete(struct store *s, const char *name,
@@ -280,12 +287,7 @@ grpc_status_code store_delete(struct store *s, const char *name,
   sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   sqlite3_reset(q);
-  if(rc != SQLITE_DONE)
-    return db_fail(s, e, "deleting");
-  if(!sqlite3_changes(s->db))
-    return GRPC_STATUS_NOT_FOUND;
-  bump(s);
-  return GRPC_STATUS_OK;
+  return changed_rows(s, rc, "deleting", e);
 }
 
 grpc_status_code store_scan(struct store *s, enum sd_kind kind,

@@ -11,48 +11,40 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void run(struct sd_registry *s, enum sd_method m, const ProtobufCMessage *msg)
+{
+  uint8_t buf[512];
+  size_t n = protobuf_c_message_pack(msg, buf);
+  struct sd_reply out;
+
+  sd_registry_call(s, m, buf, n, &out);
+  sd_reply_cleanup(&out);
+}
+
 static struct sd_registry *registry(void)
 {
   static struct sd_registry *s;
   struct sd_err e;
-  uint8_t buf[512];
-  size_t n;
+  Google__Cloud__Servicedirectory__V1__CreateNamespaceRequest ns =
+      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_NAMESPACE_REQUEST__INIT;
+  Google__Cloud__Servicedirectory__V1__CreateServiceRequest sv =
+      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_SERVICE_REQUEST__INIT;
+  Google__Cloud__Servicedirectory__V1__CreateEndpointRequest ep =
+      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_ENDPOINT_REQUEST__INIT;
 
   if(s)
     return s;
   if(sd_registry_open(&s, NULL, &e))
     abort();
-  /* projects/p/locations/l/namespaces/n, then service s and endpoint e */
-  {
-    Google__Cloud__Servicedirectory__V1__CreateNamespaceRequest r =
-        GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_NAMESPACE_REQUEST__INIT;
-    struct sd_reply out;
-    r.parent = (char *)"projects/p/locations/l";
-    r.namespace_id = (char *)"n";
-    n = google__cloud__servicedirectory__v1__create_namespace_request__pack(&r, buf);
-    sd_registry_call(s, M_CREATE_NAMESPACE, buf, n, &out);
-    sd_reply_cleanup(&out);
-  }
-  {
-    Google__Cloud__Servicedirectory__V1__CreateServiceRequest r =
-        GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_SERVICE_REQUEST__INIT;
-    struct sd_reply out;
-    r.parent = (char *)"projects/p/locations/l/namespaces/n";
-    r.service_id = (char *)"s";
-    n = google__cloud__servicedirectory__v1__create_service_request__pack(&r, buf);
-    sd_registry_call(s, M_CREATE_SERVICE, buf, n, &out);
-    sd_reply_cleanup(&out);
-  }
-  {
-    Google__Cloud__Servicedirectory__V1__CreateEndpointRequest r =
-        GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_ENDPOINT_REQUEST__INIT;
-    struct sd_reply out;
-    r.parent = (char *)"projects/p/locations/l/namespaces/n/services/s";
-    r.endpoint_id = (char *)"e";
-    n = google__cloud__servicedirectory__v1__create_endpoint_request__pack(&r, buf);
-    sd_registry_call(s, M_CREATE_ENDPOINT, buf, n, &out);
-    sd_reply_cleanup(&out);
-  }
+  ns.parent = (char *)"projects/p/locations/l";
+  ns.namespace_id = (char *)"n";
+  run(s, M_CREATE_NAMESPACE, &ns.base);
+  sv.parent = (char *)"projects/p/locations/l/namespaces/n";
+  sv.service_id = (char *)"s";
+  run(s, M_CREATE_SERVICE, &sv.base);
+  ep.parent = (char *)"projects/p/locations/l/namespaces/n/services/s";
+  ep.endpoint_id = (char *)"e";
+  run(s, M_CREATE_ENDPOINT, &ep.base);
   return s;
 }
 

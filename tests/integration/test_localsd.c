@@ -60,22 +60,7 @@ static void server_teardown(void)
 }
 
 /* ---- the shared API cases, over gRPC ------------------------------------ */
-START_TEST(crud_round_trip) { rc_crud_round_trip(&t); }
-END_TEST
-START_TEST(errors_name_the_problem) { rc_errors_name_the_problem(&t); }
-END_TEST
-START_TEST(resolve_caps_and_filters) { rc_resolve_caps_and_filters(&t); }
-END_TEST
-START_TEST(paging_terminates_and_checks_tokens) { rc_paging_terminates_and_checks_tokens(&t); }
-END_TEST
-START_TEST(update_masks) { rc_update_masks(&t); }
-END_TEST
-START_TEST(cascading_deletes) { rc_cascading_deletes(&t); }
-END_TEST
-START_TEST(malformed_requests) { rc_malformed_requests(&t); }
-END_TEST
-START_TEST(resolve_never_serves_stale_answers) { rc_resolve_never_serves_stale_answers(&t); }
-END_TEST
+RC_CASES(RC_TEST)
 
 /* ---- transport behaviour -------------------------------------------------- */
 START_TEST(unknown_method_is_unimplemented)
@@ -471,14 +456,10 @@ static Suite *localsd_suite(void)
 
   tcase_add_checked_fixture(api, mem_server_setup, server_teardown);
   tcase_set_timeout(api, 60);
-  tcase_add_test(api, crud_round_trip);
-  tcase_add_test(api, errors_name_the_problem);
-  tcase_add_test(api, resolve_caps_and_filters);
-  tcase_add_test(api, paging_terminates_and_checks_tokens);
-  tcase_add_test(api, update_masks);
-  tcase_add_test(api, cascading_deletes);
-  tcase_add_test(api, malformed_requests);
-  tcase_add_test(api, resolve_never_serves_stale_answers);
+  {
+    TCase *rc_tcase = api;
+    RC_CASES(RC_ADD)
+  }
   tcase_add_checked_fixture(transport, mem_server_setup, server_teardown);
   tcase_set_timeout(transport, 60);
   tcase_add_test(transport, unknown_method_is_unimplemented);

@@ -64,14 +64,26 @@ grpc_status_code sdt_get_endpoint(struct sdt *t, const char *name,
 grpc_status_code sdt_delete(struct sdt *t, enum sd_method m, const char *name,
                             char *msg);
 
-/* The shared behaviour cases (registry_cases.c). */
-void rc_crud_round_trip(struct sdt *t);
-void rc_errors_name_the_problem(struct sdt *t);
-void rc_resolve_caps_and_filters(struct sdt *t);
-void rc_paging_terminates_and_checks_tokens(struct sdt *t);
-void rc_update_masks(struct sdt *t);
-void rc_cascading_deletes(struct sdt *t);
-void rc_malformed_requests(struct sdt *t);
-void rc_resolve_never_serves_stale_answers(struct sdt *t);
+/* The shared behaviour cases (registry_cases.c), listed once so the unit
+ * and integration suites run the same set: X(name) for rc_<name>(). */
+#define RC_CASES(X)                                                            \
+  X(crud_round_trip)                                                           \
+  X(errors_name_the_problem)                                                   \
+  X(resolve_caps_and_filters)                                                  \
+  X(resolve_never_serves_stale_answers)                                        \
+  X(paging_terminates_and_checks_tokens)                                       \
+  X(update_masks)                                                              \
+  X(cascading_deletes)                                                         \
+  X(malformed_requests)
+
+#define RC_DECLARE(name) void rc_##name(struct sdt *t);
+RC_CASES(RC_DECLARE)
+#undef RC_DECLARE
+
+/* START_TEST wrappers for the cases, running them on `struct sdt t`. */
+#define RC_TEST(name)                                                          \
+  START_TEST(name) { rc_##name(&t); }                                          \
+  END_TEST
+#define RC_ADD(name) tcase_add_test(rc_tcase, name);
 
 #endif

@@ -22,22 +22,7 @@ static void mem_teardown(void)
   t.reg = NULL;
 }
 
-START_TEST(crud_round_trip) { rc_crud_round_trip(&t); }
-END_TEST
-START_TEST(errors_name_the_problem) { rc_errors_name_the_problem(&t); }
-END_TEST
-START_TEST(resolve_caps_and_filters) { rc_resolve_caps_and_filters(&t); }
-END_TEST
-START_TEST(paging_terminates_and_checks_tokens) { rc_paging_terminates_and_checks_tokens(&t); }
-END_TEST
-START_TEST(update_masks) { rc_update_masks(&t); }
-END_TEST
-START_TEST(cascading_deletes) { rc_cascading_deletes(&t); }
-END_TEST
-START_TEST(malformed_requests) { rc_malformed_requests(&t); }
-END_TEST
-START_TEST(resolve_never_serves_stale_answers) { rc_resolve_never_serves_stale_answers(&t); }
-END_TEST
+RC_CASES(RC_TEST)
 
 START_TEST(method_paths_are_exact)
 {
@@ -62,14 +47,10 @@ Suite *registry_suite(void)
   TCase *tc = tcase_create("api");
 
   tcase_add_checked_fixture(tc, mem_setup, mem_teardown);
-  tcase_add_test(tc, crud_round_trip);
-  tcase_add_test(tc, errors_name_the_problem);
-  tcase_add_test(tc, resolve_caps_and_filters);
-  tcase_add_test(tc, paging_terminates_and_checks_tokens);
-  tcase_add_test(tc, update_masks);
-  tcase_add_test(tc, cascading_deletes);
-  tcase_add_test(tc, malformed_requests);
-  tcase_add_test(tc, resolve_never_serves_stale_answers);
+  {
+    TCase *rc_tcase = tc;
+    RC_CASES(RC_ADD)
+  }
   tcase_add_test(tc, method_paths_are_exact);
   suite_add_tcase(s, tc);
   return s;
