@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   gcc libc6-dev make cmake pkg-config
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-  libssl-dev libsqlite3-dev libyaml-dev
+  libssl-dev libsqlite3-dev libyaml-dev libjansson-dev libcurl4-openssl-dev
   check
 )
 

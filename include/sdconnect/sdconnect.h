@@ -7,6 +7,8 @@
 #define SDCONNECT_H
 
 #include <sdconnect/common.h>
+#include <sdconnect/registry.h>
+#include <sdconnect/resolver.h>
 #include <sdconnect/version.h>
 
 #ifdef __cplusplus

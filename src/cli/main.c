@@ -6,6 +6,7 @@
  */
 #include <sdconnect/sdconnect.h>
 
+#include "cmds.h"
 #include "localsd_main.h"
 
 #include <stdio.h>
@@ -19,18 +20,27 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  sd-server   run a local Service Directory (gRPC v1 API)\n"
+    "  resolve     resolve a service to its endpoints\n"
+    "  namespaces  create|describe|list|update|delete namespaces\n"
+    "  services    create|describe|list|update|delete services\n"
+    "  endpoints   create|describe|list|update|delete endpoints\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
     "3 partial failure.\n";
 
-struct command {
+/* `global` commands use libsdconnect and need sdc_global_init(); the local
+ * server sets gRPC up itself (it must block signals first). */
+static const struct command {
   const char *name;
   int (*run)(int argc, char **argv);
-};
-
-static const struct command commands[] = {
-    {"sd-server", sdc_localsd_main},
+  int global;
+} commands[] = {
+    {"sd-server", sdc_localsd_main, 0},
+    {"resolve", cmd_resolve, 1},
+    {"namespaces", cmd_namespaces, 1},
+    {"services", cmd_services, 1},
+    {"endpoints", cmd_endpoints, 1},
 };
 
 int main(int argc, char **argv)
@@ -49,8 +59,18 @@ int main(int argc, char **argv)
     return 0;
   }
   for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-    if(!strcmp(argv[1], commands[i].name))
-      return commands[i].run(argc - 1, argv + 1);
+    if(!strcmp(argv[1], commands[i].name)) {
+      int rc;
+      if(!commands[i].global)
+        return commands[i].run(argc - 1, argv + 1);
+      if(sdc_global_init(NULL)) {
+        fprintf(stderr, "sdconnect: cannot initialise the library\n");
+        return 1;
+      }
+      rc = commands[i].run(argc - 1, argv + 1);
+      sdc_global_cleanup();
+      return rc;
+    }
   fprintf(stderr, "sdconnect: unknown command '%s'\nhint: run 'sdconnect "
           "--help' for the list of commands\n", argv[1]);
   return 2;

@@ -5,14 +5,30 @@
 #include "core.h"
 
 #include <grpc/grpc.h>
+#include <grpc/support/log.h>
+#include <string.h>
 
 const char *sdc_version(void) { return SDC_VERSION_STRING; }
+
+/* gRPC core's own diagnostics go to the library's log hook, never to a
+ * terminal directly: the library does not print. */
+static void grpc_log(gpr_log_func_args *args)
+{
+  sdc_log_level l = args->severity == GPR_LOG_SEVERITY_ERROR ? SDC_LOG_WARN
+                    : args->severity == GPR_LOG_SEVERITY_INFO ? SDC_LOG_DEBUG
+                                                              : SDC_LOG_TRACE;
+  const char *file = strrchr(args->file, '/');
+
+  sdc__log(l, "grpc", "%s (%s:%d)", args->message, file ? file + 1 : args->file,
+           args->line);
+}
 
 sdc_status sdc_global_init(const sdc_allocator *a)
 {
   if(a && (!a->malloc || !a->calloc || !a->realloc || !a->free))
     return SDC_EINVAL;
   sdc__allocator_set(a);
+  gpr_set_log_function(grpc_log);
   grpc_init();
   return SDC_OK;
 }

@@ -41,6 +41,16 @@ sdc_status sdc__grpc_unary(grpc_channel *ch, const char *method,
                            const grpc_metadata *md, size_t n_md,
                            uint64_t timeout_ms, struct sdc__grpc_result *out)
 {
+  return sdc__grpc_unary_creds(ch, NULL, method, req, req_len, md, n_md,
+                               timeout_ms, out);
+}
+
+sdc_status sdc__grpc_unary_creds(grpc_channel *ch, grpc_call_credentials *creds,
+                                 const char *method, const uint8_t *req,
+                                 size_t req_len, const grpc_metadata *md,
+                                 size_t n_md, uint64_t timeout_ms,
+                                 struct sdc__grpc_result *out)
+{
   sdc_status st = SDC_OK;
   grpc_completion_queue *cq = NULL;
   grpc_call *call = NULL;
@@ -62,7 +72,8 @@ sdc_status sdc__grpc_unary(grpc_channel *ch, const char *method,
   call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                   grpc_slice_from_static_string(method), NULL,
                                   deadline, NULL);
-  if(!cq || !call) {
+  if(!cq || !call ||
+     (creds && grpc_call_set_credentials(call, creds) != GRPC_CALL_OK)) {
     st = SDC_EINTERNAL;
     goto out;
   }

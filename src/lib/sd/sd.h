@@ -6,6 +6,7 @@
 #include <sdconnect/common.h>
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <stdint.h>
 
 /* The outcome of one unary call. `body` is the response message (NULL when
@@ -27,6 +28,12 @@ SDC_WARN_UNUSED sdc_status sdc__grpc_unary(grpc_channel *ch, const char *method,
                                            const grpc_metadata *md, size_t n_md,
                                            uint64_t timeout_ms,
                                            struct sdc__grpc_result *out);
+
+/* The same with call credentials (NULL: none) applied to the call. */
+SDC_WARN_UNUSED sdc_status sdc__grpc_unary_creds(
+    grpc_channel *ch, grpc_call_credentials *creds, const char *method,
+    const uint8_t *req, size_t req_len, const grpc_metadata *md, size_t n_md,
+    uint64_t timeout_ms, struct sdc__grpc_result *out);
 
 void sdc__grpc_result_cleanup(struct sdc__grpc_result *r);
 

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Service Directory commands: `resolve`, and `namespaces|services|endpoints
+ * create|describe|list|update|delete` with the verbs and flags of
+ * `gcloud service-directory`, so that habits carry over. A full resource
+ * name is accepted wherever a short id and its --namespace/--service/
+ * --location/--project flags are.
+ */
+#include "cmds.h"
+
+#include "msgs.h"
+#include "opts.h"
+#include "out.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 1100
+#define MAX_KV 64
+
+struct name_flags {
+  const char *project, *location, *namespace_, *service;
+};
+
+static const char *kind_word(sdc_sd_kind k)
+{
+  return k == SDC_SD_NAMESPACE ? "namespace"
+         : k == SDC_SD_SERVICE ? "service"
+                               : "endpoint";
+}
+
+/* Segments in a full name of each kind: projects/P/locations/L = 4. */
+static size_t segments(const char *s)
+{
+  size_t n = 1;
+
+  for(; *s; s++)
+    n += *s == '/';
+  return n;
+}
+
+static bool full_name_of(const char *s, size_t want_segments)
+{
+  return !strncmp(s, "projects/", 9) && segments(s) == want_segments;
+}
+
+/* The location name from flags: projects/P/locations/L. */
+static int location_name(const char *cmd, const struct name_flags *nf,
+                         char *out, size_t n)
+{
+  const char *project = nf->project;
+
+  if(!project)
+    project = getenv("CLOUDSDK_CORE_PROJECT");
+  if(!project || !*project)
+    project = getenv("SDCONNECT_PROJECT");
+  if(!project || !*project)
+    return usage_error(cmd, "no project: give --project, set "
+                       "CLOUDSDK_CORE_PROJECT, or pass a full resource name");
+  if(!nf->location)
+    return usage_error(cmd, "no location: give --location (e.g. us-central1), "
+                       "or pass a full resource name");
+  snprintf(out, n, "projects/%s/locations/%s", project, nf->location);
+  return 0;
+}
+
+/* Full name of a `kind` resource given as `id` (an id or a full name). */
+static int build_name(const char *cmd, sdc_sd_kind kind, const char *id,
+                      const struct name_flags *nf, char *out, size_t n)
+{
+  char parent[NAME_MAX_LEN];
+  int rc;
+
+  if(strchr(id, '/')) {
+    if(!full_name_of(id, 4 + 2 * (size_t)kind))
+      return usage_error(cmd, "'%s' is not a full %s name (projects/P/"
+                         "locations/L/namespaces/N%s%s)", id, kind_word(kind),
+                         kind >= SDC_SD_SERVICE ? "/services/S" : "",
+                         kind == SDC_SD_ENDPOINT ? "/endpoints/E" : "");
+    snprintf(out, n, "%s", id);
+    return 0;
+  }
+  if(kind == SDC_SD_NAMESPACE) {
+    rc = location_name(cmd, nf, parent, sizeof(parent));
+  } else {
+    const char *up = kind == SDC_SD_SERVICE ? nf->namespace_ : nf->service;
+    if(!up)
+      return usage_error(cmd, "%s '%s' needs --%s (or give its full name)",
+                         kind_word(kind), id,
+                         kind == SDC_SD_SERVICE ? "namespace" : "service");
+    rc = build_name(cmd, (sdc_sd_kind)(kind - 1), up, nf, parent,
+                    sizeof(parent));
+  }
+  if(rc)
+    return rc;
+  snprintf(out, n, "%s/%s/%s", parent,
+           kind == SDC_SD_NAMESPACE ? "namespaces"
+           : kind == SDC_SD_SERVICE ? "services"
+                                    : "endpoints",
+           id);
+  return 0;
+}
+
+/* "k=v,k2=v2" into kv (pointing into the copy `buf`). "" is an empty map. */
+static int parse_kv(const char *cmd, const char *flag, const char *text,
+                    char *buf, size_t cap, sdc_kv *kv, size_t *n)
+{
+  char *save = NULL, *tok;
+
+  *n = 0;
+  if(strlen(text) >= cap)
+    return usage_error(cmd, "--%s is too long", flag);
+  strcpy(buf, text);
+  for(tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    if(!eq || eq == tok)
+      return usage_error(cmd, "--%s: '%s' is not KEY=VALUE (pairs are joined "
+                         "by commas)", flag, tok);
+    if(*n == MAX_KV)
+      return usage_error(cmd, "--%s: more than %d pairs", flag, MAX_KV);
+    *eq = '\0';
+    kv[*n].key = tok;
+    kv[*n].value = eq + 1;
+    (*n)++;
+  }
+  return 0;
+}
+
+static int parse_port(const char *cmd, const char *s, int *port)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if(errno || end == s || *end || v < 0 || v > 65535)
+    return usage_error(cmd, "--port: '%s' is not a port from 0 to 65535", s);
+  *port = (int)v;
+  return 0;
+}
+
+/* ---- resolve ------------------------------------------------------------ */
+int cmd_resolve(int argc, char **argv)
+{
+  static const char cmd[] = "resolve";
+  struct sd_flags sf = {0};
+  struct name_flags nf = {0};
+  const char *max_s = NULL, *filter = NULL;
+  struct flag own[] = {
+      {"max-endpoints", &max_s, NULL, "N  at most N endpoints (1-100; default 25)"},
+      {"filter", &filter, NULL, "EXPR  only endpoints matching, e.g. 'port>8000'"},
+      {"project", &nf.project, NULL, "ID  project of a short NAME"},
+      {"location", &nf.location, NULL, "L  location of a short NAME"},
+      {"namespace", &nf.namespace_, NULL, "N  namespace of a short NAME"},
+      {NULL, NULL, NULL, NULL}};
+  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  struct parsed p;
+  char name[NAME_MAX_LEN];
+  sdc_resolver *r = NULL;
+  const sdc_service *svc = NULL;
+  sdc_resolve_info info;
+  sdc_status st;
+  long max = 0;
+  int rc;
+
+  rc = opts_parse(cmd, argc, argv, 1, tables, &p);
+  if(rc)
+    return rc;
+  if(p.help) {
+    printf("Usage: sdconnect resolve SERVICE [OPTIONS]\n\nResolve a Service "
+           "Directory service to its endpoints (ResolveService).\nSERVICE is "
+           "projects/P/locations/L/namespaces/N/services/S, or S with\n"
+           "--namespace, --location and --project.\n\nOptions:\n");
+    opts_help(tables);
+    return 0;
+  }
+  if(p.n_pos != 1)
+    return usage_error(cmd, "give exactly one SERVICE");
+  if(max_s) {
+    char *end;
+    max = strtol(max_s, &end, 10);
+    if(*end || end == max_s || max < 1 || max > 100)
+      return usage_error(cmd, "--max-endpoints: '%s' is not a number from 1 "
+                         "to 100", max_s);
+  }
+  rc = build_name(cmd, SDC_SD_SERVICE, p.pos[0], &nf, name, sizeof(name));
+  if(rc)
+    return rc;
+  rc = sd_connect(&sf, cmd, &r);
+  if(rc)
+    return rc;
+  st = sdc_resolve(r, name, (int)max, filter, &svc, &info);
+  if(st) {
+    rc = sd_call_failed(cmd, r, st, "servicedirectory.services.resolve");
+    sdc_resolver_free(r);
+    return rc;
+  }
+  for(size_t i = 0; i < svc->n_endpoints; i++)
+    if(!svc->endpoints[i].usable)
+      cli_warn(cmd, "endpoint %s has %s: it cannot be dialed",
+               svc->endpoints[i].name,
+               *svc->endpoints[i].address ? "port 0" : "no address");
+  if(sf.json) {
+    json_t *j = json_object();
+    json_object_set_new(j, "service", json_service(svc));
+    json_print(j);
+  } else {
+    print_service(svc);
+  }
+  sdc_service_release(svc);
+  sdc_resolver_free(r);
+  return 0;
+}
+
+/* ---- namespaces | services | endpoints ------------------------------------ */
+enum verb { V_CREATE, V_DESCRIBE, V_LIST, V_UPDATE, V_DELETE };
+
+static int run_registry(sdc_sd_kind kind, int argc, char **argv)
+{
+  static const char *const verbs[] = {"create", "describe", "list", "update",
+                                      "delete"};
+  static const char *const perms[] = {"create", "get", "list", "update",
+                                      "delete"};
+  const char *group = kind == SDC_SD_NAMESPACE ? "namespaces"
+                      : kind == SDC_SD_SERVICE ? "services"
+                                               : "endpoints";
+  char cmd[64], name[NAME_MAX_LEN], perm[128], kvbuf[4096];
+  struct sd_flags sf = {0};
+  struct name_flags nf = {0};
+  const char *labels = NULL, *annotations = NULL, *address = NULL,
+             *port_s = NULL, *network = NULL, *filter = NULL, *order_by = NULL,
+             *page_size_s = NULL, *limit_s = NULL;
+  struct flag own[16];
+  size_t n_own = 0;
+  const struct flag *tables[3];
+  struct parsed p;
+  sdc_kv kv[MAX_KV];
+  sdc_sd_resource in;
+  sdc_sd_resource *res = NULL;
+  sdc_resolver *r = NULL;
+  enum verb v = V_CREATE;
+  sdc_status st = SDC_OK;
+  int rc, found = 0;
+
+  if(argc < 2) {
+    fprintf(stderr, "Usage: sdconnect %s create|describe|list|update|delete "
+            "...\n", group);
+    return 2;
+  }
+  for(int i = 0; i < 5; i++)
+    if(!strcmp(argv[1], verbs[i])) {
+      v = (enum verb)i;
+      found = 1;
+    }
+  snprintf(cmd, sizeof(cmd), "%s %s", group, argv[1]);
+  if(!found && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
+    return usage_error(group, "unknown verb '%s'; use create, describe, list, "
+                       "update or delete", argv[1]);
+  if(!found) {
+    printf("Usage: sdconnect %s create|describe|list|update|delete ...\n"
+           "Run 'sdconnect %s VERB --help' for a verb's options.\n", group,
+           group);
+    return 0;
+  }
+  own[n_own++] = (struct flag){"project", &nf.project, NULL,
+                               "ID  project (env CLOUDSDK_CORE_PROJECT)"};
+  own[n_own++] = (struct flag){"location", &nf.location, NULL,
+                               "L  location, e.g. us-central1"};
+  if(kind >= SDC_SD_SERVICE || v == V_LIST)
+    if(kind >= SDC_SD_SERVICE)
+      own[n_own++] = (struct flag){"namespace", &nf.namespace_, NULL,
+                                   "N  namespace id or full name"};
+  if(kind == SDC_SD_ENDPOINT)
+    own[n_own++] = (struct flag){"service", &nf.service, NULL,
+                                 "S  service id or full name"};
+  if(v == V_CREATE || v == V_UPDATE) {
+    if(kind == SDC_SD_NAMESPACE)
+      own[n_own++] = (struct flag){"labels", &labels, NULL,
+                                   "K=V,...  labels (update: replaces all)"};
+    else
+      own[n_own++] = (struct flag){"annotations", &annotations, NULL,
+                                   "K=V,...  annotations (update: replaces all)"};
+    if(kind == SDC_SD_ENDPOINT) {
+      own[n_own++] = (struct flag){"address", &address, NULL,
+                                   "IP  IPv4 or IPv6 address"};
+      own[n_own++] = (struct flag){"port", &port_s, NULL, "N  port, 0-65535"};
+      if(v == V_CREATE)
+        own[n_own++] = (struct flag){"network", &network, NULL,
+                                     "NET  projects/NUMBER/locations/global/"
+                                     "networks/NAME"};
+    }
+  }
+  if(v == V_LIST) {
+    own[n_own++] = (struct flag){"filter", &filter, NULL,
+                                 "EXPR  e.g. 'annotations.owner=sre'"};
+    own[n_own++] = (struct flag){"order-by", &order_by, NULL,
+                                 "FIELDS  e.g. 'name desc'"};
+    own[n_own++] = (struct flag){"page-size", &page_size_s, NULL,
+                                 "N  items per request"};
+    own[n_own++] = (struct flag){"limit", &limit_s, NULL,
+                                 "N  stop after N items"};
+  }
+  own[n_own] = (struct flag){NULL, NULL, NULL, NULL};
+  tables[0] = own;
+  tables[1] = sd_flag_table(&sf);
+  tables[2] = NULL;
+  rc = opts_parse(cmd, argc, argv, 2, tables, &p);
+  if(rc)
+    return rc;
+  if(p.help) {
+    printf("Usage: sdconnect %s %s\n\nOptions:\n", cmd,
+           v == V_LIST ? "[OPTIONS]" : "ID|NAME [OPTIONS]");
+    opts_help(tables);
+    return 0;
+  }
+  snprintf(perm, sizeof(perm), "servicedirectory.%s.%s", group, perms[v]);
+  memset(&in, 0, sizeof(in));
+  in.kind = kind;
+  if(v == V_LIST) {
+    if(p.n_pos)
+      return usage_error(cmd, "list takes no positional argument (got '%s')",
+                         p.pos[0]);
+    if(kind == SDC_SD_NAMESPACE)
+      rc = location_name(cmd, &nf, name, sizeof(name));
+    else
+      rc = build_name(cmd, (sdc_sd_kind)(kind - 1),
+                      kind == SDC_SD_SERVICE ? (nf.namespace_ ? nf.namespace_ : "")
+                                             : (nf.service ? nf.service : ""),
+                      &nf, name, sizeof(name));
+    if(!rc && kind != SDC_SD_NAMESPACE &&
+       !(kind == SDC_SD_SERVICE ? nf.namespace_ : nf.service))
+      rc = usage_error(cmd, "give --%s", kind == SDC_SD_SERVICE ? "namespace"
+                                                                : "service");
+  } else {
+    if(p.n_pos != 1)
+      return usage_error(cmd, "give exactly one %s id or full name",
+                         kind_word(kind));
+    rc = build_name(cmd, kind, p.pos[0], &nf, name, sizeof(name));
+  }
+  if(rc)
+    return rc;
+  in.name = name;
+  if(labels || annotations) {
+    rc = parse_kv(cmd, labels ? "labels" : "annotations",
+                  labels ? labels : annotations, kvbuf, sizeof(kvbuf), kv,
+                  &in.n_kv);
+    if(rc)
+      return rc;
+    in.kv = kv;
+  }
+  in.address = address ? address : "";
+  in.network = network ? network : "";
+  if(port_s && (rc = parse_port(cmd, port_s, &in.port)))
+    return rc;
+  rc = sd_connect(&sf, cmd, &r);
+  if(rc)
+    return rc;
+  switch(v) {
+  case V_CREATE:
+    st = sdc_sd_create(r, &in, &res);
+    break;
+  case V_DESCRIBE:
+    st = sdc_sd_get(r, kind, name, &res);
+    break;
+  case V_UPDATE: {
+    const char *mask[4];
+    size_t n = 0;
+    if(labels)
+      mask[n++] = "labels";
+    if(annotations)
+      mask[n++] = "annotations";
+    if(address)
+      mask[n++] = "address";
+    if(port_s)
+      mask[n++] = "port";
+    if(!n) {
+      sdc_resolver_free(r);
+      return usage_error(cmd, "nothing to update: give %s",
+                         kind == SDC_SD_NAMESPACE ? "--labels"
+                         : kind == SDC_SD_SERVICE ? "--annotations"
+                                                  : "--address, --port or "
+                                                    "--annotations");
+    }
+    st = sdc_sd_update(r, &in, mask, n, &res);
+    break;
+  }
+  case V_DELETE:
+    st = sdc_sd_delete(r, kind, name);
+    if(!st)
+      printf("deleted %s %s\n", kind_word(kind), name);
+    break;
+  case V_LIST: {
+    sdc_sd_list_opts lo = {filter, order_by, 0, ""};
+    char token[2048] = "";
+    long limit = -1, shown = 0;
+    json_t *all = sf.json ? json_array() : NULL;
+    if(page_size_s)
+      lo.page_size = atoi(page_size_s);
+    if(limit_s)
+      limit = atol(limit_s);
+    if((page_size_s && lo.page_size < 1) || (limit_s && limit < 1)) {
+      json_decref(all);
+      sdc_resolver_free(r);
+      return usage_error(cmd, "--page-size and --limit take positive numbers");
+    }
+    for(int guard = 0; guard < 100000; guard++) {
+      sdc_sd_page *page = NULL;
+      lo.page_token = token;
+      st = sdc_sd_list(r, kind, name, &lo, &page);
+      if(st)
+        break;
+      if(limit >= 0 && (long)page->n > limit - shown)
+        page->n = (size_t)(limit - shown);
+      if(all)
+        for(size_t i = 0; i < page->n; i++)
+          json_array_append_new(all, json_resource(&page->items[i]));
+      else
+        print_rows(kind, page, guard == 0);
+      shown += (long)page->n;
+      snprintf(token, sizeof(token), "%s", page->next_page_token);
+      sdc_sd_page_free(page);
+      if(!*token || (limit >= 0 && shown >= limit))
+        break;
+    }
+    if(all) {
+      if(!st)
+        json_print(all);
+      else
+        json_decref(all);
+    }
+    break;
+  }
+  }
+  if(st) {
+    rc = sd_call_failed(cmd, r, st, perm);
+  } else if(res) {
+    if(sf.json)
+      json_print(json_resource(res));
+    else
+      print_resource(res);
+  }
+  sdc_sd_resource_free(res);
+  sdc_resolver_free(r);
+  return rc;
+}
+
+int cmd_namespaces(int argc, char **argv)
+{
+  return run_registry(SDC_SD_NAMESPACE, argc, argv);
+}
+
+int cmd_services(int argc, char **argv)
+{
+  return run_registry(SDC_SD_SERVICE, argc, argv);
+}
+
+int cmd_endpoints(int argc, char **argv)
+{
+  return run_registry(SDC_SD_ENDPOINT, argc, argv);
+}

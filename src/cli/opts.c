@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "opts.h"
+
+#include "msgs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct flag *find(const struct flag *const *tables,
+                               const char *name, size_t len)
+{
+  for(size_t t = 0; tables[t]; t++)
+    for(const struct flag *f = tables[t]; f->name; f++)
+      if(strlen(f->name) == len && !strncmp(f->name, name, len))
+        return f;
+  return NULL;
+}
+
+int opts_parse(const char *cmd, int argc, char **argv, int first,
+               const struct flag *const *tables, struct parsed *out)
+{
+  memset(out, 0, sizeof(*out));
+  for(int i = first; i < argc; i++) {
+    const char *a = argv[i], *eq;
+    const struct flag *f;
+    if(!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      out->help = true;
+      continue;
+    }
+    if(strncmp(a, "--", 2) || !a[2]) {
+      if(out->n_pos == MAX_POSITIONAL)
+        return usage_error(cmd, "too many arguments at '%s'", a);
+      out->pos[out->n_pos++] = a;
+      continue;
+    }
+    eq = strchr(a + 2, '=');
+    f = find(tables, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+    if(!f)
+      return usage_error(cmd, "unknown option '%.*s'",
+                         (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+    if(!f->value) {
+      if(eq)
+        return usage_error(cmd, "option '--%s' takes no value", f->name);
+      *f->set = true;
+      continue;
+    }
+    if(eq) {
+      *f->value = eq + 1;
+    } else if(i + 1 < argc) {
+      *f->value = argv[++i];
+    } else {
+      return usage_error(cmd, "option '--%s' needs a value", f->name);
+    }
+  }
+  return 0;
+}
+
+void opts_help(const struct flag *const *tables)
+{
+  for(size_t t = 0; tables[t]; t++)
+    for(const struct flag *f = tables[t]; f->name; f++) {
+      char left[64];
+      const char *sp = f->value ? strchr(f->help, ' ') : NULL;
+      if(sp)
+        snprintf(left, sizeof(left), "--%s %.*s", f->name,
+                 (int)(sp - f->help), f->help);
+      else
+        snprintf(left, sizeof(left), "--%s", f->name);
+      printf("  %-26s %s\n", left, sp ? sp + 1 + strspn(sp + 1, " ") : f->help);
+    }
+}
+
+const struct flag *sd_flag_table(struct sd_flags *f)
+{
+  static struct flag t[10];
+
+  t[0] = (struct flag){"sd-endpoint", &f->endpoint, NULL,
+                       "HOST:PORT  Service Directory to use (default: Google's "
+                       "API; env SDCONNECT_SD_ENDPOINT)"};
+  t[1] = (struct flag){"insecure", NULL, &f->insecure,
+                       "plaintext gRPC, e.g. a local sd-server (env "
+                       "SDCONNECT_SD_INSECURE=1)"};
+  t[2] = (struct flag){"ca", &f->ca, NULL,
+                       "FILE  trust these PEM CA certificates (env "
+                       "SDCONNECT_SD_CA)"};
+  t[3] = (struct flag){"cert", &f->cert, NULL,
+                       "FILE  client certificate for mTLS (env SDCONNECT_SD_CERT)"};
+  t[4] = (struct flag){"key", &f->key, NULL,
+                       "FILE  client private key for mTLS (env SDCONNECT_SD_KEY)"};
+  t[5] = (struct flag){"token-file", &f->token_file, NULL,
+                       "FILE  send 'authorization: Bearer' with the token in "
+                       "FILE (env SDCONNECT_SD_TOKEN_FILE)"};
+  t[6] = (struct flag){"timeout", &f->timeout, NULL,
+                       "DURATION  deadline per call, retries included, e.g. "
+                       "5s (default 15s; env SDCONNECT_SD_TIMEOUT)"};
+  t[7] = (struct flag){"credentials", &f->credentials, NULL,
+                       "FILE  Google service-account or authorized-user file "
+                       "(env SDCONNECT_SD_CREDENTIALS)"};
+  t[8] = (struct flag){"json", NULL, &f->json,
+                       "print JSON with Service Directory's REST field names"};
+  t[9] = (struct flag){NULL, NULL, NULL, NULL};
+  return t;
+}
+
+bool parse_duration_ms(const char *s, uint64_t *ms)
+{
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod(s, &end);
+  if(errno || end == s || v < 0)
+    return false;
+  if(!*end || !strcmp(end, "ms"))
+    ;
+  else if(!strcmp(end, "s"))
+    v *= 1000;
+  else if(!strcmp(end, "m"))
+    v *= 60000;
+  else
+    return false;
+  if(v < 1 || v > 600000)
+    return false;
+  *ms = (uint64_t)v;
+  return true;
+}
+
+static const char *env_or(const char *v, const char *env)
+{
+  const char *e;
+
+  if(v)
+    return v;
+  e = getenv(env);
+  return e && *e ? e : NULL;
+}
+
+/* Read a whole small file (PEM or token); NULL with a message printed. */
+static char *slurp(const char *cmd, const char *what, const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+
+  if(!f) {
+    cli_error(cmd, "%s %s: cannot open: %s", what, path, strerror(errno));
+    return NULL;
+  }
+  buf = malloc(1 << 20);
+  n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+  fclose(f);
+  if(!buf)
+    return NULL;
+  buf[n] = '\0';
+  return buf;
+}
+
+static void free_secret(char *s)
+{
+  if(s) {
+    memset(s, 0, strlen(s));
+    free(s);
+  }
+}
+
+int sd_connect(struct sd_flags *f, const char *cmd, sdc_resolver **out)
+{
+  sdc_resolver_opts *o = NULL;
+  char *ca = NULL, *cert = NULL, *key = NULL, *token = NULL;
+  char err[1024] = "";
+  const char *insecure_env = getenv("SDCONNECT_SD_INSECURE");
+  uint64_t timeout = 15000;
+  sdc_status st;
+  int rc = 2;
+
+  f->endpoint = env_or(f->endpoint, "SDCONNECT_SD_ENDPOINT");
+  f->ca = env_or(f->ca, "SDCONNECT_SD_CA");
+  f->cert = env_or(f->cert, "SDCONNECT_SD_CERT");
+  f->key = env_or(f->key, "SDCONNECT_SD_KEY");
+  f->token_file = env_or(f->token_file, "SDCONNECT_SD_TOKEN_FILE");
+  f->timeout = env_or(f->timeout, "SDCONNECT_SD_TIMEOUT");
+  f->credentials = env_or(f->credentials, "SDCONNECT_SD_CREDENTIALS");
+  if(!f->insecure && insecure_env && !strcmp(insecure_env, "1"))
+    f->insecure = true;
+  if(f->timeout && !parse_duration_ms(f->timeout, &timeout))
+    return usage_error(cmd, "--timeout: '%s' is not a duration from 1ms to "
+                       "10m (e.g. 500ms, 5s)", f->timeout);
+  if(!f->cert != !f->key)
+    return usage_error(cmd, "--cert and --key go together");
+  if(f->insecure && (f->ca || f->cert))
+    return usage_error(cmd, "--insecure turns TLS off: drop --ca/--cert/--key,"
+                       " or drop --insecure");
+  if(sdc_resolver_opts_new(&o))
+    return 1;
+  if(f->endpoint && sdc_resolver_opts_set_endpoint(o, f->endpoint)) {
+    rc = usage_error(cmd, "--sd-endpoint: '%s' is not HOST:PORT", f->endpoint);
+    goto out;
+  }
+  sdc_resolver_opts_set_plaintext(o, f->insecure);
+  sdc_resolver_opts_set_timeout_ms(o, timeout);
+  if((f->ca && !(ca = slurp(cmd, "--ca", f->ca))) ||
+     (f->cert && !(cert = slurp(cmd, "--cert", f->cert))) ||
+     (f->key && !(key = slurp(cmd, "--key", f->key))) ||
+     (f->token_file && !(token = slurp(cmd, "--token-file", f->token_file))))
+    goto out;
+  if(token)
+    token[strcspn(token, "\r\n")] = '\0';
+  if((ca && sdc_resolver_opts_set_ca_pem(o, ca)) ||
+     (cert && sdc_resolver_opts_set_client_cert_pem(o, cert, key)) ||
+     (token && (!*token || sdc_resolver_opts_set_bearer_token(o, token)))) {
+    rc = usage_error(cmd, "a --ca, --cert/--key or --token-file value is "
+                     "empty or malformed");
+    goto out;
+  }
+  if(f->credentials)
+    sdc_resolver_opts_set_google_credentials(o, f->credentials);
+  st = sdc_resolver_new(out, o, err, sizeof(err));
+  if(st == SDC_ENOTFOUND) {
+    cli_error(cmd, "%s", err);
+    cli_hint("to use a local directory, start 'sdconnect sd-server' and pass "
+             "--sd-endpoint 127.0.0.1:8085 --insecure (or set "
+             "SDCONNECT_SD_ENDPOINT and SDCONNECT_SD_INSECURE=1); to use "
+             "Google's, run 'gcloud auth application-default login' or set "
+             "GOOGLE_APPLICATION_CREDENTIALS to a key file");
+    goto out;
+  }
+  if(st) {
+    cli_error(cmd, "cannot set up the Service Directory client: %s",
+              *err ? err : sdc_strerror(st));
+    rc = st == SDC_ENOMEM ? 1 : 2;
+    goto out;
+  }
+  rc = 0;
+out:
+  free(ca);
+  free(cert);
+  free_secret(key);
+  free_secret(token);
+  sdc_resolver_opts_free(o);
+  return rc;
+}

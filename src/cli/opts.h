@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Command-line flags: a table per command, `--flag value` and
+ * `--flag=value` forms, positional arguments collected in order. */
+#ifndef SDC_CLI_OPTS_H
+#define SDC_CLI_OPTS_H
+
+#include <sdconnect/resolver.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct flag {
+  const char *name;   /* without the dashes */
+  const char **value; /* takes a value when non-NULL */
+  bool *set;          /* a switch when value is NULL */
+  const char *help;   /* "VALUE  what it does" for --help */
+};
+
+#define MAX_POSITIONAL 8
+
+struct parsed {
+  const char *pos[MAX_POSITIONAL];
+  size_t n_pos;
+  bool help;
+};
+
+/* Parse argv[first..] against the NULL-terminated tables (in order).
+ * Returns 0, or 2 after printing a usage error naming `cmd`. */
+int opts_parse(const char *cmd, int argc, char **argv, int first,
+               const struct flag *const *tables, struct parsed *out);
+
+/* Print the flags of the tables as a help block. */
+void opts_help(const struct flag *const *tables);
+
+/* Flags every Service Directory command takes, with their environment
+ * fallbacks (SDCONNECT_SD_ENDPOINT, SDCONNECT_SD_INSECURE, SDCONNECT_SD_CA,
+ * SDCONNECT_SD_CERT, SDCONNECT_SD_KEY, SDCONNECT_SD_TOKEN_FILE,
+ * SDCONNECT_SD_TIMEOUT, SDCONNECT_SD_CREDENTIALS). */
+struct sd_flags {
+  const char *endpoint, *ca, *cert, *key, *token_file, *timeout, *credentials;
+  bool insecure, json;
+};
+
+extern const struct flag *sd_flag_table(struct sd_flags *f);
+
+/* Build a resolver from the flags. Returns 0, or the exit code after
+ * printing what is wrong and how to fix it. */
+int sd_connect(struct sd_flags *f, const char *cmd, sdc_resolver **out);
+
+/* Parse "1500", "1500ms", "2s", "1m" into milliseconds; false if bad. */
+bool parse_duration_ms(const char *s, uint64_t *ms);
+
+#endif

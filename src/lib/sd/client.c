@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Registration calls (registry.h) over a resolver's channel and policy. */
+#include "resolver_int.h"
+
+#include "codec.h"
+#include "core/core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REG "/google.cloud.servicedirectory.v1.RegistrationService/"
+
+static const char *word(sdc_sd_kind k)
+{
+  return k == SDC_SD_NAMESPACE ? "Namespace"
+         : k == SDC_SD_SERVICE ? "Service"
+                               : "Endpoint";
+}
+
+/* Run one call; on success hand back the answer bytes in res. */
+static sdc_status call(sdc_resolver *r, const char *verb, sdc_sd_kind k,
+                       const char *plural_suffix, const char *routing_key,
+                       const char *target, uint8_t *req, size_t len,
+                       bool retry, struct sdc__grpc_result *res)
+{
+  char method[128];
+  sdc_status st;
+
+  if(!req) {
+    sdc__resolver_fail(r, -1, "out of memory");
+    return SDC_ENOMEM;
+  }
+  snprintf(method, sizeof(method), REG "%s%s%s", verb, word(k), plural_suffix);
+  st = sdc__sd_rpc(r, method, routing_key, target, req, len, retry, res);
+  sdc_free(req);
+  if(st)
+    return st;
+  if(res->code != GRPC_STATUS_OK) {
+    sdc__resolver_fail(r, res->code, "%s%s%s %s via %s: %s: %s", verb,
+                       word(k), plural_suffix, target, r->o.endpoint,
+                       sdc__grpc_code_name(res->code), res->details);
+    st = sdc__status_from_grpc(res->code);
+    sdc__grpc_result_cleanup(res);
+  }
+  return st;
+}
+
+static sdc_status decode_one(sdc_resolver *r, sdc_sd_kind k,
+                             struct sdc__grpc_result *res,
+                             sdc_sd_resource **out)
+{
+  sdc_sd_resource *d = sdc__resource_decode(k, res->body, res->body_len);
+
+  sdc__grpc_result_cleanup(res);
+  if(!d) {
+    sdc__resolver_fail(r, GRPC_STATUS_OK, "%s via %s: the answer does not "
+                       "decode", word(k), r->o.endpoint);
+    return SDC_EPROTO;
+  }
+  *out = d;
+  return SDC_OK;
+}
+
+sdc_status sdc_sd_create(sdc_resolver *r, const sdc_sd_resource *in,
+                         sdc_sd_resource **out)
+{
+  char parent[1100];
+  const char *slash;
+  uint8_t *req;
+  size_t len = 0;
+  struct sdc__grpc_result res;
+  sdc_status st;
+
+  slash = in && in->name ? strrchr(in->name, '/') : NULL;
+  /* parent/<collection>/<id>: cut the last two segments */
+  if(!slash || slash == in->name || (size_t)(slash - in->name) >= sizeof(parent)) {
+    sdc__resolver_fail(r, -1, "create: '%s' is not a full resource name",
+                       in && in->name ? in->name : "");
+    return SDC_EINVAL;
+  }
+  memcpy(parent, in->name, (size_t)(slash - in->name));
+  parent[slash - in->name] = '\0';
+  {
+    char *coll = strrchr(parent, '/');
+    if(!coll) {
+      sdc__resolver_fail(r, -1, "create: '%s' is not a full resource name",
+                         in->name);
+      return SDC_EINVAL;
+    }
+    *coll = '\0';
+  }
+  req = sdc__encode_create(in, parent, slash + 1, &len);
+  st = call(r, "Create", in->kind, "", "parent", parent, req, len, false, &res);
+  return st ? st : decode_one(r, in->kind, &res, out);
+}
+
+sdc_status sdc_sd_get(sdc_resolver *r, sdc_sd_kind kind, const char *name,
+                      sdc_sd_resource **out)
+{
+  size_t len = 0;
+  struct sdc__grpc_result res;
+  uint8_t *req = sdc__encode_name(name, &len);
+  sdc_status st = call(r, "Get", kind, "", "name", name, req, len, true, &res);
+
+  return st ? st : decode_one(r, kind, &res, out);
+}
+
+sdc_status sdc_sd_update(sdc_resolver *r, const sdc_sd_resource *in,
+                         const char *const *mask, size_t n_mask,
+                         sdc_sd_resource **out)
+{
+  static const char *const keys[] = {"", "namespace.name", "service.name",
+                                     "endpoint.name"};
+  size_t len = 0;
+  struct sdc__grpc_result res;
+  uint8_t *req = sdc__encode_update(in, mask, n_mask, &len);
+  sdc_status st = call(r, "Update", in->kind, "", keys[in->kind], in->name,
+                       req, len, true, &res);
+
+  return st ? st : decode_one(r, in->kind, &res, out);
+}
+
+sdc_status sdc_sd_delete(sdc_resolver *r, sdc_sd_kind kind, const char *name)
+{
+  size_t len = 0;
+  struct sdc__grpc_result res;
+  uint8_t *req = sdc__encode_name(name, &len);
+  sdc_status st = call(r, "Delete", kind, "", "name", name, req, len, true,
+                       &res);
+
+  if(!st)
+    sdc__grpc_result_cleanup(&res);
+  return st;
+}
+
+sdc_status sdc_sd_list(sdc_resolver *r, sdc_sd_kind kind, const char *parent,
+                       const sdc_sd_list_opts *opts, sdc_sd_page **out)
+{
+  size_t len = 0;
+  struct sdc__grpc_result res;
+  sdc_sd_page *page;
+  uint8_t *req = sdc__encode_list(parent, opts, &len);
+  sdc_status st = call(r, "List", kind, "s", "parent", parent, req, len, true,
+                       &res);
+
+  if(st)
+    return st;
+  page = sdc__page_decode(kind, res.body, res.body_len);
+  sdc__grpc_result_cleanup(&res);
+  if(!page) {
+    sdc__resolver_fail(r, GRPC_STATUS_OK, "List%ss via %s: the answer does "
+                       "not decode", word(kind), r->o.endpoint);
+    return SDC_EPROTO;
+  }
+  *out = page;
+  return SDC_OK;
+}
