@@ -149,6 +149,25 @@ void tproc_kill9(struct tproc *p)
   wait_bounded(p, 5000);
 }
 
+unsigned tproc_log_count(const struct tproc *p, const char *needle)
+{
+  FILE *f = fopen(p->log, "r");
+  char *buf;
+  size_t n;
+  unsigned count = 0;
+
+  if(!f)
+    return 0;
+  buf = calloc(1, 1 << 22);
+  n = fread(buf, 1, (1 << 22) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  for(char *at = strstr(buf, needle); at; at = strstr(at + 1, needle))
+    count++;
+  free(buf);
+  return count;
+}
+
 bool tproc_log_has(const struct tproc *p, const char *needle)
 {
   FILE *f = fopen(p->log, "r");

@@ -31,6 +31,9 @@ int tproc_stop(struct tproc *p, int grace_ms);
 /* SIGKILL and reap. */
 void tproc_kill9(struct tproc *p);
 
+/* How many times the child's log holds `needle`. */
+unsigned tproc_log_count(const struct tproc *p, const char *needle);
+
 /* True when the child's log holds `needle`. */
 bool tproc_log_has(const struct tproc *p, const char *needle);
 

@@ -25,15 +25,25 @@
 #include <stdio.h>
 #include <string.h>
 
-struct chan {
-  struct chan *next;
-  char *key;
+/* One grpc_channel of a shared handle; `uses` counts calls on it. */
+struct chan_gen {
+  struct chan_gen *next;
   grpc_channel *ch;
+  unsigned uses;
+};
+
+struct sdc__chan {
+  struct sdc__chan *next;
+  char *key;
+  char *target, *ca_pem, *cert_pem, *key_pem;
+  int plaintext;
+  struct chan_gen *cur, *retired;
   unsigned refs;
+  unsigned renewals;
 };
 
 static pthread_mutex_t chans_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct chan *chans;
+static struct sdc__chan *chans;
 
 /* Identity of a channel: target and everything TLS. The key holds a hash
  * of the PEM material, never the material itself. */
@@ -48,29 +58,14 @@ static void chan_key(const struct sdc__chan_cfg *c, char *out, size_t n)
   snprintf(out, n, "%s|%d|%lx", c->target, c->plaintext, h);
 }
 
-grpc_channel *sdc__channel_get(const struct sdc__chan_cfg *c)
+static grpc_channel *make_channel(const struct sdc__chan *c)
 {
-  char key[1200];
-  struct chan *e;
   grpc_channel_credentials *creds;
-  grpc_arg args[1];
-  grpc_channel_args chargs = {1, args};
+  grpc_arg args[4];
+  grpc_channel_args chargs = {4, args};
   grpc_ssl_pem_key_cert_pair pair;
+  grpc_channel *ch;
 
-  chan_key(c, key, sizeof(key));
-  pthread_mutex_lock(&chans_lock);
-  for(e = chans; e; e = e->next)
-    if(!strcmp(e->key, key)) {
-      e->refs++;
-      pthread_mutex_unlock(&chans_lock);
-      return e->ch;
-    }
-  e = sdc__calloc(1, sizeof(*e));
-  if(!e || !(e->key = sdc__strdup(key))) {
-    sdc_free(e);
-    pthread_mutex_unlock(&chans_lock);
-    return NULL;
-  }
   if(c->plaintext) {
     creds = grpc_insecure_credentials_create();
   } else {
@@ -83,33 +78,176 @@ grpc_channel *sdc__channel_get(const struct sdc__chan_cfg *c)
   args[0].type = GRPC_ARG_STRING;
   args[0].key = (char *)GRPC_ARG_PRIMARY_USER_AGENT_STRING;
   args[0].value.string = (char *)"sdconnect/" SDC_VERSION_STRING;
-  e->ch = grpc_channel_create(c->target, creds, &chargs);
+  /* Our calls retry on their own schedule (rpc.c); gRPC's default
+   * reconnect backoff (1 s, growing to 120 s) would keep failing them fast
+   * long after the directory is back. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is
+   * left alone: gRPC also uses it as the minimum connect timeout.) */
+  args[1].type = args[2].type = args[3].type = GRPC_ARG_INTEGER;
+  args[1].key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+  args[1].value.integer = 200;
+  args[2].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+  args[2].value.integer = 5000;
+  /* a renewed channel must not inherit the old one's subchannel */
+  args[3].key = (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL;
+  args[3].value.integer = 1;
+  ch = grpc_channel_create(c->target, creds, &chargs);
   grpc_channel_credentials_release(creds);
-  e->refs = 1;
-  e->next = chans;
-  chans = e;
-  pthread_mutex_unlock(&chans_lock);
-  return e->ch;
+  return ch;
 }
 
-void sdc__channel_put(grpc_channel *ch)
+static void wipe(char *s)
 {
-  struct chan **pp, *e;
+  if(s) {
+    OPENSSL_cleanse(s, strlen(s));
+    sdc_free(s);
+  }
+}
 
-  if(!ch)
+static void chan_free(struct sdc__chan *c)
+{
+  struct chan_gen *g, *next;
+
+  for(g = c->retired; g; g = next) {
+    next = g->next;
+    grpc_channel_destroy(g->ch);
+    sdc_free(g);
+  }
+  if(c->cur) {
+    grpc_channel_destroy(c->cur->ch);
+    sdc_free(c->cur);
+  }
+  sdc_free(c->key);
+  sdc_free(c->target);
+  sdc_free(c->ca_pem);
+  sdc_free(c->cert_pem);
+  wipe(c->key_pem);
+  sdc_free(c);
+}
+
+static char *dup_opt(const char *s, int *oom)
+{
+  char *d = s ? sdc__strdup(s) : NULL;
+
+  if(s && !d)
+    *oom = 1;
+  return d;
+}
+
+struct sdc__chan *sdc__chan_get(const struct sdc__chan_cfg *cfg)
+{
+  char key[1200];
+  struct sdc__chan *c;
+  int oom = 0;
+
+  chan_key(cfg, key, sizeof(key));
+  pthread_mutex_lock(&chans_lock);
+  for(c = chans; c; c = c->next)
+    if(!strcmp(c->key, key)) {
+      c->refs++;
+      pthread_mutex_unlock(&chans_lock);
+      return c;
+    }
+  c = sdc__calloc(1, sizeof(*c));
+  if(!c)
+    goto fail;
+  c->plaintext = cfg->plaintext;
+  c->key = dup_opt(key, &oom);
+  c->target = dup_opt(cfg->target, &oom);
+  c->ca_pem = dup_opt(cfg->ca_pem, &oom);
+  c->cert_pem = dup_opt(cfg->cert_pem, &oom);
+  c->key_pem = dup_opt(cfg->key_pem, &oom);
+  c->cur = sdc__calloc(1, sizeof(*c->cur));
+  if(oom || !c->cur)
+    goto fail;
+  c->cur->ch = make_channel(c);
+  c->refs = 1;
+  c->next = chans;
+  chans = c;
+  pthread_mutex_unlock(&chans_lock);
+  return c;
+fail:
+  if(c)
+    chan_free(c);
+  pthread_mutex_unlock(&chans_lock);
+  return NULL;
+}
+
+void sdc__chan_put(struct sdc__chan *c)
+{
+  struct sdc__chan **pp;
+
+  if(!c)
     return;
   pthread_mutex_lock(&chans_lock);
-  for(pp = &chans; (e = *pp); pp = &e->next)
-    if(e->ch == ch) {
-      if(--e->refs == 0) {
-        *pp = e->next;
-        grpc_channel_destroy(e->ch);
-        sdc_free(e->key);
-        sdc_free(e);
+  if(--c->refs == 0) {
+    for(pp = &chans; *pp; pp = &(*pp)->next)
+      if(*pp == c) {
+        *pp = c->next;
+        break;
       }
-      break;
-    }
+    chan_free(c);
+  }
   pthread_mutex_unlock(&chans_lock);
+}
+
+grpc_channel *sdc__chan_acquire(struct sdc__chan *c)
+{
+  grpc_channel *ch;
+
+  pthread_mutex_lock(&chans_lock);
+  c->cur->uses++;
+  ch = c->cur->ch;
+  pthread_mutex_unlock(&chans_lock);
+  return ch;
+}
+
+void sdc__chan_release(struct sdc__chan *c, grpc_channel *ch)
+{
+  struct chan_gen **pp, *g;
+
+  pthread_mutex_lock(&chans_lock);
+  if(c->cur->ch == ch) {
+    c->cur->uses--;
+  } else {
+    for(pp = &c->retired; (g = *pp); pp = &g->next)
+      if(g->ch == ch) {
+        if(--g->uses == 0) { /* the last call on a retired channel */
+          *pp = g->next;
+          grpc_channel_destroy(g->ch);
+          sdc_free(g);
+        }
+        break;
+      }
+  }
+  pthread_mutex_unlock(&chans_lock);
+}
+
+int sdc__chan_renew(struct sdc__chan *c, grpc_channel *failed)
+{
+  struct chan_gen *g;
+  int renewed = 0;
+
+  pthread_mutex_lock(&chans_lock);
+  /* only the current channel, only when it cannot connect; a concurrent
+   * caller may have renewed it already */
+  if(c->cur->ch == failed &&
+     grpc_channel_check_connectivity_state(failed, 0) ==
+         GRPC_CHANNEL_TRANSIENT_FAILURE &&
+     (g = sdc__calloc(1, sizeof(*g)))) {
+    g->ch = make_channel(c);
+    if(c->cur->uses) {
+      c->cur->next = c->retired;
+      c->retired = c->cur;
+    } else {
+      grpc_channel_destroy(c->cur->ch);
+      sdc_free(c->cur);
+    }
+    c->cur = g;
+    c->renewals++;
+    renewed = 1;
+  }
+  pthread_mutex_unlock(&chans_lock);
+  return renewed;
 }
 
 /* ---- call credentials ---------------------------------------------------- */

@@ -282,8 +282,8 @@ sdc_status sdc_resolver_new(sdc_resolver **out, const sdc_resolver_opts *opts,
   cc.ca_pem = r->o.ca_pem;
   cc.cert_pem = r->o.cert_pem;
   cc.key_pem = r->o.key_pem;
-  r->ch = sdc__channel_get(&cc);
-  if(!r->ch) {
+  r->chan = sdc__chan_get(&cc);
+  if(!r->chan) {
     st = SDC_ENOMEM;
     goto fail;
   }
@@ -321,7 +321,7 @@ void sdc_resolver_free(sdc_resolver *r)
     grpc_call_credentials_release(r->call_creds); /* frees r->auth */
   else
     sdc__auth_free(r->auth);
-  sdc__channel_put(r->ch);
+  sdc__chan_put(r->chan);
   opts_cleanup(&r->o);
   pthread_cond_destroy(&r->work_cv);
   pthread_mutex_destroy(&r->lock);

@@ -30,7 +30,7 @@ struct async_job;
 
 struct sdc_resolver {
   struct sdc_resolver_opts o; /* copy; strings owned */
-  grpc_channel *ch;
+  struct sdc__chan *chan;
   grpc_call_credentials *call_creds; /* TLS + auth: per-call plugin */
   struct sdc__auth *auth;            /* for prefetching (owned by the plugin
                                         when call_creds is set) */

@@ -117,6 +117,7 @@ sdc_status sdc__sd_rpc(sdc_resolver *r, const char *method,
 {
   uint64_t deadline = sdc__now_ms() + r->o.timeout_ms;
   uint64_t backoff = r->o.backoff_initial_ms, wait;
+  grpc_channel *ch;
   unsigned attempts = retry ? r->o.max_attempts : 1;
   char params[1200], auth_value[SDC_TOKEN_MAX + 8], err[600];
   grpc_metadata md[3];
@@ -154,8 +155,12 @@ sdc_status sdc__sd_rpc(sdc_resolver *r, const char *method,
         break;
       }
     }
-    st = sdc__grpc_unary_creds(r->ch, r->call_creds, method, req, len, md,
-                               n_md, left, out);
+    ch = sdc__chan_acquire(r->chan);
+    st = sdc__grpc_unary_creds(ch, r->call_creds, method, req, len, md, n_md,
+                               left, out);
+    if(!st && out->code == GRPC_STATUS_UNAVAILABLE)
+      sdc__chan_renew(r->chan, ch); /* a fresh connection for the retry */
+    sdc__chan_release(r->chan, ch);
     if(st) {
       sdc__resolver_fail(r, -1, "internal error calling %s", method);
       break;
