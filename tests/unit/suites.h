@@ -14,5 +14,7 @@ Suite *registry_suite(void);
 Suite *seed_suite(void);
 Suite *core_suite(void);
 Suite *resolve_cache_suite(void);
+Suite *auth_suite(void);
+Suite *codec_suite(void);
 
 #endif
