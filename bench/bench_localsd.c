@@ -15,7 +15,7 @@
  *                      [--server-threads N]
  * Everything runs on 127.0.0.1; every process started is stopped by PID.
  */
-#include "echo_server.h"
+#include "bench_common.h"
 
 #include "google/cloud/servicedirectory/v1/lookup_service.pb-c.h"
 #include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
@@ -35,172 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PKG "/google.cloud.servicedirectory.v1."
-#define LOC "projects/bench/locations/local"
-#define NS LOC "/namespaces/bench"
-#define SVC NS "/services/api"
 
 static double seconds = 2.0;
-static int server_threads = 2;
-static char server_threads_arg[16] = "2";
-static char json[4096] = "{";
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void json_add(const char *key, double v)
-{
-  size_t n = strlen(json);
-  snprintf(json + n, sizeof(json) - n, "%s\"%s\":%.4g", n > 1 ? "," : "", key, v);
-}
-
-/* ---- processes ----------------------------------------------------------- */
-struct server {
-  pid_t pid;
-  int port;
-  char dir[64];
-};
-
-static void sleep_ms(int ms)
-{
-  struct timespec ts = {0, (long)ms * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static int start_sd(struct server *s, const char *bin, bool durable)
-{
-  char port_file[128], db[128];
-  strcpy(s->dir, "/tmp/sdc-bench-XXXXXX");
-  if(!mkdtemp(s->dir))
-    return -1;
-  snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
-  snprintf(db, sizeof(db), "%s/registry.db", s->dir);
-  s->pid = fork();
-  if(s->pid == 0) {
-    execl(bin, bin, "sd-server", "--listen", "127.0.0.1:0", "--port-file", port_file,
-          "--threads", server_threads_arg, "--log-level", "warn", durable ? "--db" : "--memory",
-          durable ? db : NULL, (char *)NULL);
-    _exit(127);
-  }
-  for(int i = 0; i < 1000; i++) { /* 10 s */
-    FILE *f = fopen(port_file, "r");
-    if(f) {
-      int ok = fscanf(f, "%d", &s->port) == 1;
-      fclose(f);
-      if(ok)
-        return 0;
-    }
-    sleep_ms(10);
-  }
-  kill(s->pid, SIGKILL);
-  waitpid(s->pid, NULL, 0);
-  return -1;
-}
-
-static void stop_proc(pid_t pid)
-{
-  kill(pid, SIGTERM);
-  for(int i = 0; i < 500; i++) { /* 5 s, then SIGKILL */
-    if(waitpid(pid, NULL, WNOHANG) == pid)
-      return;
-    sleep_ms(10);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-}
-
-static void stop_sd(struct server *s)
-{
-  char cmd[128];
-  stop_proc(s->pid);
-  snprintf(cmd, sizeof(cmd), "%s/registry.db", s->dir);
-  unlink(cmd);
-  strcat(cmd, "-wal");
-  unlink(cmd);
-  snprintf(cmd, sizeof(cmd), "%s/port", s->dir);
-  unlink(cmd);
-  rmdir(s->dir);
-}
-
-/* The echo server lives in its own process, as sd-server does. */
-static pid_t start_echo(int *port)
-{
-  int fds[2];
-  pid_t pid;
-
-  if(pipe(fds))
-    return -1;
-  pid = fork();
-  if(pid == 0) {
-    sigset_t set;
-    int sig, p = 0;
-    struct echo_server *e;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    grpc_init();
-    e = echo_server_start(server_threads, &p);
-    if(write(fds[1], &p, sizeof(p)) != sizeof(p))
-      _exit(1);
-    sigwait(&set, &sig);
-    echo_server_stop(e);
-    grpc_shutdown();
-    _exit(0);
-  }
-  close(fds[1]);
-  if(read(fds[0], port, sizeof(*port)) != sizeof(*port))
-    *port = 0;
-  close(fds[0]);
-  return pid;
-}
-
-static long rss_kib(pid_t pid)
-{
-  char path[64], line[256];
-  long kib = -1;
-  FILE *f;
-
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-  f = fopen(path, "r");
-  if(!f)
-    return -1;
-  while(fgets(line, sizeof(line), f))
-    if(!strncmp(line, "VmRSS:", 6))
-      kib = strtol(line + 6, NULL, 10);
-  fclose(f);
-  return kib;
-}
-
-/* ---- clients ------------------------------------------------------------- */
-static grpc_channel *channel(int port)
-{
-  char target[64];
-  grpc_arg arg = {GRPC_ARG_INTEGER, (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, {.integer = 1}};
-  grpc_channel_args args = {1, &arg};
-  grpc_channel_credentials *c = grpc_insecure_credentials_create();
-  grpc_channel *ch;
-
-  snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-  ch = grpc_channel_create(target, c, &args); /* own connection per caller */
-  grpc_channel_credentials_release(c);
-  return ch;
-}
-
-static int call(grpc_channel *ch, const char *method, const uint8_t *req, size_t len)
-{
-  struct sdc__grpc_result r;
-  int code;
-
-  if(sdc__grpc_unary(ch, method, req, len, NULL, 0, 10000, &r) != SDC_OK)
-    return -1;
-  code = (int)r.code;
-  sdc__grpc_result_cleanup(&r);
-  return code;
-}
 
 enum work { W_ECHO, W_RESOLVE, W_RESOLVE_UNCACHED, W_CREATE };
 
@@ -340,29 +176,6 @@ static void run_pair(int echo_port, int sd_port, int callers, double *echo, doub
   *uncached = u / ROUNDS;
 }
 
-static int seed(int port)
-{
-  grpc_channel *ch = channel(port);
-  uint8_t buf[512];
-  size_t n;
-  int rc = 0;
-  Google__Cloud__Servicedirectory__V1__CreateNamespaceRequest ns =
-      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_NAMESPACE_REQUEST__INIT;
-  Google__Cloud__Servicedirectory__V1__CreateServiceRequest sv =
-      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_SERVICE_REQUEST__INIT;
-
-  ns.parent = (char *)LOC;
-  ns.namespace_id = (char *)"bench";
-  n = google__cloud__servicedirectory__v1__create_namespace_request__pack(&ns, buf);
-  rc |= call(ch, PKG "RegistrationService/CreateNamespace", buf, n);
-  sv.parent = (char *)NS;
-  sv.service_id = (char *)"api";
-  n = google__cloud__servicedirectory__v1__create_service_request__pack(&sv, buf);
-  rc |= call(ch, PKG "RegistrationService/CreateService", buf, n);
-  grpc_channel_destroy(ch);
-  return rc;
-}
-
 static int create_n(int port, unsigned long n)
 {
   unsigned long errs = 0;
@@ -386,10 +199,9 @@ int main(int argc, char **argv)
     else if(!strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = atof(argv[++i]);
     else if(!strcmp(argv[i], "--server-threads") && i + 1 < argc) {
-      server_threads = atoi(argv[++i]);
-      if(server_threads < 1 || server_threads > 16)
-        server_threads = 2;
-      snprintf(server_threads_arg, sizeof(server_threads_arg), "%d", server_threads);
+      bench_server_threads = atoi(argv[++i]);
+      if(bench_server_threads < 1 || bench_server_threads > 16)
+        bench_server_threads = 2;
     } else if(!strcmp(argv[i], "--endpoints") && i + 1 < argc)
       max_eps = strtoul(argv[++i], NULL, 10);
     else {
@@ -420,7 +232,7 @@ int main(int argc, char **argv)
 
   printf("local Service Directory over gRPC, 127.0.0.1, server threads %d, %.1f s per row\n"
          "(echo and the ResolveService rows alternate in %d slices)\n\n",
-         server_threads, seconds, ROUNDS);
+         bench_server_threads, seconds, ROUNDS);
   printf("%-34s %8s %12s %10s\n", "workload", "callers", "calls/s", "vs echo");
   for(size_t i = 0; i < 3; i++) {
     char key[64];
@@ -488,7 +300,7 @@ int main(int argc, char **argv)
   json_add("resolve_vs_echo_min", resolve_ratio_min);
   json_add("errors", (double)errs);
   printf("\ntarget: ResolveService >= 0.8x echo; <= 1024 bytes resident per endpoint\n");
-  printf("%s}\n", json);
+  printf("%s}\n", bench_json);
   rc = errs ? 1 : 0;
 out:
   if(rc)

@@ -97,11 +97,13 @@ static int build_name(const char *cmd, sdc_sd_kind kind, const char *id,
   }
   if(rc)
     return rc;
-  snprintf(out, n, "%s/%s/%s", parent,
-           kind == SDC_SD_NAMESPACE ? "namespaces"
-           : kind == SDC_SD_SERVICE ? "services"
-                                    : "endpoints",
-           id);
+  if(snprintf(out, n, "%s/%s/%s", parent,
+              kind == SDC_SD_NAMESPACE ? "namespaces"
+              : kind == SDC_SD_SERVICE ? "services"
+                                       : "endpoints",
+              id) >= (int)n)
+    return usage_error(cmd, "the %s name for '%s' is too long", kind_word(kind),
+                       id);
   return 0;
 }
 

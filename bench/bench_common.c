@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the benchmark programs: processes on loopback (started
+ * and stopped by PID), the echo ceiling, channels, and the JSON line. */
+#include "bench_common.h"
+
+#include "echo_server.h"
+#include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
+#include "sd/sd.h"
+
+#include <grpc/grpc_security.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+char bench_json[4096] = "{";
+int bench_server_threads = 2;
+
+double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void json_add(const char *key, double v)
+{
+  size_t n = strlen(bench_json);
+  snprintf(bench_json + n, sizeof(bench_json) - n, "%s\"%s\":%.4g", n > 1 ? "," : "", key, v);
+}
+
+/* ---- processes ----------------------------------------------------------- */
+void sleep_ms(int ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+int start_sd(struct server *s, const char *bin, bool durable)
+{
+  char port_file[128], db[128], threads_arg[16];
+  strcpy(s->dir, "/tmp/sdc-bench-XXXXXX");
+  if(!mkdtemp(s->dir))
+    return -1;
+  snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
+  snprintf(threads_arg, sizeof(threads_arg), "%d", bench_server_threads);
+  snprintf(db, sizeof(db), "%s/registry.db", s->dir);
+  s->pid = fork();
+  if(s->pid == 0) {
+    execl(bin, bin, "sd-server", "--listen", "127.0.0.1:0", "--port-file", port_file,
+          "--threads", threads_arg, "--log-level", "warn", durable ? "--db" : "--memory",
+          durable ? db : NULL, (char *)NULL);
+    _exit(127);
+  }
+  for(int i = 0; i < 1000; i++) { /* 10 s */
+    FILE *f = fopen(port_file, "r");
+    if(f) {
+      int ok = fscanf(f, "%d", &s->port) == 1;
+      fclose(f);
+      if(ok)
+        return 0;
+    }
+    sleep_ms(10);
+  }
+  kill(s->pid, SIGKILL);
+  waitpid(s->pid, NULL, 0);
+  return -1;
+}
+
+void stop_proc(pid_t pid)
+{
+  kill(pid, SIGTERM);
+  for(int i = 0; i < 500; i++) { /* 5 s, then SIGKILL */
+    if(waitpid(pid, NULL, WNOHANG) == pid)
+      return;
+    sleep_ms(10);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+void stop_sd(struct server *s)
+{
+  char cmd[128];
+  stop_proc(s->pid);
+  snprintf(cmd, sizeof(cmd), "%s/registry.db", s->dir);
+  unlink(cmd);
+  strcat(cmd, "-wal");
+  unlink(cmd);
+  snprintf(cmd, sizeof(cmd), "%s/port", s->dir);
+  unlink(cmd);
+  rmdir(s->dir);
+}
+
+/* The echo server lives in its own process, as sd-server does. */
+pid_t start_echo(int *port)
+{
+  int fds[2];
+  pid_t pid;
+
+  if(pipe(fds))
+    return -1;
+  pid = fork();
+  if(pid == 0) {
+    sigset_t set;
+    int sig, p = 0;
+    struct echo_server *e;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    grpc_init();
+    e = echo_server_start(bench_server_threads, &p);
+    if(write(fds[1], &p, sizeof(p)) != sizeof(p))
+      _exit(1);
+    sigwait(&set, &sig);
+    echo_server_stop(e);
+    grpc_shutdown();
+    _exit(0);
+  }
+  close(fds[1]);
+  if(read(fds[0], port, sizeof(*port)) != sizeof(*port))
+    *port = 0;
+  close(fds[0]);
+  return pid;
+}
+
+long rss_kib(pid_t pid)
+{
+  char path[64], line[256];
+  long kib = -1;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  f = fopen(path, "r");
+  if(!f)
+    return -1;
+  while(fgets(line, sizeof(line), f))
+    if(!strncmp(line, "VmRSS:", 6))
+      kib = strtol(line + 6, NULL, 10);
+  fclose(f);
+  return kib;
+}
+
+/* ---- clients ------------------------------------------------------------- */
+grpc_channel *channel(int port)
+{
+  char target[64];
+  grpc_arg arg = {GRPC_ARG_INTEGER, (char *)GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, {.integer = 1}};
+  grpc_channel_args args = {1, &arg};
+  grpc_channel_credentials *c = grpc_insecure_credentials_create();
+  grpc_channel *ch;
+
+  snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+  ch = grpc_channel_create(target, c, &args); /* own connection per caller */
+  grpc_channel_credentials_release(c);
+  return ch;
+}
+
+int call(grpc_channel *ch, const char *method, const uint8_t *req, size_t len)
+{
+  struct sdc__grpc_result r;
+  int code;
+
+  if(sdc__grpc_unary(ch, method, req, len, NULL, 0, 10000, &r) != SDC_OK)
+    return -1;
+  code = (int)r.code;
+  sdc__grpc_result_cleanup(&r);
+  return code;
+}
+
+
+int seed(int port)
+{
+  grpc_channel *ch = channel(port);
+  uint8_t buf[512];
+  size_t n;
+  int rc = 0;
+  Google__Cloud__Servicedirectory__V1__CreateNamespaceRequest ns =
+      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_NAMESPACE_REQUEST__INIT;
+  Google__Cloud__Servicedirectory__V1__CreateServiceRequest sv =
+      GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_SERVICE_REQUEST__INIT;
+
+  ns.parent = (char *)LOC;
+  ns.namespace_id = (char *)"bench";
+  n = google__cloud__servicedirectory__v1__create_namespace_request__pack(&ns, buf);
+  rc |= call(ch, PKG "RegistrationService/CreateNamespace", buf, n);
+  sv.parent = (char *)NS;
+  sv.service_id = (char *)"api";
+  n = google__cloud__servicedirectory__v1__create_service_request__pack(&sv, buf);
+  rc |= call(ch, PKG "RegistrationService/CreateService", buf, n);
+  grpc_channel_destroy(ch);
+  return rc;
+}
+

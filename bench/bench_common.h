@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Helpers shared by the benchmark programs (bench_common.c). */
+#ifndef SDC_BENCH_COMMON_H
+#define SDC_BENCH_COMMON_H
+
+#include <grpc/grpc.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct server {
+  pid_t pid;
+  int port;
+  char dir[64];
+};
+
+extern char bench_json[4096];  /* the last line: {"key":value,...} */
+extern int bench_server_threads;
+
+double now_s(void);
+void sleep_ms(int ms);
+void json_add(const char *key, double v);
+
+/* `sdconnect sd-server` on 127.0.0.1:0, in memory or on disk; 0 or -1. */
+int start_sd(struct server *s, const char *bin, bool durable);
+void stop_sd(struct server *s);
+void stop_proc(pid_t pid);
+/* The echo ceiling in its own process (fork before grpc_init). */
+pid_t start_echo(int *port);
+long rss_kib(pid_t pid);
+
+/* A channel with its own connection (local subchannel pool). */
+grpc_channel *channel(int port);
+/* One unary call; the gRPC status code, or -1. */
+int call(grpc_channel *ch, const char *method, const uint8_t *req, size_t len);
+
+#define PKG "/google.cloud.servicedirectory.v1."
+#define LOC "projects/bench/locations/local"
+#define NS LOC "/namespaces/bench"
+#define SVC NS "/services/api"
+
+/* Create the bench namespace and service (SVC); 0 on success. */
+int seed(int port);
+
+#endif
