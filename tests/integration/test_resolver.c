@@ -798,6 +798,23 @@ START_TEST(cli_commands_round_trip)
   ck_assert(tproc_log_has(&p, "  owner: me"));
   ck_assert_int_eq(cli(&p, (const char *[]){"namespaces", "list", LOCFLAGS, "--json", NULL}), 0);
   ck_assert(tproc_log_has(&p, "\"labels\""));
+  ck_assert_int_eq(cli(&p, (const char *[]){"services", "update", "api", "--namespace", "ops",
+                                            LOCFLAGS, "--annotations", "owner=you", NULL}), 0);
+  ck_assert(tproc_log_has(&p, "  owner: you"));
+  ck_assert_int_eq(cli(&p, (const char *[]){"services", "list", "--namespace", "ops", LOCFLAGS,
+                                            NULL}), 0);
+  ck_assert(tproc_log_has(&p, "owner=you"));
+  ck_assert_int_eq(cli(&p, (const char *[]){"endpoints", "describe", "b", "--service", "api",
+                                            "--namespace", "ops", LOCFLAGS, NULL}), 0);
+  ck_assert(tproc_log_has(&p, "address: 2001:db8::7"));
+  ck_assert_int_eq(cli(&p, (const char *[]){"endpoints", "delete", "b", "--service", "api",
+                                            "--namespace", "ops", LOCFLAGS, NULL}), 0);
+  ck_assert_int_eq(cli(&p, (const char *[]){"endpoints", "describe", "b", "--service", "api",
+                                            "--namespace", "ops", LOCFLAGS, NULL}), 1);
+  ck_assert_int_eq(cli(&p, (const char *[]){"namespaces", "describe",
+                                            "projects/demo-project/locations/us-central1/"
+                                            "namespaces/ops", NULL}), 0);
+  ck_assert(tproc_log_has(&p, "  env: test"));
   ck_assert_int_eq(cli(&p, (const char *[]){"namespaces", "update", "ops", LOCFLAGS, "--labels",
                                             "team=platform", NULL}), 0);
   ck_assert(tproc_log_has(&p, "  team: platform"));
@@ -834,6 +851,49 @@ START_TEST(cli_bad_input_gets_exit_2_and_a_hint)
                                             "webhook", "--namespace", "demo", LOCFLAGS, NULL}),
                    2);
   ck_assert(tproc_log_has(&p, "nothing to update"));
+  tproc_rmdir(p.dir);
+}
+END_TEST
+
+START_TEST(cli_permission_denied_names_permission_and_role)
+{
+  struct tproc p = {0};
+  char tok[256], bad[256], ep[64];
+  const char *extra[] = {"--token-file", tok, NULL};
+
+  snprintf(tok, sizeof(tok), "%s/server-token", dir);
+  snprintf(bad, sizeof(bad), "%s/client-token", dir);
+  write_file(tok, "good\n");
+  write_file(bad, "bad\n");
+  start_sd(extra);
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", srv.port);
+  ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+  {
+    const char *argv[] = {tproc_sdconnect(), "resolve", WEBHOOK, "--sd-endpoint", ep,
+                          "--insecure", "--token-file", bad, NULL};
+    ck_assert_int_eq(tproc_run(&p, argv), 1);
+    ck_assert(tproc_log_has(&p, "PERMISSION_DENIED"));
+    ck_assert(tproc_log_has(&p, "servicedirectory.services.resolve"));
+    ck_assert(tproc_log_has(&p, "roles/servicedirectory.viewer"));
+    ck_assert(!tproc_log_has(&p, "bad\n"));
+  }
+  unlink(p.log);
+  {
+    const char *argv[] = {tproc_sdconnect(), "endpoints", "delete", "webhook-a", "--service",
+                          "webhook", "--namespace", "demo", LOCFLAGS, "--sd-endpoint", ep,
+                          "--insecure", "--token-file", bad, NULL};
+    ck_assert_int_eq(tproc_run(&p, argv), 1);
+    ck_assert(tproc_log_has(&p, "servicedirectory.endpoints.delete"));
+    ck_assert(tproc_log_has(&p, "roles/servicedirectory.editor"));
+  }
+  unlink(p.log);
+  {
+    const char *argv[] = {tproc_sdconnect(), "resolve", WEBHOOK, "--sd-endpoint", ep,
+                          "--insecure", NULL};
+    ck_assert_int_eq(tproc_run(&p, argv), 1);
+    ck_assert(tproc_log_has(&p, "UNAUTHENTICATED"));
+    ck_assert(tproc_log_has(&p, "did not accept the credentials"));
+  }
   tproc_rmdir(p.dir);
 }
 END_TEST
@@ -882,6 +942,7 @@ static Suite *resolver_suite(void)
   tcase_add_test(cmd, cli_commands_round_trip);
   tcase_add_test(cmd, cli_bad_input_gets_exit_2_and_a_hint);
   tcase_add_test(cmd, cli_unreachable_directory_names_it);
+  tcase_add_test(cmd, cli_permission_denied_names_permission_and_role);
   suite_add_tcase(s, cache);
   suite_add_tcase(s, sec);
   suite_add_tcase(s, cmd);
