@@ -52,27 +52,20 @@ static void mac(const uint8_t key[SD_TOKEN_KEY_LEN], const uint8_t *data,
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* OpenSSL's base64, then the URL alphabet without padding (RFC 4648 5). */
 static char *b64url_encode(const uint8_t *in, size_t len)
 {
-  char *out = malloc((len + 2) / 3 * 4 + 1);
-  size_t o = 0;
+  char *out = malloc(len / 3 * 4 + 5);
+  int n;
 
   if(!out)
     return NULL;
-  for(size_t i = 0; i < len; i += 3) {
-    uint32_t v = (uint32_t)in[i] << 16;
-    if(i + 1 < len)
-      v |= (uint32_t)in[i + 1] << 8;
-    if(i + 2 < len)
-      v |= in[i + 2];
-    out[o++] = b64[(v >> 18) & 63];
-    out[o++] = b64[(v >> 12) & 63];
-    if(i + 1 < len)
-      out[o++] = b64[(v >> 6) & 63];
-    if(i + 2 < len)
-      out[o++] = b64[v & 63];
-  }
-  out[o] = '\0';
+  n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+  while(n > 0 && out[n - 1] == '=')
+    n--;
+  out[n] = '\0';
+  for(char *p = out; *p; p++)
+    *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
   return out;
 }
 
