@@ -143,6 +143,10 @@ SDC_EXTERN sdc_status sdc_resolve(sdc_resolver *r, const char *name,
                                   const sdc_service **out,
                                   sdc_resolve_info *info);
 
+/*! Forget cached answers for `name` (every max_endpoints/filter variant):
+ *  the next sdc_resolve() asks the directory. Thread-safe. */
+SDC_EXTERN void sdc_resolver_invalidate(sdc_resolver *r, const char *name);
+
 /*! Release a reference from sdc_resolve(). NULL is a no-op. Thread-safe. */
 SDC_EXTERN void sdc_service_release(const sdc_service *s);
 

@@ -7,6 +7,7 @@
 #define SDCONNECT_H
 
 #include <sdconnect/common.h>
+#include <sdconnect/pool.h>
 #include <sdconnect/registry.h>
 #include <sdconnect/resolver.h>
 #include <sdconnect/version.h>

@@ -153,12 +153,12 @@ int cmd_resolve(int argc, char **argv)
   struct name_flags nf = {0};
   const char *max_s = NULL, *filter = NULL;
   struct flag own[] = {
-      {"max-endpoints", &max_s, NULL, "N  at most N endpoints (1-100; default 25)"},
-      {"filter", &filter, NULL, "EXPR  only endpoints matching, e.g. 'port>8000'"},
-      {"project", &nf.project, NULL, "ID  project of a short NAME"},
-      {"location", &nf.location, NULL, "L  location of a short NAME"},
-      {"namespace", &nf.namespace_, NULL, "N  namespace of a short NAME"},
-      {NULL, NULL, NULL, NULL}};
+      {.name = "max-endpoints", .value = &max_s, .set = NULL, .help = "N  at most N endpoints (1-100; default 25)"},
+      {.name = "filter", .value = &filter, .set = NULL, .help = "EXPR  only endpoints matching, e.g. 'port>8000'"},
+      {.name = "project", .value = &nf.project, .set = NULL, .help = "ID  project of a short NAME"},
+      {.name = "location", .value = &nf.location, .set = NULL, .help = "L  location of a short NAME"},
+      {.name = "namespace", .value = &nf.namespace_, .set = NULL, .help = "N  namespace of a short NAME"},
+      {.name = NULL, .value = NULL, .set = NULL, .help = NULL}};
   const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
   struct parsed p;
   char name[NAME_MAX_LEN];
@@ -268,45 +268,33 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
            group);
     return 0;
   }
-  own[n_own++] = (struct flag){"project", &nf.project, NULL,
-                               "ID  project (env CLOUDSDK_CORE_PROJECT)"};
-  own[n_own++] = (struct flag){"location", &nf.location, NULL,
-                               "L  location, e.g. us-central1"};
+  own[n_own++] = (struct flag){.name = "project", .value = &nf.project, .set = NULL, .help = "ID  project (env CLOUDSDK_CORE_PROJECT)"};
+  own[n_own++] = (struct flag){.name = "location", .value = &nf.location, .set = NULL, .help = "L  location, e.g. us-central1"};
   if(kind >= SDC_SD_SERVICE || v == V_LIST)
     if(kind >= SDC_SD_SERVICE)
-      own[n_own++] = (struct flag){"namespace", &nf.namespace_, NULL,
-                                   "N  namespace id or full name"};
+      own[n_own++] = (struct flag){.name = "namespace", .value = &nf.namespace_, .set = NULL, .help = "N  namespace id or full name"};
   if(kind == SDC_SD_ENDPOINT)
-    own[n_own++] = (struct flag){"service", &nf.service, NULL,
-                                 "S  service id or full name"};
+    own[n_own++] = (struct flag){.name = "service", .value = &nf.service, .set = NULL, .help = "S  service id or full name"};
   if(v == V_CREATE || v == V_UPDATE) {
     if(kind == SDC_SD_NAMESPACE)
-      own[n_own++] = (struct flag){"labels", &labels, NULL,
-                                   "K=V,...  labels (update: replaces all)"};
+      own[n_own++] = (struct flag){.name = "labels", .value = &labels, .set = NULL, .help = "K=V,...  labels (update: replaces all)"};
     else
-      own[n_own++] = (struct flag){"annotations", &annotations, NULL,
-                                   "K=V,...  annotations (update: replaces all)"};
+      own[n_own++] = (struct flag){.name = "annotations", .value = &annotations, .set = NULL, .help = "K=V,...  annotations (update: replaces all)"};
     if(kind == SDC_SD_ENDPOINT) {
-      own[n_own++] = (struct flag){"address", &address, NULL,
-                                   "IP  IPv4 or IPv6 address"};
-      own[n_own++] = (struct flag){"port", &port_s, NULL, "N  port, 0-65535"};
+      own[n_own++] = (struct flag){.name = "address", .value = &address, .set = NULL, .help = "IP  IPv4 or IPv6 address"};
+      own[n_own++] = (struct flag){.name = "port", .value = &port_s, .set = NULL, .help = "N  port, 0-65535"};
       if(v == V_CREATE)
-        own[n_own++] = (struct flag){"network", &network, NULL,
-                                     "NET  projects/NUMBER/locations/global/"
+        own[n_own++] = (struct flag){.name = "network", .value = &network, .set = NULL, .help = "NET  projects/NUMBER/locations/global/"
                                      "networks/NAME"};
     }
   }
   if(v == V_LIST) {
-    own[n_own++] = (struct flag){"filter", &filter, NULL,
-                                 "EXPR  e.g. 'annotations.owner=sre'"};
-    own[n_own++] = (struct flag){"order-by", &order_by, NULL,
-                                 "FIELDS  e.g. 'name desc'"};
-    own[n_own++] = (struct flag){"page-size", &page_size_s, NULL,
-                                 "N  items per request"};
-    own[n_own++] = (struct flag){"limit", &limit_s, NULL,
-                                 "N  stop after N items"};
+    own[n_own++] = (struct flag){.name = "filter", .value = &filter, .set = NULL, .help = "EXPR  e.g. 'annotations.owner=sre'"};
+    own[n_own++] = (struct flag){.name = "order-by", .value = &order_by, .set = NULL, .help = "FIELDS  e.g. 'name desc'"};
+    own[n_own++] = (struct flag){.name = "page-size", .value = &page_size_s, .set = NULL, .help = "N  items per request"};
+    own[n_own++] = (struct flag){.name = "limit", .value = &limit_s, .set = NULL, .help = "N  stop after N items"};
   }
-  own[n_own] = (struct flag){NULL, NULL, NULL, NULL};
+  own[n_own] = (struct flag){.name = NULL, .value = NULL, .set = NULL, .help = NULL};
   tables[0] = own;
   tables[1] = sd_flag_table(&sf);
   tables[2] = NULL;

@@ -7,5 +7,6 @@ int cmd_resolve(int argc, char **argv);
 int cmd_namespaces(int argc, char **argv);
 int cmd_services(int argc, char **argv);
 int cmd_endpoints(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const char usage[] =
     "  namespaces  create|describe|list|update|delete namespaces\n"
     "  services    create|describe|list|update|delete services\n"
     "  endpoints   create|describe|list|update|delete endpoints\n"
+    "  fetch       send requests to a private target through the pool\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -41,6 +42,7 @@ static const struct command {
     {"namespaces", cmd_namespaces, 1},
     {"services", cmd_services, 1},
     {"endpoints", cmd_endpoints, 1},
+    {"fetch", cmd_fetch, 1},
 };
 
 int main(int argc, char **argv)

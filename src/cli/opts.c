@@ -9,13 +9,28 @@
 #include <string.h>
 
 static const struct flag *find(const struct flag *const *tables,
-                               const char *name, size_t len)
+                               const char *name, size_t len, char short_name)
 {
   for(size_t t = 0; tables[t]; t++)
     for(const struct flag *f = tables[t]; f->name; f++)
-      if(strlen(f->name) == len && !strncmp(f->name, name, len))
+      if(short_name ? f->short_name == short_name
+                    : strlen(f->name) == len && !strncmp(f->name, name, len))
         return f;
   return NULL;
+}
+
+/* Store a flag's value: the last one wins, or it joins a repeatable list. */
+static int store(const char *cmd, const struct flag *f, const char *v)
+{
+  if(f->list) {
+    if(*f->n_list == MAX_REPEAT)
+      return usage_error(cmd, "option '--%s' is given more than %d times",
+                         f->name, MAX_REPEAT);
+    f->list[(*f->n_list)++] = v;
+  } else {
+    *f->value = v;
+  }
+  return 0;
 }
 
 int opts_parse(const char *cmd, int argc, char **argv, int first,
@@ -29,6 +44,20 @@ int opts_parse(const char *cmd, int argc, char **argv, int first,
       out->help = true;
       continue;
     }
+    if(a[0] == '-' && a[1] && a[1] != '-' && !a[2]) { /* -X */
+      f = find(tables, NULL, 0, a[1]);
+      if(!f)
+        return usage_error(cmd, "unknown option '%s'", a);
+      if(!f->value && !f->list) {
+        *f->set = true;
+        continue;
+      }
+      if(i + 1 >= argc)
+        return usage_error(cmd, "option '%s' needs a value", a);
+      if(store(cmd, f, argv[++i]))
+        return 2;
+      continue;
+    }
     if(strncmp(a, "--", 2) || !a[2]) {
       if(out->n_pos == MAX_POSITIONAL)
         return usage_error(cmd, "too many arguments at '%s'", a);
@@ -36,23 +65,20 @@ int opts_parse(const char *cmd, int argc, char **argv, int first,
       continue;
     }
     eq = strchr(a + 2, '=');
-    f = find(tables, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+    f = find(tables, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), 0);
     if(!f)
       return usage_error(cmd, "unknown option '%.*s'",
                          (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
-    if(!f->value) {
+    if(!f->value && !f->list) {
       if(eq)
         return usage_error(cmd, "option '--%s' takes no value", f->name);
       *f->set = true;
       continue;
     }
-    if(eq) {
-      *f->value = eq + 1;
-    } else if(i + 1 < argc) {
-      *f->value = argv[++i];
-    } else {
+    if(!eq && i + 1 >= argc)
       return usage_error(cmd, "option '--%s' needs a value", f->name);
-    }
+    if(store(cmd, f, eq ? eq + 1 : argv[++i]))
+      return 2;
   }
   return 0;
 }
@@ -61,46 +87,45 @@ void opts_help(const struct flag *const *tables)
 {
   for(size_t t = 0; tables[t]; t++)
     for(const struct flag *f = tables[t]; f->name; f++) {
-      char left[64];
-      const char *sp = f->value ? strchr(f->help, ' ') : NULL;
+      char left[64], alias[8] = "";
+      const char *sp = f->value || f->list ? strchr(f->help, ' ') : NULL;
+      if(f->short_name)
+        snprintf(alias, sizeof(alias), "-%c, ", f->short_name);
       if(sp)
-        snprintf(left, sizeof(left), "--%s %.*s", f->name,
+        snprintf(left, sizeof(left), "%s--%s %.*s", alias, f->name,
                  (int)(sp - f->help), f->help);
       else
-        snprintf(left, sizeof(left), "--%s", f->name);
+        snprintf(left, sizeof(left), "%s--%s", alias, f->name);
       printf("  %-26s %s\n", left, sp ? sp + 1 + strspn(sp + 1, " ") : f->help);
     }
 }
 
 const struct flag *sd_flag_table(struct sd_flags *f)
 {
-  static struct flag t[10];
+  static struct flag t[13];
 
-  t[0] = (struct flag){"sd-endpoint", &f->endpoint, NULL,
-                       "HOST:PORT  Service Directory to use (default: Google's "
+  t[0] = (struct flag){.name = "sd-endpoint", .value = &f->endpoint, .set = NULL, .help = "HOST:PORT  Service Directory to use (default: Google's "
                        "API; env SDCONNECT_SD_ENDPOINT)"};
-  t[1] = (struct flag){"insecure", NULL, &f->insecure,
-                       "plaintext gRPC, e.g. a local sd-server (env "
+  t[1] = (struct flag){.name = "insecure", .value = NULL, .set = &f->insecure, .help = "plaintext gRPC, e.g. a local sd-server (env "
                        "SDCONNECT_SD_INSECURE=1)"};
-  t[2] = (struct flag){"ca", &f->ca, NULL,
-                       "FILE  trust these PEM CA certificates (env "
+  t[2] = (struct flag){.name = "ca", .value = &f->ca, .set = NULL, .help = "FILE  trust these PEM CA certificates (env "
                        "SDCONNECT_SD_CA)"};
-  t[3] = (struct flag){"cert", &f->cert, NULL,
-                       "FILE  client certificate for mTLS (env SDCONNECT_SD_CERT)"};
-  t[4] = (struct flag){"key", &f->key, NULL,
-                       "FILE  client private key for mTLS (env SDCONNECT_SD_KEY)"};
-  t[5] = (struct flag){"token-file", &f->token_file, NULL,
-                       "FILE  send 'authorization: Bearer' with the token in "
+  t[3] = (struct flag){.name = "cert", .value = &f->cert, .set = NULL, .help = "FILE  client certificate for mTLS (env SDCONNECT_SD_CERT)"};
+  t[4] = (struct flag){.name = "key", .value = &f->key, .set = NULL, .help = "FILE  client private key for mTLS (env SDCONNECT_SD_KEY)"};
+  t[5] = (struct flag){.name = "token-file", .value = &f->token_file, .set = NULL, .help = "FILE  send 'authorization: Bearer' with the token in "
                        "FILE (env SDCONNECT_SD_TOKEN_FILE)"};
-  t[6] = (struct flag){"timeout", &f->timeout, NULL,
-                       "DURATION  deadline per call, retries included, e.g. "
+  t[6] = (struct flag){.name = "timeout", .value = &f->timeout, .set = NULL, .help = "DURATION  deadline per call, retries included, e.g. "
                        "5s (default 15s; env SDCONNECT_SD_TIMEOUT)"};
-  t[7] = (struct flag){"credentials", &f->credentials, NULL,
-                       "FILE  Google service-account or authorized-user file "
+  t[7] = (struct flag){.name = "credentials", .value = &f->credentials, .set = NULL, .help = "FILE  Google service-account or authorized-user file "
                        "(env SDCONNECT_SD_CREDENTIALS)"};
-  t[8] = (struct flag){"json", NULL, &f->json,
-                       "print JSON with Service Directory's REST field names"};
-  t[9] = (struct flag){NULL, NULL, NULL, NULL};
+  t[8] = (struct flag){.name = "json", .value = NULL, .set = &f->json, .help = "print JSON with Service Directory's REST field names"};
+  t[9] = (struct flag){.name = "sd-ca", .value = &f->ca, .help = "FILE  same as "
+                       "--ca (the directory's CA; in fetch, --ca is the target's)"};
+  t[10] = (struct flag){.name = "sd-cert", .value = &f->cert, .help = "FILE  same as "
+                        "--cert, for the directory"};
+  t[11] = (struct flag){.name = "sd-key", .value = &f->key, .help = "FILE  same as "
+                        "--key, for the directory"};
+  t[12] = (struct flag){.name = NULL};
   return t;
 }
 

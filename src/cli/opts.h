@@ -9,11 +9,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define MAX_REPEAT 32
+
 struct flag {
   const char *name;   /* without the dashes */
   const char **value; /* takes a value when non-NULL */
   bool *set;          /* a switch when value is NULL */
   const char *help;   /* "VALUE  what it does" for --help */
+  char short_name;    /* -X alias, or 0 */
+  const char **list;  /* repeatable: values collected here (MAX_REPEAT) */
+  size_t *n_list;
 };
 
 #define MAX_POSITIONAL 8

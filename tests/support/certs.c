@@ -90,6 +90,37 @@ int tcert_write(const struct tcert *c, const char *dir, const char *name)
   return ok ? 0 : -1;
 }
 
+int tcert_write_encrypted_key(const struct tcert *c, const char *dir,
+                              const char *name, const char *pass)
+{
+  char path[512];
+  FILE *f;
+  int ok;
+
+  snprintf(path, sizeof(path), "%s/%s.enc.key", dir, name);
+  f = fopen(path, "w");
+  if(!f)
+    return -1;
+  ok = PEM_write_PrivateKey(f, c->k, EVP_aes_256_cbc(), NULL, 0, NULL, (void *)pass);
+  fclose(f);
+  return ok ? 0 : -1;
+}
+
+int tcert_write_der(const struct tcert *c, const char *dir, const char *name)
+{
+  char path[512];
+  FILE *f;
+  int ok;
+
+  snprintf(path, sizeof(path), "%s/%s.der", dir, name);
+  f = fopen(path, "wb");
+  if(!f)
+    return -1;
+  ok = i2d_X509_fp(f, c->x);
+  fclose(f);
+  return ok ? 0 : -1;
+}
+
 void tcert_free(struct tcert *c)
 {
   if(!c)

@@ -21,6 +21,11 @@ struct tcert_opts {
 struct tcert *tcert_new(const struct tcert_opts *o, const struct tcert *issuer);
 /* Write <dir>/<name>.pem (certificate) and <dir>/<name>.key (PKCS#8). */
 int tcert_write(const struct tcert *c, const char *dir, const char *name);
+/* Write <dir>/<name>.enc.key: the key encrypted (AES-256-CBC) with `pass`. */
+int tcert_write_encrypted_key(const struct tcert *c, const char *dir,
+                              const char *name, const char *pass);
+/* Write <dir>/<name>.der: the certificate in DER. */
+int tcert_write_der(const struct tcert *c, const char *dir, const char *name);
 void tcert_free(struct tcert *c);
 
 /* Read a whole file into a malloc'd string (NULL on error). */

@@ -4,6 +4,7 @@
 
 #include "core.h"
 
+#include <curl/curl.h>
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
 #include <string.h>
@@ -28,13 +29,19 @@ sdc_status sdc_global_init(const sdc_allocator *a)
   if(a && (!a->malloc || !a->calloc || !a->realloc || !a->free))
     return SDC_EINVAL;
   sdc__allocator_set(a);
+  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return SDC_ENOMEM;
   gpr_set_log_function(grpc_log);
   grpc_init();
   return SDC_OK;
 }
 
+void sdc__curl_share_cleanup(void); /* pool/tls.c */
+
 void sdc_global_cleanup(void)
 {
+  sdc__curl_share_cleanup();
+  curl_global_cleanup();
   grpc_shutdown();
   sdc__allocator_set(NULL);
 }

@@ -44,6 +44,7 @@ struct cache_entry {
   uint64_t notfound_until_ms;
   char *notfound_msg;
   bool inflight;
+  bool invalid; /* sdc_resolver_invalidate(): ask again next time */
   unsigned waiters;
   uint64_t round; /* bumped when a leader finishes */
   sdc_status last_st;
@@ -490,13 +491,13 @@ sdc_status sdc_resolve(sdc_resolver *r, const char *name, int max_endpoints,
   }
   for(;;) {
     now = sdc__now_ms();
-    if(e->svc && r->o.ttl_ms && now < e->fetched_ms + r->o.ttl_ms) {
+    if(e->svc && !e->invalid && r->o.ttl_ms && now < e->fetched_ms + r->o.ttl_ms) {
       *out = sdc__service_ref(e->svc);
       set_info(info, 1, 0, now - e->fetched_ms);
       pthread_mutex_unlock(&r->lock);
       return SDC_OK;
     }
-    if(e->notfound_msg && now < e->notfound_until_ms) {
+    if(e->notfound_msg && !e->invalid && now < e->notfound_until_ms) {
       sdc__resolver_fail(r, GRPC_STATUS_NOT_FOUND, "%s (remembered)",
                          e->notfound_msg);
       pthread_mutex_unlock(&r->lock);
@@ -551,6 +552,7 @@ sdc_status sdc_resolve(sdc_resolver *r, const char *name, int max_endpoints,
   e->last_st = st;
   e->last_grpc = sdc_resolver_grpc_status(r);
   snprintf(e->last_msg, sizeof(e->last_msg), "%s", sdc_resolver_errmsg(r));
+  e->invalid = false;
   if(st == SDC_OK) {
     sdc_service_release(e->svc);
     e->svc = svc;
@@ -577,6 +579,18 @@ sdc_status sdc_resolve(sdc_resolver *r, const char *name, int max_endpoints,
   pthread_cond_broadcast(&e->done);
   pthread_mutex_unlock(&r->lock);
   return st;
+}
+
+void sdc_resolver_invalidate(sdc_resolver *r, const char *name)
+{
+  size_t n = strlen(name) + 1; /* keys are name \0 max \0 filter */
+
+  pthread_mutex_lock(&r->lock);
+  for(size_t i = 0; i < r->n_buckets; i++)
+    for(struct cache_entry *e = r->buckets[i]; e; e = e->next)
+      if(e->key_len >= n && !memcmp(e->key, name, n))
+        e->invalid = true;
+  pthread_mutex_unlock(&r->lock);
 }
 
 /* ---- async --------------------------------------------------------------- */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pooled HTTP(S) to private targets, the way Dialogflow CX reaches a
+ * Service Directory webhook: the connection goes to an address the
+ * directory returned, while TLS (SNI, certificate verification) and the
+ * Host header use the URL's host name. Built on libcurl's multi interface.
+ *
+ * Threads: one pool per thread (an event loop owns its pool); a pool and
+ * its targets are used by one thread at a time. Nothing is global except
+ * libcurl's shared TLS-session and DNS caches, which are locked.
+ */
+#ifndef SDCONNECT_POOL_H
+#define SDCONNECT_POOL_H
+
+#include <sdconnect/resolver.h>
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sdc_pool sdc_pool;
+typedef struct sdc_pool_opts sdc_pool_opts;
+typedef struct sdc_target sdc_target;
+
+/*! Defaults: 16 connections per target, idle connections closed after
+ *  60 s, no age limit, connect timeout 5 s, response body cap 64 KiB,
+ *  header cap 16 KiB, HTTP/2 when the server offers it. */
+SDC_EXTERN sdc_status sdc_pool_opts_new(sdc_pool_opts **out);
+SDC_EXTERN void sdc_pool_opts_free(sdc_pool_opts *o);
+SDC_EXTERN sdc_status sdc_pool_opts_set_max_conns_per_target(sdc_pool_opts *o,
+                                                             unsigned n);
+SDC_EXTERN sdc_status sdc_pool_opts_set_idle_timeout_ms(sdc_pool_opts *o,
+                                                        uint64_t ms);
+/*! Close a connection once it is this old (0: no limit). */
+SDC_EXTERN sdc_status sdc_pool_opts_set_max_age_ms(sdc_pool_opts *o,
+                                                   uint64_t ms);
+/*! Close a connection after it has carried `n` requests (0: no limit). */
+SDC_EXTERN sdc_status sdc_pool_opts_set_max_requests_per_conn(sdc_pool_opts *o,
+                                                              unsigned n);
+SDC_EXTERN sdc_status sdc_pool_opts_set_connect_timeout_ms(sdc_pool_opts *o,
+                                                           uint64_t ms);
+/*! Largest response body kept; a larger one aborts the transfer while it
+ *  is read (SDC_ETOOBIG), it is never buffered. */
+SDC_EXTERN sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n);
+SDC_EXTERN sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n);
+SDC_EXTERN sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on);
+
+SDC_EXTERN sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts);
+/*! Free the pool: transfers in flight are cancelled (their callbacks run
+ *  with SDC_EUNAVAILABLE). Targets must be freed after their pool. */
+SDC_EXTERN void sdc_pool_free(sdc_pool *p);
+/*! Detail of the pool's last failure ("GET https://host/x via
+ *  10.0.0.5:443: ..."). Never NULL. */
+SDC_EXTERN const char *sdc_pool_errmsg(const sdc_pool *p);
+
+/*! A destination: the URL host and port with its TLS settings and client
+ *  identity, and where to connect (addresses, or a Service Directory
+ *  service). Connections are never shared between targets whose TLS
+ *  settings or client identities differ. */
+SDC_EXTERN sdc_status sdc_target_new(sdc_target **out, const char *host,
+                                     int port, int tls);
+SDC_EXTERN void sdc_target_free(sdc_target *t);
+/*! Trust these CA certificates (PEM, one or more, or one DER) instead of
+ *  the system store: Dialogflow's "custom CA certificates". Copied. */
+SDC_EXTERN sdc_status sdc_target_set_ca(sdc_target *t, const void *data,
+                                        size_t len);
+/*! Client certificate chain and key (PEM) for mTLS; `passphrase` decrypts
+ *  an encrypted key (NULL if none). Copied; secrets zeroed on free. */
+SDC_EXTERN sdc_status sdc_target_set_client_cert(sdc_target *t,
+                                                 const void *cert, size_t cert_len,
+                                                 const void *key, size_t key_len,
+                                                 const char *passphrase);
+/*! Turn certificate verification off for this target only (default on). */
+SDC_EXTERN sdc_status sdc_target_set_verify(sdc_target *t, int verify);
+/*! Connect to these addresses (IPv4/IPv6 literals) and ports, round-robin,
+ *  instead of resolving the host name. */
+SDC_EXTERN sdc_status sdc_target_set_addresses(sdc_target *t,
+                                               const char *const *addrs,
+                                               const int *ports, size_t n);
+/*! Connect to the endpoints of a Service Directory service, resolved
+ *  through `r` (borrowed: must outlive the target). */
+SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
+                                             const char *service);
+
+typedef struct sdc_http_request {
+  const char *method;          /*!< NULL: GET, or POST when there is a body */
+  const char *url;             /*!< https://host[:port]/path; host = target's */
+  const char *const *headers;  /*!< "Name: value" lines, NULL-terminated */
+  const void *body;
+  size_t body_len;
+  uint64_t timeout_ms;         /*!< whole request; 0: 30 s */
+} sdc_http_request;
+
+typedef struct sdc_http_timings {
+  double connect_ms;     /*!< TCP connected (0 on a reused connection) */
+  double tls_ms;         /*!< TLS handshake done */
+  double first_byte_ms;  /*!< first response byte */
+  double total_ms;
+} sdc_http_timings;
+
+typedef struct sdc_tls_facts {
+  const char *version;          /*!< "TLSv1.3", or "" for plaintext */
+  long verify_result;           /*!< X509_V_OK (0) when verified */
+  int64_t earliest_expiry;      /*!< soonest notAfter in the chain (Unix s) */
+  size_t n_chain;
+  const char *const *chain;     /*!< subject of each peer certificate */
+} sdc_tls_facts;
+
+typedef struct sdc_http_response {
+  long status;
+  const char *headers;   /*!< raw header block */
+  size_t headers_len;
+  const char *body;      /*!< NUL-terminated */
+  size_t body_len;
+  const char *endpoint;  /*!< "ADDR:PORT" dialed */
+  int reused;            /*!< went over a pooled connection */
+  int http_version;      /*!< 11 or 2 */
+  sdc_http_timings timings;
+  sdc_tls_facts tls;
+} sdc_http_response;
+
+SDC_EXTERN void sdc_http_response_free(sdc_http_response *r); /* NULL ok */
+
+/*! One request, blocking. On a connect failure the next endpoint is tried;
+ *  when every endpoint has failed the service is resolved again once.
+ *  \return SDC_OK (any HTTP status), SDC_ETLS (verification or handshake:
+ *  the detail says which), SDC_EUNAVAILABLE, SDC_ETIMEDOUT, SDC_ETOOBIG,
+ *  SDC_EINVAL, SDC_ENOMEM. Detail: sdc_pool_errmsg(). */
+SDC_EXTERN sdc_status sdc_pool_request(sdc_pool *p, sdc_target *t,
+                                       const sdc_http_request *req,
+                                       sdc_http_response **out);
+
+/*! Completion of sdc_pool_submit(): `resp` (owned by the callback) or NULL
+ *  with `errmsg`. */
+typedef void (*sdc_pool_cb)(sdc_status st, sdc_http_response *resp,
+                            const char *errmsg, void *userdata);
+
+/*! Queue a request; it progresses inside sdc_pool_perform(). On SDC_OK the
+ *  callback runs exactly once, on the thread calling sdc_pool_perform(). */
+SDC_EXTERN sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
+                                      const sdc_http_request *req,
+                                      sdc_pool_cb cb, void *userdata);
+/*! Drive queued requests until none is left or `timeout_ms` passes.
+ *  \return SDC_OK when all finished, SDC_ETIMEDOUT otherwise. */
+SDC_EXTERN sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms);
+
+/*! Connections opened so far (reuse shows as fewer opens than requests). */
+SDC_EXTERN unsigned long sdc_pool_connections_opened(const sdc_pool *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDCONNECT_POOL_H */

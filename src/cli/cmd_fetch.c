@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sdconnect fetch: requests through the pool, the way Dialogflow reaches a
+ * Service Directory webhook (connect to a resolved address, TLS and Host by
+ * the URL's name). One request with -v timings and TLS facts, or a load
+ * check with --repeat/--parallel.
+ */
+#include "cmds.h"
+
+#include "msgs.h"
+#include "opts.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CMD "fetch"
+
+static char *slurp(const char *what, const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+
+  if(!f) {
+    cli_error(CMD, "%s %s: cannot open: %s", what, path, strerror(errno));
+    return NULL;
+  }
+  buf = malloc((8 << 20) + 1);
+  n = buf ? fread(buf, 1, 8 << 20, f) : 0;
+  fclose(f);
+  if(!buf)
+    return NULL;
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+/* Split https://host[:port]/... into host and port (for the target). */
+static int url_host_port(const char *url, char *host, size_t cap, int *port,
+                         int *tls)
+{
+  const char *p, *end;
+  size_t n;
+
+  if(!strncmp(url, "https://", 8)) {
+    *tls = 1;
+    *port = 443;
+    p = url + 8;
+  } else if(!strncmp(url, "http://", 7)) {
+    *tls = 0;
+    *port = 80;
+    p = url + 7;
+  } else {
+    return -1;
+  }
+  end = p + strcspn(p, ":/?#");
+  n = (size_t)(end - p);
+  if(!n || n >= cap || *p == '[')
+    return -1;
+  memcpy(host, p, n);
+  host[n] = '\0';
+  if(*end == ':')
+    *port = atoi(end + 1);
+  return *port > 0 && *port <= 65535 ? 0 : -1;
+}
+
+static void print_verbose(const sdc_http_response *r)
+{
+  char when[64] = "";
+
+  fprintf(stderr, "* endpoint %s (%s), HTTP/%s", r->endpoint,
+          r->reused ? "reused connection" : "new connection",
+          r->http_version == 2 ? "2" : "1.1");
+  if(*r->tls.version)
+    fprintf(stderr, ", %s, certificate %s", r->tls.version,
+            r->tls.verify_result == 0 ? "verified" : "NOT verified");
+  fputc('\n', stderr);
+  for(size_t i = 0; i < r->tls.n_chain; i++)
+    fprintf(stderr, "* chain[%zu]: %s\n", i, r->tls.chain[i]);
+  if(r->tls.earliest_expiry) {
+    time_t t = (time_t)r->tls.earliest_expiry;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "* earliest certificate expiry: %s\n", when);
+  }
+  fprintf(stderr, "* timing: connect %.2f ms, TLS %.2f ms, first byte %.2f ms, "
+          "total %.2f ms\n", r->timings.connect_ms, r->timings.tls_ms,
+          r->timings.first_byte_ms, r->timings.total_ms);
+  for(const char *l = r->headers; *l;) {
+    const char *e = strstr(l, "\r\n");
+    size_t n = e ? (size_t)(e - l) : strlen(l);
+    if(n)
+      fprintf(stderr, "< %.*s\n", (int)n, l);
+    l += n + (e ? 2 : 0);
+  }
+}
+
+/* ---- load check ------------------------------------------------------------ */
+struct load {
+  sdc_pool *pool;
+  sdc_target *t;
+  const sdc_http_request *req;
+  unsigned long total, submitted, done, ok, http_err;
+  unsigned long errs[16]; /* by sdc_status */
+  double *lat;
+  size_t n_lat;
+};
+
+static void load_done(sdc_status st, sdc_http_response *r, const char *err,
+                      void *ud);
+
+static void load_next(struct load *l)
+{
+  if(l->submitted < l->total) {
+    l->submitted++;
+    if(sdc_pool_submit(l->pool, l->t, l->req, load_done, l)) {
+      l->errs[SDC_EINVAL]++;
+      l->done++;
+    }
+  }
+}
+
+static void load_done(sdc_status st, sdc_http_response *r, const char *err,
+                      void *ud)
+{
+  struct load *l = ud;
+
+  (void)err;
+  l->done++;
+  if(st) {
+    l->errs[(unsigned)st < 16 ? st : 13]++;
+  } else {
+    l->lat[l->n_lat++] = r->timings.total_ms;
+    if(r->status >= 400)
+      l->http_err++;
+    else
+      l->ok++;
+    sdc_http_response_free(r);
+  }
+  load_next(l);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+  return n ? v[(size_t)((double)(n - 1) * p)] : 0;
+}
+
+static int run_load(sdc_pool *pool, sdc_target *t, const sdc_http_request *req,
+                    unsigned long repeat, unsigned long parallel, bool json)
+{
+  struct load l = {pool, t, req, repeat, 0, 0, 0, 0, {0}, NULL, 0};
+  struct timespec a, b;
+  double secs;
+  unsigned long failed = 0;
+
+  l.lat = calloc(repeat, sizeof(double));
+  if(!l.lat)
+    return 1;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for(unsigned long i = 0; i < parallel && i < repeat; i++)
+    load_next(&l);
+  while(l.done < repeat)
+    if(sdc_pool_perform(pool, 600000) == SDC_ETIMEDOUT)
+      break;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  qsort(l.lat, l.n_lat, sizeof(double), cmp_double);
+  for(int i = 0; i < 16; i++)
+    failed += l.errs[i];
+  if(json) {
+    json_t *j = json_pack("{s:I, s:I, s:f, s:f, s:{s:f, s:f, s:f, s:f}, s:I, s:I, s:I}",
+                          "requests", (json_int_t)repeat, "parallel", (json_int_t)parallel,
+                          "seconds", secs, "requests_per_second", (double)l.done / secs,
+                          "latency_ms", "p50", pct(l.lat, l.n_lat, 0.5), "p90",
+                          pct(l.lat, l.n_lat, 0.9), "p99", pct(l.lat, l.n_lat, 0.99),
+                          "max", pct(l.lat, l.n_lat, 1.0),
+                          "connections_opened", (json_int_t)sdc_pool_connections_opened(pool),
+                          "http_errors", (json_int_t)l.http_err, "failed", (json_int_t)failed);
+    json_t *errs = json_object();
+    for(int i = 1; i < 16; i++)
+      if(l.errs[i])
+        json_object_set_new(errs, sdc_strerror((sdc_status)i), json_integer((json_int_t)l.errs[i]));
+    json_object_set_new(j, "errors", errs);
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(j);
+  } else {
+    printf("requests %lu, in flight %lu, %.2f s: %.0f requests/s\n", repeat,
+           parallel, secs, (double)l.done / secs);
+    printf("latency ms: p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
+           pct(l.lat, l.n_lat, 0.5), pct(l.lat, l.n_lat, 0.9),
+           pct(l.lat, l.n_lat, 0.99), pct(l.lat, l.n_lat, 1.0));
+    printf("connections opened %lu; HTTP 2xx/3xx %lu, 4xx/5xx %lu\n",
+           sdc_pool_connections_opened(pool), l.ok, l.http_err);
+    for(int i = 1; i < 16; i++)
+      if(l.errs[i])
+        printf("errors: %lu %s\n", l.errs[i], sdc_strerror((sdc_status)i));
+    if(failed)
+      printf("last error: %s\n", sdc_pool_errmsg(pool));
+  }
+  free(l.lat);
+  return failed == repeat ? 1 : failed || l.http_err ? 3 : 0;
+}
+
+int cmd_fetch(int argc, char **argv)
+{
+  struct sd_flags sf = {0};
+  const char *service = NULL, *method = NULL, *data = NULL, *tca = NULL,
+             *tcert = NULL, *tkey = NULL, *pass_file = NULL, *repeat_s = NULL,
+             *parallel_s = NULL, *max_body_s = NULL;
+  const char *headers[MAX_REPEAT + 1] = {0}, *connect_to[MAX_REPEAT] = {0};
+  size_t n_headers = 0, n_connect = 0;
+  bool verbose = false, no_verify = false, http1 = false;
+  struct flag own[] = {
+      {.name = "service", .value = &service, .help = "NAME  connect to this Service "
+       "Directory service's endpoints"},
+      {.name = "connect-to", .list = connect_to, .n_list = &n_connect,
+       .help = "ADDR:PORT  connect here instead (repeatable; [v6]:port)"},
+      {.name = "ca", .value = &tca, .help = "FILE  CA certificates (PEM or DER) "
+       "the target's certificate must chain to (directory: --sd-ca)"},
+      {.name = "cert", .value = &tcert, .help = "FILE  client certificate (PEM) "
+       "for the target (directory: --sd-cert)"},
+      {.name = "key", .value = &tkey, .help = "FILE  its private key (PEM; directory: "
+       "--sd-key)"},
+      {.name = "key-passphrase-file", .value = &pass_file, .help = "FILE  passphrase of "
+       "an encrypted --key"},
+      {.name = "no-verify", .set = &no_verify, .help = "do not verify the target's "
+       "certificate (testing only)"},
+      {.name = "request", .value = &method, .short_name = 'X', .help = "METHOD  HTTP "
+       "method (default GET, POST with -d)"},
+      {.name = "header", .list = headers, .n_list = &n_headers, .short_name = 'H',
+       .help = "'NAME: VALUE'  request header (repeatable)"},
+      {.name = "data", .value = &data, .short_name = 'd', .help = "DATA  request body, "
+       "or @FILE"},
+      {.name = "verbose", .set = &verbose, .short_name = 'v', .help = "show the endpoint, "
+       "timings, TLS facts and response headers"},
+      {.name = "http1.1", .set = &http1, .help = "do not offer HTTP/2"},
+      {.name = "max-body", .value = &max_body_s, .help = "BYTES  response body cap "
+       "(default 65536)"},
+      {.name = "repeat", .value = &repeat_s, .help = "N  send N requests (load check)"},
+      {.name = "parallel", .value = &parallel_s, .help = "C  with C in flight"},
+      {.name = NULL}};
+  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  struct parsed p;
+  char host[256];
+  int port = 0, tls = 0, rc;
+  sdc_resolver *r = NULL;
+  sdc_pool_opts *po = NULL;
+  sdc_pool *pool = NULL;
+  sdc_target *t = NULL;
+  sdc_http_request req = {0};
+  sdc_http_response *resp = NULL;
+  char *body = NULL, *ca = NULL, *cert = NULL, *key = NULL, *pass = NULL;
+  size_t body_len = 0, ca_len = 0, cert_len = 0, key_len = 0, pass_len = 0;
+  uint64_t timeout = 30000;
+  unsigned long repeat = 0, parallel = 1;
+  sdc_status st;
+
+  rc = opts_parse(CMD, argc, argv, 1, tables, &p);
+  if(rc)
+    return rc;
+  if(p.help) {
+    printf("Usage: sdconnect fetch URL (--service NAME | --connect-to ADDR:PORT) "
+           "[OPTIONS]\n\nSend a request through sdconnect's connection pool: connect "
+           "to an endpoint of\nthe service (or the given address) while TLS and the "
+           "Host header use the URL's\nhost, as Dialogflow does for a Service Directory "
+           "webhook.\n\nOptions:\n");
+    opts_help(tables);
+    return 0;
+  }
+  if(p.n_pos != 1)
+    return usage_error(CMD, "give exactly one URL");
+  if(url_host_port(p.pos[0], host, sizeof(host), &port, &tls))
+    return usage_error(CMD, "'%s' is not an http:// or https:// URL with a host "
+                       "name", p.pos[0]);
+  if(!service == !n_connect)
+    return usage_error(CMD, "give either --service NAME or --connect-to ADDR:PORT");
+  if(!tcert != !tkey)
+    return usage_error(CMD, "--cert and --key go together");
+  if(sf.timeout && !parse_duration_ms(sf.timeout, &timeout))
+    return usage_error(CMD, "--timeout: '%s' is not a duration (e.g. 5s)", sf.timeout);
+  if(repeat_s) {
+    char *end;
+    repeat = strtoul(repeat_s, &end, 10);
+    if(*end || !repeat || repeat > 10000000)
+      return usage_error(CMD, "--repeat: '%s' is not a number from 1 to 10000000",
+                         repeat_s);
+  }
+  if(parallel_s) {
+    char *end;
+    parallel = strtoul(parallel_s, &end, 10);
+    if(*end || !parallel || parallel > 1000)
+      return usage_error(CMD, "--parallel: '%s' is not a number from 1 to 1000",
+                         parallel_s);
+  }
+  rc = 1;
+  if(data && data[0] == '@') {
+    if(!(body = slurp("-d", data + 1, &body_len)))
+      goto out;
+  } else if(data) {
+    body_len = strlen(data);
+  }
+  if((tca && !(ca = slurp("--ca", tca, &ca_len))) ||
+     (tcert && !(cert = slurp("--cert", tcert, &cert_len))) ||
+     (tkey && !(key = slurp("--key", tkey, &key_len))) ||
+     (pass_file && !(pass = slurp("--key-passphrase-file", pass_file, &pass_len))))
+    goto out;
+  if(pass)
+    pass[strcspn(pass, "\r\n")] = '\0';
+  if(sdc_pool_opts_new(&po))
+    goto out;
+  sdc_pool_opts_set_http2(po, !http1);
+  if(max_body_s && sdc_pool_opts_set_max_body(po, (size_t)strtoull(max_body_s, NULL, 10))) {
+    rc = usage_error(CMD, "--max-body: '%s' is not a size from 1 byte to 1 GiB", max_body_s);
+    goto out;
+  }
+  if(sdc_pool_new(&pool, po) || sdc_target_new(&t, host, port, tls))
+    goto out;
+  if((ca && sdc_target_set_ca(t, ca, ca_len)) ||
+     (cert && sdc_target_set_client_cert(t, cert, cert_len, key, key_len, pass))) {
+    rc = usage_error(CMD, "--ca or --cert/--key is not usable certificate "
+                     "material");
+    goto out;
+  }
+  sdc_target_set_verify(t, !no_verify);
+  if(n_connect) {
+    char addrs[MAX_REPEAT][64];
+    const char *ap[MAX_REPEAT];
+    int ports[MAX_REPEAT];
+    for(size_t i = 0; i < n_connect; i++) {
+      const char *c = connect_to[i], *colon = strrchr(c, ':');
+      size_t n = colon ? (size_t)(colon - c) : 0;
+      if(n > 1 && c[0] == '[' && c[n - 1] == ']') {
+        c++;
+        n -= 2;
+      }
+      if(!colon || !n || n >= sizeof(addrs[i]) || atoi(colon + 1) < 1) {
+        rc = usage_error(CMD, "--connect-to: '%s' is not ADDR:PORT", connect_to[i]);
+        goto out;
+      }
+      memcpy(addrs[i], c, n);
+      addrs[i][n] = '\0';
+      ap[i] = addrs[i];
+      ports[i] = atoi(colon + 1);
+    }
+    if(sdc_target_set_addresses(t, ap, ports, n_connect)) {
+      rc = usage_error(CMD, "--connect-to: an address or port is not valid");
+      goto out;
+    }
+  } else {
+    if((rc = sd_connect(&sf, CMD, &r)))
+      goto out;
+    rc = 1;
+    sdc_target_set_service(t, r, service);
+  }
+  req.method = method;
+  req.url = p.pos[0];
+  req.headers = headers;
+  req.body = body ? body : data;
+  req.body_len = body_len;
+  req.timeout_ms = timeout;
+  if(repeat) {
+    rc = run_load(pool, t, &req, repeat, parallel, sf.json);
+    goto out;
+  }
+  st = sdc_pool_request(pool, t, &req, &resp);
+  if(st) {
+    cli_error(CMD, "%s", sdc_pool_errmsg(pool));
+    if(st == SDC_ETLS)
+      cli_hint("fix the certificate or the target's TLS settings (--ca, --cert/--key); "
+               "-v shows the connection");
+    else if(st == SDC_ETOOBIG)
+      cli_hint("Dialogflow caps webhook responses at 64 KiB; --max-body raises "
+               "sdconnect's cap for inspection");
+    else if(st == SDC_EUNAVAILABLE && service)
+      cli_hint("check that the service's endpoints listen: 'sdconnect resolve %s'",
+               service);
+    rc = st == SDC_EINVAL ? 2 : 1;
+    goto out;
+  }
+  if(verbose)
+    print_verbose(resp);
+  fwrite(resp->body, 1, resp->body_len, stdout);
+  rc = 0;
+out:
+  sdc_http_response_free(resp);
+  sdc_target_free(t);
+  sdc_pool_free(pool);
+  sdc_pool_opts_free(po);
+  sdc_resolver_free(r);
+  free(body);
+  free(ca);
+  free(cert);
+  if(key) {
+    memset(key, 0, key_len);
+    free(key);
+  }
+  if(pass) {
+    memset(pass, 0, pass_len);
+    free(pass);
+  }
+  return rc;
+}

@@ -1,0 +1,933 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * IMPLEMENTATION NOTES
+ * - One CURLM per pool. Connections live in the multi handle's cache;
+ *   libcurl reuses one only for the same host, port, connect-to target and
+ *   TLS configuration (CA, client certificate), which is exactly "never
+ *   cross destinations with different TLS settings or identities".
+ * - Pinning: CURLOPT_CONNECT_TO "HOST:PORT:ADDR:PORT" sends the socket to
+ *   the endpoint while the URL's host stays the TLS SNI, the name checked in
+ *   the certificate and the Host header; the host name is never looked up.
+ * - Endpoint choice: round-robin over endpoints not marked down. A connect
+ *   failure marks the endpoint down for DOWN_MS and moves the request to the
+ *   next one; when every endpoint has failed, a Service Directory target is
+ *   resolved again (bypassing the resolver's cache) once.
+ * - Limits are enforced while reading: the body and header callbacks abort
+ *   the transfer past their caps; nothing beyond a cap is buffered.
+ * - Requests per connection: libcurl has no such limit. CURLOPT_PREREQFUNCTION
+ *   names the connection a request is about to use (its local and remote
+ *   address); the pool counts requests per connection and marks the request
+ *   that reaches the limit FORBID_REUSE, which libcurl reads when the
+ *   request is done, so that connection closes after it. A new connection
+ *   that happens to get a closed one's local port inherits its count and
+ *   closes early: harmless.
+ * - TLS facts come from the live OpenSSL connection in the first header
+ *   callback, so they are there for reused connections too.
+ */
+#define _GNU_SOURCE /* memmem */
+#include "pool_int.h"
+
+#include "core/core.h"
+
+#include <sdconnect/version.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DOWN_MS 5000
+#define DEFAULT_TIMEOUT_MS 30000
+
+struct sdc_pool_opts {
+  unsigned max_conns, max_requests;
+  uint64_t idle_ms, max_age_ms, connect_ms;
+  size_t max_body, max_header;
+  int http2;
+};
+
+struct endpoint {
+  char addr[64];
+  int port;
+  uint64_t down_until_ms;
+};
+
+struct sdc_target {
+  char *host;
+  int port, tls, verify;
+  char *ca_pem;
+  size_t ca_len;
+  char *cert, *key, *pass;
+  size_t cert_len, key_len;
+  struct endpoint *eps;
+  size_t n_eps, rr;
+  sdc_resolver *resolver;
+  char *service;
+  const sdc_service *snapshot; /* what eps were built from */
+};
+
+struct xfer {
+  struct xfer *next;
+  sdc_pool *pool;
+  sdc_target *t;
+  CURL *easy;
+  struct curl_slist *headers, *connect_to;
+  char *url, *method, *body_copy;
+  size_t body_len;
+  uint64_t deadline_ms;
+  /* answer being read */
+  char *body, *hdrs;
+  size_t body_n, hdr_n;
+  bool body_over, hdr_over, facts_taken;
+  char tls_version[32];
+  long verify;
+  int64_t expiry;
+  char **chain;
+  size_t n_chain;
+  /* endpoints */
+  size_t ep, tried;
+  bool re_resolved;
+  char endpoint[96];
+  char errbuf[CURL_ERROR_SIZE];
+  sdc_pool_cb cb;
+  void *ud;
+};
+
+#define CONN_SLOTS 1024
+
+/* Requests carried so far, per connection (local and remote address). */
+struct conn_use {
+  char key[128];
+  unsigned n;
+};
+
+struct sdc_pool {
+  struct sdc_pool_opts o;
+  struct conn_use uses[CONN_SLOTS];
+  CURLM *multi;
+  struct xfer *live;
+  unsigned running;
+  unsigned long opened;
+  char err[1024];
+};
+
+/* ---- options ------------------------------------------------------------- */
+sdc_status sdc_pool_opts_new(sdc_pool_opts **out)
+{
+  sdc_pool_opts *o = sdc__calloc(1, sizeof(*o));
+
+  if(!o)
+    return SDC_ENOMEM;
+  *o = (sdc_pool_opts){16, 0, 60000, 0, 5000, 64 * 1024, 16 * 1024, 1};
+  *out = o;
+  return SDC_OK;
+}
+
+void sdc_pool_opts_free(sdc_pool_opts *o) { sdc_free(o); }
+
+sdc_status sdc_pool_opts_set_max_conns_per_target(sdc_pool_opts *o, unsigned n)
+{
+  if(n < 1 || n > 10000)
+    return SDC_EINVAL;
+  o->max_conns = n;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_max_requests_per_conn(sdc_pool_opts *o, unsigned n)
+{
+  o->max_requests = n;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_idle_timeout_ms(sdc_pool_opts *o, uint64_t ms)
+{
+  if(ms < 1000)
+    return SDC_EINVAL; /* libcurl counts idle time in whole seconds */
+  o->idle_ms = ms;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_max_age_ms(sdc_pool_opts *o, uint64_t ms)
+{
+  if(ms && ms < 1000)
+    return SDC_EINVAL;
+  o->max_age_ms = ms;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_connect_timeout_ms(sdc_pool_opts *o, uint64_t ms)
+{
+  if(ms < 1 || ms > 600000)
+    return SDC_EINVAL;
+  o->connect_ms = ms;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n)
+{
+  if(n < 1 || n > ((size_t)1 << 30))
+    return SDC_EINVAL;
+  o->max_body = n;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n)
+{
+  if(n < 256 || n > ((size_t)1 << 24))
+    return SDC_EINVAL;
+  o->max_header = n;
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on)
+{
+  o->http2 = !!on;
+  return SDC_OK;
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
+{
+  sdc_pool *p = sdc__calloc(1, sizeof(*p));
+  sdc_pool_opts def;
+
+  if(!p)
+    return SDC_ENOMEM;
+  if(!opts) {
+    def = (sdc_pool_opts){16, 0, 60000, 0, 5000, 64 * 1024, 16 * 1024, 1};
+    opts = &def;
+  }
+  p->o = *opts;
+  p->multi = curl_multi_init();
+  if(!p->multi) {
+    sdc_free(p);
+    return SDC_ENOMEM;
+  }
+  curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)p->o.max_conns);
+  curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)p->o.max_conns * 16);
+  curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  *out = p;
+  return SDC_OK;
+}
+
+static void xfer_free(struct xfer *x);
+
+void sdc_pool_free(sdc_pool *p)
+{
+  if(!p)
+    return;
+  while(p->live) {
+    struct xfer *x = p->live;
+    p->live = x->next;
+    curl_multi_remove_handle(p->multi, x->easy);
+    if(x->cb)
+      x->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", x->ud);
+    xfer_free(x);
+  }
+  curl_multi_cleanup(p->multi);
+  sdc_free(p);
+}
+
+const char *sdc_pool_errmsg(const sdc_pool *p) { return p->err; }
+unsigned long sdc_pool_connections_opened(const sdc_pool *p) { return p->opened; }
+
+/* ---- targets ------------------------------------------------------------- */
+sdc_status sdc_target_new(sdc_target **out, const char *host, int port, int tls)
+{
+  sdc_target *t;
+
+  if(!host || !*host || strlen(host) > 253 || strpbrk(host, " /:@[]") ||
+     port < 1 || port > 65535)
+    return SDC_EINVAL;
+  t = sdc__calloc(1, sizeof(*t));
+  if(!t || !(t->host = sdc__strdup(host))) {
+    sdc_free(t);
+    return SDC_ENOMEM;
+  }
+  t->port = port;
+  t->tls = !!tls;
+  t->verify = 1;
+  *out = t;
+  return SDC_OK;
+}
+
+static void wipe_free(char *s, size_t n)
+{
+  if(s) {
+    OPENSSL_cleanse(s, n);
+    sdc_free(s);
+  }
+}
+
+void sdc_target_free(sdc_target *t)
+{
+  if(!t)
+    return;
+  sdc_free(t->host);
+  sdc_free(t->ca_pem);
+  sdc_free(t->cert);
+  wipe_free(t->key, t->key_len);
+  wipe_free(t->pass, t->pass ? strlen(t->pass) : 0);
+  sdc_free(t->eps);
+  sdc_free(t->service);
+  sdc_service_release(t->snapshot);
+  sdc_free(t);
+}
+
+static char *copy_blob(const void *data, size_t len)
+{
+  char *c = sdc__malloc(len + 1);
+
+  if(c) {
+    memcpy(c, data, len);
+    c[len] = '\0';
+  }
+  return c;
+}
+
+sdc_status sdc_target_set_ca(sdc_target *t, const void *data, size_t len)
+{
+  char *pem;
+
+  if(!data || !len)
+    return SDC_EINVAL;
+  if(memmem(data, len, "-----BEGIN", 10)) {
+    pem = copy_blob(data, len);
+  } else { /* DER: one certificate, turned into PEM for libcurl */
+    const unsigned char *p = data;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    BIO *b = x ? BIO_new(BIO_s_mem()) : NULL;
+    char *mem = NULL;
+    long n = 0;
+    if(b && PEM_write_bio_X509(b, x))
+      n = BIO_get_mem_data(b, &mem);
+    pem = n > 0 ? copy_blob(mem, (size_t)n) : NULL;
+    BIO_free(b);
+    X509_free(x);
+    if(!pem)
+      return x ? SDC_ENOMEM : SDC_EINVAL;
+    len = (size_t)n;
+  }
+  if(!pem)
+    return SDC_ENOMEM;
+  sdc_free(t->ca_pem);
+  t->ca_pem = pem;
+  t->ca_len = len;
+  return SDC_OK;
+}
+
+sdc_status sdc_target_set_client_cert(sdc_target *t, const void *cert,
+                                      size_t cert_len, const void *key,
+                                      size_t key_len, const char *passphrase)
+{
+  char *c, *k, *pw = NULL;
+
+  if(!cert || !cert_len || !key || !key_len)
+    return SDC_EINVAL;
+  c = copy_blob(cert, cert_len);
+  k = copy_blob(key, key_len);
+  if(passphrase)
+    pw = sdc__strdup(passphrase);
+  if(!c || !k || (passphrase && !pw)) {
+    sdc_free(c);
+    wipe_free(k, key_len);
+    sdc_free(pw);
+    return SDC_ENOMEM;
+  }
+  sdc_free(t->cert);
+  wipe_free(t->key, t->key_len);
+  wipe_free(t->pass, t->pass ? strlen(t->pass) : 0);
+  t->cert = c;
+  t->cert_len = cert_len;
+  t->key = k;
+  t->key_len = key_len;
+  t->pass = pw;
+  return SDC_OK;
+}
+
+sdc_status sdc_target_set_verify(sdc_target *t, int verify)
+{
+  t->verify = !!verify;
+  return SDC_OK;
+}
+
+sdc_status sdc_target_set_addresses(sdc_target *t, const char *const *addrs,
+                                    const int *ports, size_t n)
+{
+  struct endpoint *eps;
+
+  if(!n)
+    return SDC_EINVAL;
+  eps = sdc__calloc(n, sizeof(*eps));
+  if(!eps)
+    return SDC_ENOMEM;
+  for(size_t i = 0; i < n; i++) {
+    if(strlen(addrs[i]) >= sizeof(eps[i].addr) || ports[i] < 1 || ports[i] > 65535) {
+      sdc_free(eps);
+      return SDC_EINVAL;
+    }
+    snprintf(eps[i].addr, sizeof(eps[i].addr), "%s", addrs[i]);
+    eps[i].port = ports[i];
+  }
+  sdc_free(t->eps);
+  t->eps = eps;
+  t->n_eps = n;
+  t->rr = 0;
+  return SDC_OK;
+}
+
+sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
+                                  const char *service)
+{
+  char *s;
+
+  if(!r || !service || !*service)
+    return SDC_EINVAL;
+  s = sdc__strdup(service);
+  if(!s)
+    return SDC_ENOMEM;
+  sdc_free(t->service);
+  t->service = s;
+  t->resolver = r;
+  return SDC_OK;
+}
+
+/* Rebuild the endpoint list from the directory's answer, keeping the
+ * down marks of endpoints that are still there. */
+static sdc_status refresh_endpoints(sdc_pool *p, sdc_target *t, bool force)
+{
+  const sdc_service *s = NULL;
+  struct endpoint *eps;
+  size_t n = 0;
+  sdc_status st;
+
+  if(force)
+    sdc_resolver_invalidate(t->resolver, t->service);
+  st = sdc_resolve(t->resolver, t->service, 0, NULL, &s, NULL);
+  if(st) {
+    snprintf(p->err, sizeof(p->err), "%s", sdc_resolver_errmsg(t->resolver));
+    return st;
+  }
+  if(s == t->snapshot) {
+    sdc_service_release(s);
+    return SDC_OK;
+  }
+  eps = sdc__calloc(s->n_endpoints ? s->n_endpoints : 1, sizeof(*eps));
+  if(!eps) {
+    sdc_service_release(s);
+    return SDC_ENOMEM;
+  }
+  for(size_t i = 0; i < s->n_endpoints; i++) {
+    const sdc_endpoint *e = &s->endpoints[i];
+    if(!e->usable || strlen(e->address) >= sizeof(eps[n].addr))
+      continue; /* reported by resolve; cannot be dialed */
+    snprintf(eps[n].addr, sizeof(eps[n].addr), "%s", e->address);
+    eps[n].port = e->port;
+    for(size_t j = 0; j < t->n_eps; j++)
+      if(!strcmp(t->eps[j].addr, e->address) && t->eps[j].port == e->port)
+        eps[n].down_until_ms = t->eps[j].down_until_ms;
+    n++;
+  }
+  sdc_free(t->eps);
+  t->eps = eps;
+  t->n_eps = n;
+  sdc_service_release(t->snapshot);
+  t->snapshot = s;
+  return SDC_OK;
+}
+
+/* The next endpoint that is not down, round-robin; -1 if none. */
+static long pick(sdc_target *t, uint64_t now)
+{
+  for(size_t k = 0; k < t->n_eps; k++) {
+    size_t i = (t->rr + k) % t->n_eps;
+    if(t->eps[i].down_until_ms <= now) {
+      t->rr = i + 1;
+      return (long)i;
+    }
+  }
+  return -1;
+}
+
+/* ---- transfers ----------------------------------------------------------- */
+static void xfer_free(struct xfer *x)
+{
+  if(!x)
+    return;
+  if(x->easy)
+    curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->headers);
+  curl_slist_free_all(x->connect_to);
+  sdc_free(x->url);
+  sdc_free(x->method);
+  sdc_free(x->body_copy);
+  sdc_free(x->body);
+  sdc_free(x->hdrs);
+  for(size_t i = 0; i < x->n_chain; i++)
+    sdc_free(x->chain[i]);
+  sdc_free(x->chain);
+  sdc_free(x);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+  struct xfer *x = ud;
+  size_t len = size * n;
+  char *grown;
+
+  if(x->body_n + len > x->pool->o.max_body) {
+    x->body_over = true;
+    return 0; /* abort now: the rest is never read */
+  }
+  grown = sdc__realloc(x->body, x->body_n + len + 1);
+  if(!grown)
+    return 0;
+  x->body = grown;
+  memcpy(x->body + x->body_n, data, len);
+  x->body_n += len;
+  x->body[x->body_n] = '\0';
+  return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+  struct xfer *x = ud;
+  size_t len = size * n;
+  char *grown;
+
+  if(!x->facts_taken && x->t->tls) {
+    x->facts_taken = true;
+    sdc__tls_facts_capture(x->easy, x->tls_version, sizeof(x->tls_version),
+                           &x->verify, &x->expiry, &x->chain, &x->n_chain);
+  }
+  if(!strncmp(data, "HTTP/", 5) && x->hdr_n) /* a new response (after 100) */
+    x->hdr_n = 0;
+  if(x->hdr_n + len > x->pool->o.max_header) {
+    x->hdr_over = true;
+    return 0;
+  }
+  grown = sdc__realloc(x->hdrs, x->hdr_n + len + 1);
+  if(!grown)
+    return 0;
+  x->hdrs = grown;
+  memcpy(x->hdrs + x->hdr_n, data, len);
+  x->hdr_n += len;
+  x->hdrs[x->hdr_n] = '\0';
+  return len;
+}
+
+static int on_prereq(void *ud, char *remote_ip, char *local_ip, int remote_port,
+                     int local_port)
+{
+  struct xfer *x = ud;
+  sdc_pool *p = x->pool;
+  char key[128];
+  uint64_t h = 1469598103934665603ULL;
+  struct conn_use *u;
+
+  snprintf(key, sizeof(key), "%s:%d>%s:%d", local_ip, local_port, remote_ip,
+           remote_port);
+  for(const char *c = key; *c; c++)
+    h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+  u = &p->uses[h % CONN_SLOTS];
+  if(strcmp(u->key, key)) { /* a new connection (or a slot collision) */
+    snprintf(u->key, sizeof(u->key), "%s", key);
+    u->n = 0;
+  }
+  if(++u->n >= p->o.max_requests) {
+    curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L); /* read when done */
+    u->key[0] = '\0';
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
+/* Point the transfer at endpoint `i` and (re)arm its per-attempt state. */
+static sdc_status aim(struct xfer *x, size_t i)
+{
+  char line[400];
+  const struct endpoint *e = &x->t->eps[i];
+  bool v6 = strchr(e->addr, ':') != NULL;
+  uint64_t now = sdc__now_ms();
+
+  x->ep = i;
+  snprintf(x->endpoint, sizeof(x->endpoint), "%s%s%s:%d", v6 ? "[" : "",
+           e->addr, v6 ? "]" : "", e->port);
+  snprintf(line, sizeof(line), "%s:%d:%s", x->t->host, x->t->port, x->endpoint);
+  curl_slist_free_all(x->connect_to);
+  x->connect_to = curl_slist_append(NULL, line);
+  if(!x->connect_to)
+    return SDC_ENOMEM;
+  curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
+  curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
+                   (long)(x->deadline_ms > now ? x->deadline_ms - now : 1));
+  x->body_n = x->hdr_n = 0;
+  x->body_over = x->hdr_over = x->facts_taken = false;
+  x->errbuf[0] = '\0';
+  return SDC_OK;
+}
+
+static void set_tls(struct xfer *x)
+{
+  CURL *e = x->easy;
+  const sdc_target *t = x->t;
+
+  curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)t->verify);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
+  if(t->ca_pem) {
+    struct curl_blob b = {t->ca_pem, t->ca_len, CURL_BLOB_COPY};
+    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+  }
+  if(t->cert) {
+    struct curl_blob c = {t->cert, t->cert_len, CURL_BLOB_COPY};
+    struct curl_blob k = {t->key, t->key_len, CURL_BLOB_COPY};
+    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c);
+    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k);
+    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    if(t->pass)
+      curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->pass);
+  }
+}
+
+/* Does `url` name the target's host and port? */
+static bool url_matches(const sdc_target *t, const char *url, char *why,
+                        size_t cap)
+{
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  bool ok = false;
+
+  if(u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+     !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+     !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
+     !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
+    ok = !strcmp(scheme, t->tls ? "https" : "http") &&
+         !strcasecmp(host, t->host) && atoi(port) == t->port;
+    if(!ok)
+      snprintf(why, cap, "the URL must be %s://%s:%d/... for this target",
+               t->tls ? "https" : "http", t->host, t->port);
+  } else {
+    snprintf(why, cap, "not a valid URL");
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
+                           const sdc_http_request *req, sdc_pool_cb cb,
+                           void *userdata)
+{
+  struct xfer *x;
+  char why[200];
+  long ep;
+  sdc_status st = SDC_ENOMEM;
+
+  if(!req || !req->url || !cb) {
+    snprintf(p->err, sizeof(p->err), "a request needs a URL and a callback");
+    return SDC_EINVAL;
+  }
+  if(!url_matches(t, req->url, why, sizeof(why))) {
+    snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
+    return SDC_EINVAL;
+  }
+  if(t->resolver && (st = refresh_endpoints(p, t, false)))
+    return st;
+  if(!t->n_eps) {
+    snprintf(p->err, sizeof(p->err), "%s: no endpoint to connect to%s%s",
+             req->url, t->service ? ": the directory lists no usable endpoint "
+                                    "for " : "",
+             t->service ? t->service : "");
+    return SDC_EUNAVAILABLE;
+  }
+  x = sdc__calloc(1, sizeof(*x));
+  if(!x)
+    return SDC_ENOMEM;
+  x->pool = p;
+  x->t = t;
+  x->cb = cb;
+  x->ud = userdata;
+  x->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
+                                                    : DEFAULT_TIMEOUT_MS);
+  x->easy = curl_easy_init();
+  x->url = sdc__strdup(req->url);
+  x->method = sdc__strdup(req->method ? req->method : req->body ? "POST" : "GET");
+  if(req->body_len && !(x->body_copy = copy_blob(req->body, req->body_len)))
+    goto fail;
+  x->body_len = req->body_len;
+  if(!x->easy || !x->url || !x->method)
+    goto fail;
+  for(size_t i = 0; req->headers && req->headers[i]; i++) {
+    struct curl_slist *h;
+    if(strpbrk(req->headers[i], "\r\n")) {
+      snprintf(p->err, sizeof(p->err), "header %zu holds a line break", i + 1);
+      st = SDC_EINVAL;
+      goto fail;
+    }
+    h = curl_slist_append(x->headers, req->headers[i]);
+    if(!h)
+      goto fail;
+    x->headers = h;
+  }
+  curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
+  curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method);
+  if(!strcmp(x->method, "HEAD"))
+    curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+  if(x->body_len || !strcmp(x->method, "POST") || !strcmp(x->method, "PUT") ||
+     !strcmp(x->method, "PATCH")) {
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body_copy ? x->body_copy : "");
+    curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+  }
+  if(x->headers)
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+  curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+  curl_easy_setopt(x->easy, CURLOPT_SHARE, sdc__curl_share());
+  curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_ms);
+  curl_easy_setopt(x->easy, CURLOPT_MAXAGE_CONN, (long)(p->o.idle_ms / 1000));
+  if(p->o.max_age_ms)
+    curl_easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, (long)(p->o.max_age_ms / 1000));
+  if(p->o.max_requests) {
+    curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
+  }
+  curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+                   p->o.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing */
+  curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "sdconnect/" SDC_VERSION_STRING);
+  if(t->tls)
+    set_tls(x);
+  ep = pick(t, sdc__now_ms());
+  if(ep < 0)
+    ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
+  if(aim(x, (size_t)ep) ||
+     curl_multi_add_handle(p->multi, x->easy) != CURLM_OK)
+    goto fail;
+  x->next = p->live;
+  p->live = x;
+  p->running++;
+  return SDC_OK;
+fail:
+  if(st == SDC_ENOMEM)
+    snprintf(p->err, sizeof(p->err), "out of memory");
+  xfer_free(x);
+  return st;
+}
+
+static void unlink_xfer(sdc_pool *p, struct xfer *x)
+{
+  for(struct xfer **pp = &p->live; *pp; pp = &(*pp)->next)
+    if(*pp == x) {
+      *pp = x->next;
+      break;
+    }
+  p->running--;
+}
+
+static sdc_http_response *build_response(struct xfer *x)
+{
+  sdc_http_response *r = sdc__calloc(1, sizeof(*r));
+  curl_off_t t_conn = 0, t_tls = 0, t_first = 0, t_total = 0;
+  long ver = 0, conns = 0;
+
+  if(!r)
+    return NULL;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &t_conn);
+  curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &t_tls);
+  curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &t_first);
+  curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &t_total);
+  curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
+  curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
+  r->timings = (sdc_http_timings){(double)t_conn / 1e3, (double)t_tls / 1e3,
+                                  (double)t_first / 1e3, (double)t_total / 1e3};
+  r->http_version = ver == CURL_HTTP_VERSION_2_0 ? 2 : 11;
+  r->reused = conns == 0;
+  /* hand the buffers over */
+  r->body = x->body ? x->body : sdc__strdup("");
+  r->body_len = x->body_n;
+  r->headers = x->hdrs ? x->hdrs : sdc__strdup("");
+  r->headers_len = x->hdr_n;
+  x->body = x->hdrs = NULL;
+  r->endpoint = sdc__strdup(x->endpoint);
+  r->tls.version = sdc__strdup(x->tls_version);
+  r->tls.verify_result = x->verify;
+  r->tls.earliest_expiry = x->expiry;
+  r->tls.n_chain = x->n_chain;
+  r->tls.chain = (const char *const *)x->chain;
+  x->chain = NULL;
+  x->n_chain = 0;
+  if(!r->body || !r->headers || !r->endpoint || !r->tls.version) {
+    sdc_http_response_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void sdc_http_response_free(sdc_http_response *r)
+{
+  if(!r)
+    return;
+  sdc_free((void *)(uintptr_t)r->body);
+  sdc_free((void *)(uintptr_t)r->headers);
+  sdc_free((void *)(uintptr_t)r->endpoint);
+  sdc_free((void *)(uintptr_t)r->tls.version);
+  for(size_t i = 0; i < r->tls.n_chain; i++)
+    sdc_free((void *)(uintptr_t)r->tls.chain[i]);
+  sdc_free((void *)(uintptr_t)r->tls.chain);
+  sdc_free(r);
+}
+
+/* A connect failure moves the request to another endpoint (or resolves the
+ * service again when all have failed). True when it was re-queued. */
+static bool failover(sdc_pool *p, struct xfer *x, CURLcode rc)
+{
+  curl_off_t connected = 0;
+  sdc_target *t = x->t;
+  uint64_t now = sdc__now_ms();
+  long next;
+
+  curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connected);
+  if(!(rc == CURLE_COULDNT_CONNECT ||
+       (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) ||
+     now >= x->deadline_ms)
+    return false;
+  if(x->ep < t->n_eps)
+    t->eps[x->ep].down_until_ms = now + DOWN_MS;
+  x->tried++;
+  next = x->tried < t->n_eps ? pick(t, now) : -1;
+  if(next < 0 && t->resolver && !x->re_resolved) {
+    x->re_resolved = true;
+    x->tried = 0;
+    if(refresh_endpoints(p, t, true) == SDC_OK && t->n_eps) {
+      next = pick(t, now);
+      if(next < 0) /* the directory still lists only downed endpoints */
+        next = (long)(t->rr++ % t->n_eps);
+    }
+  }
+  if(next < 0)
+    return false;
+  curl_multi_remove_handle(p->multi, x->easy);
+  if(aim(x, (size_t)next) || curl_multi_add_handle(p->multi, x->easy) != CURLM_OK)
+    return false;
+  return true;
+}
+
+static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
+{
+  sdc_http_response *r = NULL;
+  sdc_status st = SDC_OK;
+  char detail[600];
+  long conns = 0;
+
+  curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
+  p->opened += (unsigned long)conns;
+  if(rc != CURLE_OK && failover(p, x, rc))
+    return;
+  if(rc == CURLE_WRITE_ERROR && x->body_over) {
+    st = SDC_ETOOBIG;
+    snprintf(detail, sizeof(detail), "the response body passed %zu bytes; the "
+             "transfer was stopped", p->o.max_body);
+  } else if(rc == CURLE_WRITE_ERROR && x->hdr_over) {
+    st = SDC_ETOOBIG;
+    snprintf(detail, sizeof(detail), "the response headers passed %zu bytes",
+             p->o.max_header);
+  } else if(rc != CURLE_OK) {
+    st = sdc__curl_explain(rc, x->easy, x->errbuf, x->t->host,
+                           x->t->cert != NULL, detail, sizeof(detail));
+  } else if(!(r = build_response(x))) {
+    st = SDC_ENOMEM;
+    snprintf(detail, sizeof(detail), "out of memory");
+  }
+  unlink_xfer(p, x);
+  curl_multi_remove_handle(p->multi, x->easy);
+  if(st) {
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", x->method, x->url,
+             x->endpoint, detail);
+    snprintf(p->err, sizeof(p->err), "%s", msg);
+    x->cb(st, NULL, msg, x->ud);
+  } else {
+    x->cb(SDC_OK, r, "", x->ud);
+  }
+  xfer_free(x);
+}
+
+sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
+{
+  uint64_t end = sdc__now_ms() + timeout_ms;
+
+  while(p->running) {
+    int still = 0, msgs = 0;
+    CURLMsg *m;
+    uint64_t now = sdc__now_ms();
+    if(now >= end)
+      return SDC_ETIMEDOUT;
+    curl_multi_perform(p->multi, &still);
+    while((m = curl_multi_info_read(p->multi, &msgs))) {
+      struct xfer *x = NULL;
+      if(m->msg != CURLMSG_DONE)
+        continue;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+      finish(p, x, m->data.result);
+    }
+    if(p->running) {
+      uint64_t left = end - sdc__now_ms();
+      curl_multi_poll(p->multi, NULL, 0, (int)(left < 100 ? left : 100), NULL);
+    }
+  }
+  return SDC_OK;
+}
+
+struct one {
+  sdc_status st;
+  sdc_http_response *r;
+  bool done;
+};
+
+static void one_done(sdc_status st, sdc_http_response *r, const char *err,
+                     void *ud)
+{
+  struct one *o = ud;
+
+  (void)err;
+  o->st = st;
+  o->r = r;
+  o->done = true;
+}
+
+sdc_status sdc_pool_request(sdc_pool *p, sdc_target *t,
+                            const sdc_http_request *req, sdc_http_response **out)
+{
+  struct one o = {SDC_OK, NULL, false};
+  sdc_status st = sdc_pool_submit(p, t, req, one_done, &o);
+  uint64_t limit = (req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS) + 1000;
+
+  if(st)
+    return st;
+  while(!o.done)
+    if(sdc_pool_perform(p, limit) == SDC_ETIMEDOUT && !o.done)
+      break; /* curl's own timeout fires first; this is a backstop */
+  if(!o.done) {
+    snprintf(p->err, sizeof(p->err), "%.300s: no answer in time", req->url);
+    return SDC_ETIMEDOUT;
+  }
+  if(o.st == SDC_OK)
+    *out = o.r;
+  return o.st;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TLS for the pool: libcurl's shared session and DNS caches (locked), the
+ * facts of a live connection read from OpenSSL, and errors that say which
+ * check failed (issuer, host name, expiry, protocol version, client
+ * certificate) instead of curl's generic wording.
+ */
+#define _GNU_SOURCE /* strcasestr, timegm */
+#include "pool_int.h"
+
+#include "core/core.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_once_t share_once = PTHREAD_ONCE_INIT;
+static CURLSH *share;
+
+static void lock_cb(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+  (void)h;
+  (void)a;
+  (void)u;
+  pthread_mutex_lock(&share_locks[d]);
+}
+
+static void unlock_cb(CURL *h, curl_lock_data d, void *u)
+{
+  (void)h;
+  (void)u;
+  pthread_mutex_unlock(&share_locks[d]);
+}
+
+static void share_init(void)
+{
+  for(int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_init(&share_locks[i], NULL);
+  share = curl_share_init();
+  if(!share)
+    return;
+  curl_share_setopt(share, CURLSHOPT_LOCKFUNC, lock_cb);
+  curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, unlock_cb);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+}
+
+CURLSH *sdc__curl_share(void)
+{
+  pthread_once(&share_once, share_init);
+  return share;
+}
+
+void sdc__curl_share_cleanup(void)
+{
+  if(share)
+    curl_share_cleanup(share);
+  share = NULL;
+}
+
+static int64_t asn1_to_unix(const ASN1_TIME *t)
+{
+  struct tm tm;
+
+  memset(&tm, 0, sizeof(tm));
+  if(!t || ASN1_TIME_to_tm(t, &tm) != 1)
+    return 0;
+  return (int64_t)timegm(&tm);
+}
+
+void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
+                            long *verify, int64_t *expiry, char ***chain,
+                            size_t *n_chain)
+{
+  struct curl_tlssessioninfo *info = NULL;
+  SSL *ssl;
+  STACK_OF(X509) *sk;
+  int n;
+
+  if(curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK ||
+     !info || info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+    return;
+  ssl = info->internals;
+  snprintf(version, vcap, "%s", SSL_get_version(ssl));
+  *verify = SSL_get_verify_result(ssl);
+  sk = SSL_get_peer_cert_chain(ssl);
+  n = sk ? sk_X509_num(sk) : 0;
+  *chain = n > 0 ? sdc__calloc((size_t)n, sizeof(char *)) : NULL;
+  *n_chain = 0;
+  *expiry = 0;
+  for(int i = 0; i < n && *chain; i++) {
+    X509 *x = sk_X509_value(sk, i);
+    char subject[512];
+    int64_t na = asn1_to_unix(X509_get0_notAfter(x));
+    X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+    (*chain)[i] = sdc__strdup(subject);
+    if((*chain)[i])
+      (*n_chain)++;
+    if(na && (!*expiry || na < *expiry))
+      *expiry = na;
+  }
+}
+
+static int has(const char *s, const char *needle)
+{
+  return s && strcasestr(s, needle) != NULL;
+}
+
+sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
+                             const char *host, bool has_client_cert, char *out,
+                             size_t cap)
+{
+  long vr = 0, conns = 0;
+  curl_off_t tls_done = 0;
+  const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+
+  curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &vr);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_done);
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
+  switch(rc) {
+  case CURLE_PEER_FAILED_VERIFICATION:
+    /* curl checks the name itself; OpenSSL's result then says little */
+    if(vr == X509_V_ERR_HOSTNAME_MISMATCH || has(why, "subject name") ||
+       has(why, "host name"))
+      snprintf(out, cap, "TLS: the certificate does not name %s in its subject "
+               "alternative names; it must, since Google checks the URL's host", host);
+    else if(vr == X509_V_ERR_CERT_HAS_EXPIRED)
+      snprintf(out, cap, "TLS: the certificate of %s has expired; renew it", host);
+    else if(vr == X509_V_ERR_CERT_NOT_YET_VALID)
+      snprintf(out, cap, "TLS: the certificate of %s is not valid yet (check clocks)",
+               host);
+    else if(vr != X509_V_OK)
+      snprintf(out, cap, "TLS: the certificate of %s is not signed by a trusted CA (%s); "
+               "give the target the CA that issued it", host,
+               X509_verify_cert_error_string(vr));
+    else
+      snprintf(out, cap, "TLS: verification of %s failed: %s", host, why);
+    return SDC_ETLS;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+    if(has(why, "unsupported protocol") || has(why, "protocol version") ||
+       has(why, "no protocols available"))
+      snprintf(out, cap, "TLS: %s offers no TLS 1.2 or newer (%s); TLS 1.0 and 1.1 "
+               "are refused", host, why);
+    else if(has(why, "certificate required") || has(why, "handshake failure") ||
+            has(why, "bad certificate") || has(why, "unknown ca"))
+      snprintf(out, cap, "TLS: %s requires a client certificate it accepts (%s); "
+               "give the target a client certificate and key", host, why);
+    else if(rc == CURLE_SSL_CONNECT_ERROR)
+      snprintf(out, cap, "TLS: handshake with %s failed: %s", host, why);
+    else if(conns > 0 && tls_done > 0)
+      /* TLS 1.3: the client finishes its handshake before the server has
+       * judged the client certificate; a refusal then arrives as a reset
+       * on the fresh connection, often before the alert can be read */
+      snprintf(out, cap, "TLS: %s closed the connection right after the "
+               "handshake (%s): it %s", host, why,
+               has_client_cert ? "probably rejected the client certificate"
+                               : "probably requires a client certificate "
+                                 "(mTLS); give the target a client "
+                                 "certificate and key");
+    else
+      break;
+    return SDC_ETLS;
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CACERT_BADFILE:
+    snprintf(out, cap, "TLS: the target's certificate material is unusable: %s", why);
+    return SDC_ECONFIG;
+  case CURLE_OPERATION_TIMEDOUT:
+    snprintf(out, cap, "timed out: %s", why);
+    return SDC_ETIMEDOUT;
+  case CURLE_COULDNT_CONNECT:
+    snprintf(out, cap, "cannot connect: %s", why);
+    return SDC_EUNAVAILABLE;
+  default:
+    break;
+  }
+  snprintf(out, cap, "%s", why);
+  return SDC_EUNAVAILABLE;
+}

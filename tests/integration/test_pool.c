@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: the connection pool against real TLS servers
+ * (tests/servers/httpd) on 127.0.0.1 whose certificates this test makes: a
+ * private CA, a server certificate for webhook.internal, a client
+ * certificate, and broken variants. Every server is stopped by its PID.
+ */
+#include "certs.h"
+#include "proc.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST "webhook.internal"
+
+static char dir[64];
+static struct tproc servers[8];
+static size_t n_servers;
+
+static const char *in_dir(const char *name)
+{
+  static char buf[8][256];
+  static int k;
+  char *p = buf[k++ % 8];
+  snprintf(p, 256, "%s/%s", dir, name);
+  return p;
+}
+
+static void make_certs(void)
+{
+  struct tcert_opts ca_o = {"pool test CA", NULL, -1, 30, true, false};
+  struct tcert_opts other_o = {"some other CA", NULL, -1, 30, true, false};
+  struct tcert_opts srv_o = {HOST, "DNS:" HOST, -1, 30, false, false};
+  struct tcert_opts wrong_o = {"elsewhere.internal", "DNS:elsewhere.internal", -1, 30, false, false};
+  struct tcert_opts old_o = {HOST, "DNS:" HOST, -30, -1, false, false};
+  struct tcert_opts cli_o = {"dialogflow-client", NULL, -1, 30, false, true};
+  struct tcert *ca = tcert_new(&ca_o, NULL), *other = tcert_new(&other_o, NULL);
+  struct tcert *srv = tcert_new(&srv_o, ca), *wrong = tcert_new(&wrong_o, ca);
+  struct tcert *old = tcert_new(&old_o, ca), *cli = tcert_new(&cli_o, ca);
+
+  ck_assert(ca && other && srv && wrong && old && cli);
+  ck_assert_int_eq(tcert_write(ca, dir, "ca"), 0);
+  ck_assert_int_eq(tcert_write_der(ca, dir, "ca"), 0);
+  ck_assert_int_eq(tcert_write(other, dir, "other"), 0);
+  ck_assert_int_eq(tcert_write(srv, dir, "server"), 0);
+  ck_assert_int_eq(tcert_write(wrong, dir, "wrong"), 0);
+  ck_assert_int_eq(tcert_write(old, dir, "expired"), 0);
+  ck_assert_int_eq(tcert_write(cli, dir, "client"), 0);
+  ck_assert_int_eq(tcert_write_encrypted_key(cli, dir, "client", "s3cret"), 0);
+  tcert_free(ca);
+  tcert_free(other);
+  tcert_free(srv);
+  tcert_free(wrong);
+  tcert_free(old);
+  tcert_free(cli);
+}
+
+static const char *httpd_bin(void)
+{
+  const char *b = getenv("SDC_HTTPD_BIN");
+  return b && *b ? b : "httpd";
+}
+
+/* Start httpd with certificate `cert` (a name in dir) and extra args. */
+static int start_httpd(const char *cert, const char *const *extra)
+{
+  struct tproc *p;
+  const char *argv[16] = {httpd_bin()};
+  size_t n = 1;
+
+  if(cert) {
+    argv[n++] = "--cert";
+    argv[n++] = in_dir(cert[0] == 's' ? "server.pem" : cert[0] == 'w' ? "wrong.pem"
+                                                                      : "expired.pem");
+    argv[n++] = "--key";
+    argv[n++] = in_dir(cert[0] == 's' ? "server.key" : cert[0] == 'w' ? "wrong.key"
+                                                                      : "expired.key");
+  }
+  for(size_t i = 0; extra && extra[i]; i++)
+    argv[n++] = extra[i];
+  argv[n] = NULL;
+  ck_assert_uint_lt(n_servers, sizeof(servers) / sizeof(servers[0]));
+  p = &servers[n_servers++];
+  memset(p, 0, sizeof(*p));
+  ck_assert_msg(tproc_start(p, argv, true) == 0, "httpd did not start: %s", p->log);
+  return p->port;
+}
+
+static void setup(void)
+{
+  ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
+  ck_assert_int_eq(tproc_tmpdir(dir), 0);
+  make_certs();
+  n_servers = 0;
+}
+
+static void teardown(void)
+{
+  for(size_t i = 0; i < n_servers; i++) {
+    tproc_stop(&servers[i], 5000);
+    tproc_rmdir(servers[i].dir);
+  }
+  tproc_rmdir(dir);
+  sdc_global_cleanup();
+}
+
+static void *slurp_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = malloc(1 << 16);
+  *len = fread(buf, 1, 1 << 16, f);
+  fclose(f);
+  return buf;
+}
+
+/* A target for webhook.internal:port pinned to 127.0.0.1:port, trusting
+ * `ca` ("ca", "other", "der" or NULL for the system store). */
+static sdc_target *target_at(int port, const char *ca)
+{
+  sdc_target *t = NULL;
+  const char *addr = "127.0.0.1";
+  size_t len;
+  void *pem;
+
+  ck_assert_int_eq(sdc_target_new(&t, HOST, port, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &port, 1), SDC_OK);
+  if(ca) {
+    pem = slurp_file(in_dir(!strcmp(ca, "der") ? "ca.der" : !strcmp(ca, "ca") ? "ca.pem"
+                                                                               : "other.pem"),
+                     &len);
+    ck_assert_int_eq(sdc_target_set_ca(t, pem, len), SDC_OK);
+    free(pem);
+  }
+  return t;
+}
+
+static void with_client_cert(sdc_target *t, int encrypted)
+{
+  size_t cl, kl;
+  void *c = slurp_file(in_dir("client.pem"), &cl);
+  void *k = slurp_file(in_dir(encrypted ? "client.enc.key" : "client.key"), &kl);
+
+  ck_assert_int_eq(sdc_target_set_client_cert(t, c, cl, k, kl, encrypted ? "s3cret" : NULL),
+                   SDC_OK);
+  free(c);
+  free(k);
+}
+
+static sdc_status get(sdc_pool *p, sdc_target *t, int port, const char *path,
+                      sdc_http_response **r)
+{
+  char url[256];
+  sdc_http_request req = {0};
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d%s", port, path);
+  req.url = url;
+  req.timeout_ms = 10000;
+  return sdc_pool_request(p, t, &req, r);
+}
+
+START_TEST(pinned_address_with_url_host_for_sni_host_and_verification)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  char want[64];
+
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  ck_assert_int_eq(r->status, 200);
+  snprintf(want, sizeof(want), "\"host\":\"" HOST ":%d\"", port);
+  ck_assert_ptr_nonnull(strstr(r->body, want));
+  ck_assert_ptr_nonnull(strstr(r->body, "\"sni\":\"" HOST "\""));
+  snprintf(want, sizeof(want), "127.0.0.1:%d", port);
+  ck_assert_str_eq(r->endpoint, want);
+  ck_assert_str_eq(r->tls.version, "TLSv1.3");
+  ck_assert_int_eq(r->tls.verify_result, 0);
+  ck_assert_uint_ge(r->tls.n_chain, 1);
+  ck_assert_ptr_nonnull(strstr(r->tls.chain[0], "CN=" HOST));
+  ck_assert_int_gt(r->tls.earliest_expiry, 0);
+  ck_assert(r->timings.total_ms >= r->timings.first_byte_ms);
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(connections_are_reused_and_limited)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "der"); /* a DER CA works too */
+  sdc_http_response *r = NULL;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_http2(o, 0);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  for(int i = 0; i < 20; i++) {
+    ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+    ck_assert_int_eq(r->reused, i > 0);
+    sdc_http_response_free(r);
+  }
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 1);
+  ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);
+  ck_assert_str_eq(r->body, "{\"accepted\":1}"); /* the server saw one connection */
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_pool_opts_free(o);
+  sdc_target_free(t);
+}
+END_TEST
+
+static void count_done(sdc_status st, sdc_http_response *r, const char *e, void *ud)
+{
+  int *n = ud;
+
+  (void)e;
+  ck_assert_int_eq(st, SDC_OK);
+  sdc_http_response_free(r);
+  (*n)++;
+}
+
+START_TEST(connections_close_after_their_request_limit)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_max_requests_per_conn(o, 3);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  for(int i = 0; i < 9; i++) {
+    ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+    ck_assert_int_eq(r->reused, i % 3 != 0);
+    sdc_http_response_free(r);
+  }
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 3);
+  ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);
+  ck_assert_str_eq(r->body, "{\"accepted\":4}"); /* 3, and one for /stats */
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_pool_opts_free(o);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(parallel_requests_respect_the_connection_limit)
+{
+  int port = start_httpd("server", NULL), done = 0;
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  char url[128];
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_max_conns_per_target(o, 2);
+  sdc_pool_opts_set_http2(o, 0);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  snprintf(url, sizeof(url), "https://" HOST ":%d/slow?ms=5", port);
+  for(int i = 0; i < 40; i++) {
+    sdc_http_request req = {.url = url, .timeout_ms = 30000};
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, count_done, &done), SDC_OK);
+  }
+  ck_assert_int_eq(sdc_pool_perform(p, 60000), SDC_OK);
+  ck_assert_int_eq(done, 40);
+  ck_assert_uint_le(sdc_pool_connections_opened(p), 2);
+  ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);
+  ck_assert(!strcmp(r->body, "{\"accepted\":1}") || !strcmp(r->body, "{\"accepted\":2}"));
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_pool_opts_free(o);
+  sdc_target_free(t);
+}
+END_TEST
+
+/* One failing case: the status and a piece of the message. */
+static void expect_tls_failure(const char *cert, const char *const *extra, const char *ca,
+                               int client_cert, const char *want)
+{
+  int port = start_httpd(cert, extra);
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, ca);
+  sdc_http_response *r = NULL;
+
+  if(client_cert)
+    with_client_cert(t, 0);
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_ETLS, "%s", sdc_pool_errmsg(p));
+  ck_assert_msg(strstr(sdc_pool_errmsg(p), want) != NULL, "want '%s' in '%s'", want,
+                sdc_pool_errmsg(p));
+  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "via 127.0.0.1:"));
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+
+START_TEST(each_tls_failure_is_distinct_and_clear)
+{
+  const char *mtls[] = {"--client-ca", in_dir("ca.pem"), NULL};
+  const char *old_tls[] = {"--max-tls", "1.1", NULL};
+
+  expect_tls_failure("server", NULL, "other", 0, "is not signed by a trusted CA");
+  expect_tls_failure("wrong", NULL, "ca", 0, "does not name " HOST);
+  expect_tls_failure("expired", NULL, "ca", 0, "has expired");
+  expect_tls_failure("server", mtls, "ca", 0, "requires a client certificate");
+  /* a certificate from a CA the server does not trust: refused too */
+  {
+    const char *mtls_other[] = {"--client-ca", in_dir("other.pem"), NULL};
+    expect_tls_failure("server", mtls_other, "ca", 1, "client certificate");
+  }
+  expect_tls_failure("server", old_tls, "ca", 0, "offers no TLS 1.2 or newer");
+}
+END_TEST
+
+START_TEST(mtls_with_client_certificate_and_encrypted_key)
+{
+  const char *mtls[] = {"--client-ca", in_dir("ca.pem"), NULL};
+  int port = start_httpd("server", mtls);
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  with_client_cert(t, 1);
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  ck_assert_ptr_nonnull(strstr(r->body, "\"client_cn\":\"dialogflow-client\""));
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(body_cap_aborts_a_large_response_and_the_pool_goes_on)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_int_eq(get(p, t, port, "/big?bytes=10485760", &r), SDC_ETOOBIG);
+  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "passed 65536 bytes"));
+  ck_assert_int_eq(get(p, t, port, "/big?bytes=65536", &r), SDC_OK); /* at the cap */
+  ck_assert_uint_eq(r->body_len, 65536);
+  sdc_http_response_free(r);
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(failover_to_the_next_endpoint_when_one_is_down)
+{
+  int live = start_httpd("server", NULL), dead, ports[2];
+  sdc_pool *p = NULL;
+  sdc_target *t = NULL;
+  const char *addrs[2] = {"127.0.0.1", "127.0.0.1"};
+  sdc_http_response *r = NULL;
+  char want[64];
+
+  dead = start_httpd(NULL, NULL); /* learn a port, then free it */
+  tproc_stop(&servers[n_servers - 1], 5000);
+  ports[0] = dead;
+  ports[1] = live;
+  ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
+  {
+    size_t len;
+    void *pem = slurp_file(in_dir("ca.pem"), &len);
+    sdc_target_set_ca(t, pem, len);
+    free(pem);
+  }
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  snprintf(want, sizeof(want), "127.0.0.1:%d", live);
+  for(int i = 0; i < 4; i++) {
+    ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+    ck_assert_str_eq(r->endpoint, want);
+    sdc_http_response_free(r);
+  }
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(re_resolve_when_every_endpoint_fails)
+{
+  int live = start_httpd("server", NULL), dead;
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", NULL};
+  struct tproc *sd = &servers[n_servers++];
+  sdc_resolver_opts *o = NULL;
+  sdc_resolver *res = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = NULL;
+  sdc_http_response *r = NULL;
+  char ep[64], err[256];
+  const sdc_service *s = NULL;
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/l/namespaces/n", NULL, 0, NULL,
+                        NULL, 0, NULL};
+  sdc_sd_resource sv = {SDC_SD_SERVICE, "projects/p/locations/l/namespaces/n/services/hook",
+                        NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource e = {SDC_SD_ENDPOINT,
+                       "projects/p/locations/l/namespaces/n/services/hook/endpoints/a", NULL,
+                       0, NULL, "127.0.0.1", 0, NULL};
+  sdc_sd_resource *out = NULL;
+  const char *mask[] = {"port"};
+
+  dead = start_httpd(NULL, NULL);
+  tproc_stop(&servers[n_servers - 1], 5000);
+  memset(sd, 0, sizeof(*sd));
+  ck_assert_int_eq(tproc_start(sd, sd_argv, true), 0);
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd->port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  sdc_resolver_opts_set_cache_ttl_ms(o, 3600000);
+  ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  e.port = dead;
+  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  /* the resolver caches the dead endpoint; then the directory moves it */
+  ck_assert_int_eq(sdc_resolve(res, sv.name, 0, NULL, &s, NULL), SDC_OK);
+  sdc_service_release(s);
+  e.port = live;
+  ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+
+  ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_service(t, res, sv.name), SDC_OK);
+  {
+    size_t len;
+    void *pem = slurp_file(in_dir("ca.pem"), &len);
+    sdc_target_set_ca(t, pem, len);
+    free(pem);
+  }
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", live);
+  ck_assert_str_eq(r->endpoint, ep);
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+  sdc_resolver_free(res);
+}
+END_TEST
+
+START_TEST(bad_requests_are_refused_before_any_traffic)
+{
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(1, "ca");
+  sdc_http_response *r = NULL;
+  sdc_http_request req = {.url = "https://elsewhere.internal:1/"};
+  const char *bad_hdr[] = {"X-A: b\r\nX-Injected: 1", NULL};
+
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "https://" HOST ":1/"));
+  req.url = "https://" HOST ":1/";
+  req.headers = bad_hdr;
+  ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "line break"));
+  ck_assert_int_eq(sdc_target_new(&t, "bad host", 443, 1), SDC_EINVAL);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(cli_fetch_verbose_and_load_check)
+{
+  int port = start_httpd("server", NULL);
+  struct tproc c = {0};
+  char url[128], to[64];
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d/echo", port);
+  snprintf(to, sizeof(to), "127.0.0.1:%d", port);
+  ck_assert_int_eq(tproc_tmpdir(c.dir), 0);
+  {
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--ca",
+                          in_dir("ca.pem"), "-v", "-H", "X-Test: 1", NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 0);
+    ck_assert(tproc_log_has(&c, "\"sni\":\"" HOST "\""));
+    ck_assert(tproc_log_has(&c, "* endpoint 127.0.0.1:"));
+    ck_assert(tproc_log_has(&c, "certificate verified"));
+    ck_assert(tproc_log_has(&c, "* timing: connect"));
+  }
+  unlink(c.log);
+  {
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--ca",
+                          in_dir("ca.pem"), "--repeat", "200", "--parallel", "4", "--json",
+                          NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 0);
+    ck_assert(tproc_log_has(&c, "\"requests\": 200"));
+    ck_assert(tproc_log_has(&c, "\"failed\": 0"));
+    ck_assert(tproc_log_has(&c, "\"connections_opened\""));
+  }
+  unlink(c.log);
+  {
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 1); /* the system store does not know our CA */
+    ck_assert(tproc_log_has(&c, "not signed by a trusted CA"));
+  }
+  unlink(c.log);
+  {
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 2);
+    ck_assert(tproc_log_has(&c, "either --service NAME or --connect-to"));
+  }
+  tproc_rmdir(c.dir);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("pool");
+  TCase *tc = tcase_create("tls");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, pinned_address_with_url_host_for_sni_host_and_verification);
+  tcase_add_test(tc, connections_are_reused_and_limited);
+  tcase_add_test(tc, parallel_requests_respect_the_connection_limit);
+  tcase_add_test(tc, connections_close_after_their_request_limit);
+  tcase_add_test(tc, each_tls_failure_is_distinct_and_clear);
+  tcase_add_test(tc, mtls_with_client_certificate_and_encrypted_key);
+  tcase_add_test(tc, body_cap_aborts_a_large_response_and_the_pool_goes_on);
+  tcase_add_test(tc, failover_to_the_next_endpoint_when_one_is_down);
+  tcase_add_test(tc, re_resolve_when_every_endpoint_fails);
+  tcase_add_test(tc, bad_requests_are_refused_before_any_traffic);
+  tcase_add_test(tc, cli_fetch_verbose_and_load_check);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
