@@ -34,13 +34,16 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define DOWN_MS 5000
+#define IDLE_HANDLES 64
 #define DEFAULT_TIMEOUT_MS 30000
 
 struct sdc_pool_opts {
@@ -68,6 +71,10 @@ struct sdc_target {
   sdc_resolver *resolver;
   char *service;
   const sdc_service *snapshot; /* what eps were built from */
+  /* easy handles already configured for this target by pool `idle_pool` */
+  CURL *idle[IDLE_HANDLES];
+  size_t n_idle;
+  uint64_t idle_pool;
 };
 
 struct xfer {
@@ -107,6 +114,7 @@ struct conn_use {
 
 struct sdc_pool {
   struct sdc_pool_opts o;
+  uint64_t id; /* never reused, unlike the address */
   struct conn_use uses[CONN_SLOTS];
   CURLM *multi;
   struct xfer *live;
@@ -202,6 +210,10 @@ sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
     opts = &def;
   }
   p->o = *opts;
+  {
+    static _Atomic uint64_t next_id = 1;
+    p->id = next_id++;
+  }
   p->multi = curl_multi_init();
   if(!p->multi) {
     sdc_free(p);
@@ -263,10 +275,17 @@ static void wipe_free(char *s, size_t n)
   }
 }
 
+static void flush_idle(sdc_target *t)
+{
+  while(t->n_idle)
+    curl_easy_cleanup(t->idle[--t->n_idle]);
+}
+
 void sdc_target_free(sdc_target *t)
 {
   if(!t)
     return;
+  flush_idle(t);
   sdc_free(t->host);
   sdc_free(t->ca_pem);
   sdc_free(t->cert);
@@ -314,6 +333,7 @@ sdc_status sdc_target_set_ca(sdc_target *t, const void *data, size_t len)
   }
   if(!pem)
     return SDC_ENOMEM;
+  flush_idle(t);
   sdc_free(t->ca_pem);
   t->ca_pem = pem;
   t->ca_len = len;
@@ -338,6 +358,7 @@ sdc_status sdc_target_set_client_cert(sdc_target *t, const void *cert,
     sdc_free(pw);
     return SDC_ENOMEM;
   }
+  flush_idle(t);
   sdc_free(t->cert);
   wipe_free(t->key, t->key_len);
   wipe_free(t->pass, t->pass ? strlen(t->pass) : 0);
@@ -351,6 +372,7 @@ sdc_status sdc_target_set_client_cert(sdc_target *t, const void *cert,
 
 sdc_status sdc_target_set_verify(sdc_target *t, int verify)
 {
+  flush_idle(t);
   t->verify = !!verify;
   return SDC_OK;
 }
@@ -458,7 +480,9 @@ static void xfer_free(struct xfer *x)
 {
   if(!x)
     return;
-  if(x->easy)
+  if(x->easy && x->t->idle_pool == x->pool->id && x->t->n_idle < IDLE_HANDLES)
+    x->t->idle[x->t->n_idle++] = x->easy; /* configured: keep for reuse */
+  else if(x->easy)
     curl_easy_cleanup(x->easy);
   curl_slist_free_all(x->headers);
   curl_slist_free_all(x->connect_to);
@@ -570,11 +594,19 @@ static sdc_status aim(struct xfer *x, size_t i)
   return SDC_OK;
 }
 
-static void set_tls(struct xfer *x)
+/* OpenSSL keeps ~34 KiB of buffers per connection; an idle pooled
+ * connection needs none of them. */
+static CURLcode ssl_ctx_setup(CURL *curl, void *ctx, void *ud)
 {
-  CURL *e = x->easy;
-  const sdc_target *t = x->t;
+  (void)curl;
+  (void)ud;
+  SSL_CTX_set_mode((SSL_CTX *)ctx, SSL_MODE_RELEASE_BUFFERS);
+  return CURLE_OK;
+}
 
+static void set_tls(CURL *e, const sdc_target *t)
+{
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
   curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)t->verify);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
@@ -592,6 +624,43 @@ static void set_tls(struct xfer *x)
     if(t->pass)
       curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->pass);
   }
+}
+
+/* An easy handle carrying everything that is the same for every request
+ * of (pool, target): reused from the target's stack when there is one. */
+static CURL *easy_get(sdc_pool *p, sdc_target *t)
+{
+  CURL *e;
+
+  if(t->idle_pool != p->id) { /* configured by another pool: start over */
+    flush_idle(t);
+    t->idle_pool = p->id;
+  }
+  if(t->n_idle)
+    return t->idle[--t->n_idle];
+  e = curl_easy_init();
+  if(!e)
+    return NULL;
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_SHARE, sdc__curl_share());
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_ms);
+  curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, (long)(p->o.idle_ms / 1000));
+  if(p->o.max_age_ms)
+    curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, (long)(p->o.max_age_ms / 1000));
+  if(p->o.max_requests)
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                   p->o.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing */
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "sdconnect/" SDC_VERSION_STRING);
+  if(t->tls)
+    set_tls(e, t);
+  return e;
 }
 
 /* Does `url` name the target's host and port? */
@@ -656,7 +725,7 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   x->ud = userdata;
   x->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
                                                     : DEFAULT_TIMEOUT_MS);
-  x->easy = curl_easy_init();
+  x->easy = easy_get(p, t);
   x->url = sdc__strdup(req->url);
   x->method = sdc__strdup(req->method ? req->method : req->body ? "POST" : "GET");
   if(req->body_len && !(x->body_copy = copy_blob(req->body, req->body_len)))
@@ -678,40 +747,20 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   }
   curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
   curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method);
-  if(!strcmp(x->method, "HEAD"))
-    curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L); /* undo a previous POST */
+  curl_easy_setopt(x->easy, CURLOPT_NOBODY, !strcmp(x->method, "HEAD") ? 1L : 0L);
   if(x->body_len || !strcmp(x->method, "POST") || !strcmp(x->method, "PUT") ||
      !strcmp(x->method, "PATCH")) {
     curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body_copy ? x->body_copy : "");
     curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
   }
-  if(x->headers)
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-  curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(x->easy, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
   curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-  curl_easy_setopt(x->easy, CURLOPT_SHARE, sdc__curl_share());
-  curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_ms);
-  curl_easy_setopt(x->easy, CURLOPT_MAXAGE_CONN, (long)(p->o.idle_ms / 1000));
-  if(p->o.max_age_ms)
-    curl_easy_setopt(x->easy, CURLOPT_MAXLIFETIME_CONN, (long)(p->o.max_age_ms / 1000));
-  if(p->o.max_requests) {
-    curl_easy_setopt(x->easy, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
-  }
-  curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
-                   p->o.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing */
-  curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "sdconnect/" SDC_VERSION_STRING);
-  if(t->tls)
-    set_tls(x);
+  curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
+  curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 0L);
   ep = pick(t, sdc__now_ms());
   if(ep < 0)
     ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
