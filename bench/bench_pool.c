@@ -33,6 +33,7 @@
 #define HOST "webhook.internal"
 
 static double seconds = 3.0;
+static int use_h2;
 static int conns = 16;
 static char dir[64];
 
@@ -51,7 +52,7 @@ static int free_port(void)
   return port;
 }
 
-static pid_t start_nginx(int port, int port_mtls)
+static pid_t start_nginx(int port, int port_mtls, int port_h2)
 {
   char conf[256], path[300];
   FILE *f;
@@ -73,8 +74,10 @@ static pid_t start_nginx(int port, int port_mtls)
           "  server { listen 127.0.0.1:%d ssl; location / { return 200 \"ok\\n\"; } }\n"
           "  server { listen 127.0.0.1:%d ssl; ssl_client_certificate %s/ca.pem;\n"
           "    ssl_verify_client on; location / { return 200 \"ok\\n\"; } }\n"
+          "  http2_max_requests 10000000;\n"
+          "  server { listen 127.0.0.1:%d ssl http2; location / { return 200 \"ok\\n\"; } }\n"
           "}\n",
-          dir, dir, dir, dir, dir, dir, dir, dir, dir, port, port_mtls, dir);
+          dir, dir, dir, dir, dir, dir, dir, dir, dir, port, port_mtls, dir, port_h2);
   fclose(f);
   pid = fork();
   if(pid == 0) {
@@ -113,7 +116,7 @@ struct drive {
   sdc_target *t;
   sdc_http_request req;
   double end;
-  unsigned long done, errors;
+  unsigned long done, errors, h2;
 };
 
 static void drive_done(sdc_status st, sdc_http_response *r, const char *e, void *ud);
@@ -133,11 +136,15 @@ static void drive_done(sdc_status st, sdc_http_response *r, const char *e, void 
     d->errors++;
   else
     d->done++;
+  if(!st && r->http_version == 2)
+    d->h2++;
   sdc_http_response_free(r);
   drive_next(d);
 }
 
 /* requests/s with `inflight` requests kept in flight for `seconds`. */
+static unsigned long last_h2; /* HTTP/2 answers in the last pooled() run */
+
 static double pooled(int port, int mtls, unsigned max_requests, int inflight,
                      unsigned long *errs, unsigned long *opened)
 {
@@ -150,7 +157,7 @@ static double pooled(int port, int mtls, unsigned max_requests, int inflight,
   double t0;
 
   sdc_pool_opts_new(&o);
-  sdc_pool_opts_set_http2(o, 0); /* like wrk: HTTP/1.1 keep-alive */
+  sdc_pool_opts_set_http2(o, use_h2); /* wrk speaks HTTP/1.1 keep-alive */
   sdc_pool_opts_set_max_conns_per_target(o, (unsigned)inflight);
   sdc_pool_opts_set_max_requests_per_conn(o, max_requests);
   sdc_pool_new(&d.pool, o);
@@ -180,6 +187,7 @@ static double pooled(int port, int mtls, unsigned max_requests, int inflight,
     drive_next(&d);
   sdc_pool_perform(d.pool, (uint64_t)(seconds * 1000) + 10000);
   *errs += d.errors;
+  last_h2 = d.h2;
   *opened = sdc_pool_connections_opened(d.pool);
   sdc_target_free(d.t);
   sdc_pool_free(d.pool);
@@ -282,10 +290,10 @@ static double idle_conn_bytes(int port, int n)
 
 int main(int argc, char **argv)
 {
-  int port, port_mtls, rc = 1;
+  int port, port_mtls, port_h2, rc = 1;
   pid_t nginx;
   unsigned long errs = 0, opened = 0;
-  double https, https1, mtls, fresh, wrk, procs, mem;
+  double https, https1, mtls, fresh, wrk, procs, mem, h2;
 
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--seconds") && i + 1 < argc)
@@ -321,7 +329,8 @@ int main(int argc, char **argv)
   }
   port = free_port();
   port_mtls = free_port();
-  nginx = start_nginx(port, port_mtls);
+  port_h2 = free_port();
+  nginx = start_nginx(port, port_mtls, port_h2);
   if(nginx <= 0) {
     fprintf(stderr, "bench_pool: nginx did not start (see %s/error.log)\n", dir);
     return 1;
@@ -342,6 +351,13 @@ int main(int argc, char **argv)
   fresh = pooled(port, 0, 1, conns, &errs, &opened);
   printf("%-46s %14.0f %12s   (%lu connections)\n", "sdconnect pool, new TLS connection each",
          fresh, "-", opened);
+  use_h2 = 1;
+  h2 = pooled(port_h2, 0, 0, conns, &errs, &opened);
+  use_h2 = 0;
+  printf("%-46s %14.0f %12s   (%lu connections, %lu HTTP/2 answers)\n",
+         "sdconnect pool, HTTP/2 multiplexed", h2, "-", opened, last_h2);
+  json_add("pool_http2_requests_per_s", h2);
+  json_add("pool_http2_connections", (double)opened);
   procs = curl_processes(port, seconds);
   printf("%-46s %14.0f %12s\n", "a fresh curl process per request", procs, "-");
   printf("pooled HTTPS vs a fresh curl process: %.0fx (target >= 20x); vs wrk %.2fx "
