@@ -23,22 +23,7 @@
 
 static char *slurp(const char *what, const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  char *buf;
-  size_t n;
-
-  if(!f) {
-    cli_error(CMD, "%s %s: cannot open: %s", what, path, strerror(errno));
-    return NULL;
-  }
-  buf = malloc((8 << 20) + 1);
-  n = buf ? fread(buf, 1, 8 << 20, f) : 0;
-  fclose(f);
-  if(!buf)
-    return NULL;
-  buf[n] = '\0';
-  *len = n;
-  return buf;
+  return cli_read_file(CMD, what, path, 8 << 20, len);
 }
 
 /* Split https://host[:port]/... into host and port (for the target). */

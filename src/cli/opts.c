@@ -162,8 +162,8 @@ static const char *env_or(const char *v, const char *env)
   return e && *e ? e : NULL;
 }
 
-/* Read a whole small file (PEM or token); NULL with a message printed. */
-static char *slurp(const char *cmd, const char *what, const char *path)
+char *cli_read_file(const char *cmd, const char *what, const char *path,
+                    size_t max, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   char *buf;
@@ -173,13 +173,25 @@ static char *slurp(const char *cmd, const char *what, const char *path)
     cli_error(cmd, "%s %s: cannot open: %s", what, path, strerror(errno));
     return NULL;
   }
-  buf = malloc(1 << 20);
-  n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+  buf = malloc(max + 1);
+  n = buf ? fread(buf, 1, max + 1, f) : 0;
   fclose(f);
   if(!buf)
     return NULL;
+  if(n > max) {
+    cli_error(cmd, "%s %s: larger than %zu bytes", what, path, max);
+    free(buf);
+    return NULL;
+  }
   buf[n] = '\0';
+  if(len)
+    *len = n;
   return buf;
+}
+
+static char *slurp(const char *cmd, const char *what, const char *path)
+{
+  return cli_read_file(cmd, what, path, 1 << 20, NULL);
 }
 
 static void free_secret(char *s)

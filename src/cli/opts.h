@@ -52,6 +52,11 @@ extern const struct flag *sd_flag_table(struct sd_flags *f);
  * printing what is wrong and how to fix it. */
 int sd_connect(struct sd_flags *f, const char *cmd, sdc_resolver **out);
 
+/* Read a whole file of at most `max` bytes (NUL-terminated; *len may be
+ * NULL). NULL after printing what went wrong, naming `what` and the path. */
+char *cli_read_file(const char *cmd, const char *what, const char *path,
+                    size_t max, size_t *len);
+
 /* Parse "1500", "1500ms", "2s", "1m" into milliseconds; false if bad. */
 bool parse_duration_ms(const char *s, uint64_t *ms);
 
