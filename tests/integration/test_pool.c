@@ -511,8 +511,11 @@ START_TEST(cli_fetch_verbose_and_load_check)
   unlink(c.log);
   {
     const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, NULL};
-    ck_assert_int_eq(tproc_run(&c, argv), 1); /* the system store does not know our CA */
-    ck_assert(tproc_log_has(&c, "not signed by a trusted CA"));
+    /* the system store does not know our CA, or there is no system store
+     * at all (a minimal machine without ca-certificates) */
+    ck_assert_int_eq(tproc_run(&c, argv), 1);
+    ck_assert(tproc_log_has(&c, "not signed by a trusted CA") ||
+              tproc_log_has(&c, "no CA certificates to verify " HOST));
   }
   unlink(c.log);
   {

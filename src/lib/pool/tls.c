@@ -168,9 +168,14 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
     else
       break;
     return SDC_ETLS;
-  case CURLE_SSL_CERTPROBLEM:
   case CURLE_SSL_CACERT_BADFILE:
-    snprintf(out, cap, "TLS: the target's certificate material is unusable: %s", why);
+    snprintf(out, cap, "TLS: no CA certificates to verify %s against (%s): install "
+             "the system store (Debian: ca-certificates) or give the target its CA",
+             host, why);
+    return SDC_ECONFIG;
+  case CURLE_SSL_CERTPROBLEM:
+    snprintf(out, cap, "TLS: the client certificate or key for %s is unusable "
+             "(%s): check the PEM files and the key's passphrase", host, why);
     return SDC_ECONFIG;
   case CURLE_OPERATION_TIMEDOUT:
     snprintf(out, cap, "timed out: %s", why);
