@@ -605,8 +605,7 @@ struct scan {
   size_t n, cap;
   struct wbuf bytes;  /* copies of the matching bodies */
   size_t *offsets;    /* where each item's body starts in bytes */
-  char prev_name[SD_MAX_NAME + 1]; /* name of the match before the last */
-  char last_name[SD_MAX_NAME + 1];
+  char page_last[SD_MAX_NAME + 1]; /* name of match want-1: a page's end */
   struct sd_err *e;
   bool failed;
 };
@@ -664,8 +663,8 @@ static bool scan_row(void *ctx, const char *name, const uint8_t *body,
     goto oom;
   it.len = len;
   sc->items[sc->n++] = it;
-  memcpy(sc->prev_name, sc->last_name, sizeof(sc->prev_name));
-  snprintf(sc->last_name, sizeof(sc->last_name), "%s", name);
+  if(sc->want && sc->n == sc->want - 1)
+    snprintf(sc->page_last, sizeof(sc->page_last), "%s", name);
   return !(sc->want && sc->n >= sc->want);
 oom:
   item_free(&it);
@@ -835,10 +834,10 @@ static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
     wb_field(&resp, 1, sc.items[i].body, sc.items[i].len);
   if(more) {
     struct sd_page_pos next = {.by_name = by_name, .offset = end};
-    /* by name, the scan stopped one match past the page: the page ends at
-     * the match before the last one seen */
+    /* by name, the scan stopped one match past the page; the page's last
+     * name was noted as it went by */
     if(by_name)
-      memcpy(next.after, sc.prev_name, sizeof(next.after));
+      memcpy(next.after, sc.page_last, sizeof(next.after));
     token = sd_token_encode(store_token_key(s), digest, &next);
     if(!token)
       resp.oom = true;

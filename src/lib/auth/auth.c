@@ -37,7 +37,6 @@ struct sdc__auth {
   char token[SDC_TOKEN_MAX];
   uint64_t expires_ms; /* monotonic; 0 = never (static) */
   uint64_t lifetime_ms;
-  unsigned fetches;
 };
 
 static char *dup_or_null(const char *s) { return s ? sdc__strdup(s) : NULL; }
@@ -313,7 +312,6 @@ static sdc_status parse_token(struct sdc__auth *a,
     snprintf(a->token, sizeof(a->token), "%s", tok);
     a->lifetime_ms = (uint64_t)exp * 1000u;
     a->expires_ms = sdc__now_ms() + a->lifetime_ms;
-    a->fetches++;
   }
   json_decref(j);
   return st;
@@ -415,13 +413,3 @@ sdc_status sdc__auth_token(struct sdc__auth *a, char *out, size_t cap,
 }
 
 const char *sdc__auth_describe(const struct sdc__auth *a) { return a->describe; }
-
-unsigned sdc__auth_fetches(struct sdc__auth *a)
-{
-  unsigned n;
-
-  pthread_mutex_lock(&a->lock);
-  n = a->fetches;
-  pthread_mutex_unlock(&a->lock);
-  return n;
-}

@@ -62,9 +62,6 @@ int sdc__auth_has_fresh(struct sdc__auth *a, uint64_t margin_ms);
  * messages; never holds a secret. */
 const char *sdc__auth_describe(const struct sdc__auth *a);
 
-/* Number of tokens fetched so far (tests count refreshes). */
-unsigned sdc__auth_fetches(struct sdc__auth *a);
-
 void sdc__auth_free(struct sdc__auth *a);
 
 /* ---- jwt.c --------------------------------------------------------------- */
