@@ -237,6 +237,7 @@ START_TEST(connections_close_after_their_request_limit)
 
   sdc_pool_opts_new(&o);
   sdc_pool_opts_set_max_requests_per_conn(o, 3);
+  sdc_pool_opts_set_http2(o, 0); /* our own HTTP/1.1 connections from the start */
   ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
   for(int i = 0; i < 9; i++) {
     ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));

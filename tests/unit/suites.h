@@ -16,5 +16,6 @@ Suite *core_suite(void);
 Suite *resolve_cache_suite(void);
 Suite *auth_suite(void);
 Suite *codec_suite(void);
+Suite *h1_suite(void);
 
 #endif

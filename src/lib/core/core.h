@@ -19,5 +19,6 @@ void sdc__log(sdc_log_level level, const char *comp, const char *fmt, ...)
 
 /* Monotonic milliseconds, for deadlines and intervals. */
 uint64_t sdc__now_ms(void);
+uint64_t sdc__now_us(void); /* monotonic, microseconds */
 
 #endif

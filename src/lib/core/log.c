@@ -30,6 +30,14 @@ void sdc__log(sdc_log_level level, const char *comp, const char *fmt, ...)
   log_fn(level, comp, line, log_userdata);
 }
 
+uint64_t sdc__now_us(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t sdc__now_ms(void)
 {
   struct timespec ts;

@@ -28,6 +28,7 @@
 #include "pool_int.h"
 
 #include "core/core.h"
+#include "pool/h1.h"
 
 #include <sdconnect/version.h>
 
@@ -41,41 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define DOWN_MS 5000
-#define IDLE_HANDLES 64
-#define DEFAULT_TIMEOUT_MS 30000
-
-struct sdc_pool_opts {
-  unsigned max_conns, max_requests;
-  uint64_t idle_ms, max_age_ms, connect_ms;
-  size_t max_body, max_header;
-  int http2;
-};
-
-struct endpoint {
-  char addr[64];
-  int port;
-  uint64_t down_until_ms;
-};
-
-struct sdc_target {
-  char *host;
-  int port, tls, verify;
-  char *ca_pem;
-  size_t ca_len;
-  char *cert, *key, *pass;
-  size_t cert_len, key_len;
-  struct endpoint *eps;
-  size_t n_eps, rr;
-  sdc_resolver *resolver;
-  char *service;
-  const sdc_service *snapshot; /* what eps were built from */
-  /* easy handles already configured for this target by pool `idle_pool` */
-  CURL *idle[IDLE_HANDLES];
-  size_t n_idle;
-  uint64_t idle_pool;
-};
 
 struct xfer {
   struct xfer *next;
@@ -102,25 +68,6 @@ struct xfer {
   char errbuf[CURL_ERROR_SIZE];
   sdc_pool_cb cb;
   void *ud;
-};
-
-#define CONN_SLOTS 1024
-
-/* Requests carried so far, per connection (local and remote address). */
-struct conn_use {
-  char key[128];
-  unsigned n;
-};
-
-struct sdc_pool {
-  struct sdc_pool_opts o;
-  uint64_t id; /* never reused, unlike the address */
-  struct conn_use uses[CONN_SLOTS];
-  CURLM *multi;
-  struct xfer *live;
-  unsigned running;
-  unsigned long opened;
-  char err[1024];
 };
 
 /* ---- options ------------------------------------------------------------- */
@@ -210,6 +157,7 @@ sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
     opts = &def;
   }
   p->o = *opts;
+  p->ctimer_due = -1;
   {
     static _Atomic uint64_t next_id = 1;
     p->id = next_id++;
@@ -240,62 +188,13 @@ void sdc_pool_free(sdc_pool *p)
       x->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", x->ud);
     xfer_free(x);
   }
+  sdc__h1_free_all(p);
   curl_multi_cleanup(p->multi);
   sdc_free(p);
 }
 
 const char *sdc_pool_errmsg(const sdc_pool *p) { return p->err; }
 unsigned long sdc_pool_connections_opened(const sdc_pool *p) { return p->opened; }
-
-/* ---- targets ------------------------------------------------------------- */
-sdc_status sdc_target_new(sdc_target **out, const char *host, int port, int tls)
-{
-  sdc_target *t;
-
-  if(!host || !*host || strlen(host) > 253 || strpbrk(host, " /:@[]") ||
-     port < 1 || port > 65535)
-    return SDC_EINVAL;
-  t = sdc__calloc(1, sizeof(*t));
-  if(!t || !(t->host = sdc__strdup(host))) {
-    sdc_free(t);
-    return SDC_ENOMEM;
-  }
-  t->port = port;
-  t->tls = !!tls;
-  t->verify = 1;
-  *out = t;
-  return SDC_OK;
-}
-
-static void wipe_free(char *s, size_t n)
-{
-  if(s) {
-    OPENSSL_cleanse(s, n);
-    sdc_free(s);
-  }
-}
-
-static void flush_idle(sdc_target *t)
-{
-  while(t->n_idle)
-    curl_easy_cleanup(t->idle[--t->n_idle]);
-}
-
-void sdc_target_free(sdc_target *t)
-{
-  if(!t)
-    return;
-  flush_idle(t);
-  sdc_free(t->host);
-  sdc_free(t->ca_pem);
-  sdc_free(t->cert);
-  wipe_free(t->key, t->key_len);
-  wipe_free(t->pass, t->pass ? strlen(t->pass) : 0);
-  sdc_free(t->eps);
-  sdc_free(t->service);
-  sdc_service_release(t->snapshot);
-  sdc_free(t);
-}
 
 static char *copy_blob(const void *data, size_t len)
 {
@@ -306,173 +205,6 @@ static char *copy_blob(const void *data, size_t len)
     c[len] = '\0';
   }
   return c;
-}
-
-sdc_status sdc_target_set_ca(sdc_target *t, const void *data, size_t len)
-{
-  char *pem;
-
-  if(!data || !len)
-    return SDC_EINVAL;
-  if(memmem(data, len, "-----BEGIN", 10)) {
-    pem = copy_blob(data, len);
-  } else { /* DER: one certificate, turned into PEM for libcurl */
-    const unsigned char *p = data;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    BIO *b = x ? BIO_new(BIO_s_mem()) : NULL;
-    char *mem = NULL;
-    long n = 0;
-    if(b && PEM_write_bio_X509(b, x))
-      n = BIO_get_mem_data(b, &mem);
-    pem = n > 0 ? copy_blob(mem, (size_t)n) : NULL;
-    BIO_free(b);
-    X509_free(x);
-    if(!pem)
-      return x ? SDC_ENOMEM : SDC_EINVAL;
-    len = (size_t)n;
-  }
-  if(!pem)
-    return SDC_ENOMEM;
-  flush_idle(t);
-  sdc_free(t->ca_pem);
-  t->ca_pem = pem;
-  t->ca_len = len;
-  return SDC_OK;
-}
-
-sdc_status sdc_target_set_client_cert(sdc_target *t, const void *cert,
-                                      size_t cert_len, const void *key,
-                                      size_t key_len, const char *passphrase)
-{
-  char *c, *k, *pw = NULL;
-
-  if(!cert || !cert_len || !key || !key_len)
-    return SDC_EINVAL;
-  c = copy_blob(cert, cert_len);
-  k = copy_blob(key, key_len);
-  if(passphrase)
-    pw = sdc__strdup(passphrase);
-  if(!c || !k || (passphrase && !pw)) {
-    sdc_free(c);
-    wipe_free(k, key_len);
-    sdc_free(pw);
-    return SDC_ENOMEM;
-  }
-  flush_idle(t);
-  sdc_free(t->cert);
-  wipe_free(t->key, t->key_len);
-  wipe_free(t->pass, t->pass ? strlen(t->pass) : 0);
-  t->cert = c;
-  t->cert_len = cert_len;
-  t->key = k;
-  t->key_len = key_len;
-  t->pass = pw;
-  return SDC_OK;
-}
-
-sdc_status sdc_target_set_verify(sdc_target *t, int verify)
-{
-  flush_idle(t);
-  t->verify = !!verify;
-  return SDC_OK;
-}
-
-sdc_status sdc_target_set_addresses(sdc_target *t, const char *const *addrs,
-                                    const int *ports, size_t n)
-{
-  struct endpoint *eps;
-
-  if(!n)
-    return SDC_EINVAL;
-  eps = sdc__calloc(n, sizeof(*eps));
-  if(!eps)
-    return SDC_ENOMEM;
-  for(size_t i = 0; i < n; i++) {
-    if(strlen(addrs[i]) >= sizeof(eps[i].addr) || ports[i] < 1 || ports[i] > 65535) {
-      sdc_free(eps);
-      return SDC_EINVAL;
-    }
-    snprintf(eps[i].addr, sizeof(eps[i].addr), "%s", addrs[i]);
-    eps[i].port = ports[i];
-  }
-  sdc_free(t->eps);
-  t->eps = eps;
-  t->n_eps = n;
-  t->rr = 0;
-  return SDC_OK;
-}
-
-sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
-                                  const char *service)
-{
-  char *s;
-
-  if(!r || !service || !*service)
-    return SDC_EINVAL;
-  s = sdc__strdup(service);
-  if(!s)
-    return SDC_ENOMEM;
-  sdc_free(t->service);
-  t->service = s;
-  t->resolver = r;
-  return SDC_OK;
-}
-
-/* Rebuild the endpoint list from the directory's answer, keeping the
- * down marks of endpoints that are still there. */
-static sdc_status refresh_endpoints(sdc_pool *p, sdc_target *t, bool force)
-{
-  const sdc_service *s = NULL;
-  struct endpoint *eps;
-  size_t n = 0;
-  sdc_status st;
-
-  if(force)
-    sdc_resolver_invalidate(t->resolver, t->service);
-  st = sdc_resolve(t->resolver, t->service, 0, NULL, &s, NULL);
-  if(st) {
-    snprintf(p->err, sizeof(p->err), "%s", sdc_resolver_errmsg(t->resolver));
-    return st;
-  }
-  if(s == t->snapshot) {
-    sdc_service_release(s);
-    return SDC_OK;
-  }
-  eps = sdc__calloc(s->n_endpoints ? s->n_endpoints : 1, sizeof(*eps));
-  if(!eps) {
-    sdc_service_release(s);
-    return SDC_ENOMEM;
-  }
-  for(size_t i = 0; i < s->n_endpoints; i++) {
-    const sdc_endpoint *e = &s->endpoints[i];
-    if(!e->usable || strlen(e->address) >= sizeof(eps[n].addr))
-      continue; /* reported by resolve; cannot be dialed */
-    snprintf(eps[n].addr, sizeof(eps[n].addr), "%s", e->address);
-    eps[n].port = e->port;
-    for(size_t j = 0; j < t->n_eps; j++)
-      if(!strcmp(t->eps[j].addr, e->address) && t->eps[j].port == e->port)
-        eps[n].down_until_ms = t->eps[j].down_until_ms;
-    n++;
-  }
-  sdc_free(t->eps);
-  t->eps = eps;
-  t->n_eps = n;
-  sdc_service_release(t->snapshot);
-  t->snapshot = s;
-  return SDC_OK;
-}
-
-/* The next endpoint that is not down, round-robin; -1 if none. */
-static long pick(sdc_target *t, uint64_t now)
-{
-  for(size_t k = 0; k < t->n_eps; k++) {
-    size_t i = (t->rr + k) % t->n_eps;
-    if(t->eps[i].down_until_ms <= now) {
-      t->rr = i + 1;
-      return (long)i;
-    }
-  }
-  return -1;
 }
 
 /* ---- transfers ----------------------------------------------------------- */
@@ -573,14 +305,11 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip, int remote_port,
 static sdc_status aim(struct xfer *x, size_t i)
 {
   char line[400];
-  const struct endpoint *e = &x->t->eps[i];
-  bool v6 = strchr(e->addr, ':') != NULL;
   uint64_t now = sdc__now_ms();
 
   x->ep = i;
-  snprintf(x->endpoint, sizeof(x->endpoint), "%s%s%s:%d", v6 ? "[" : "",
-           e->addr, v6 ? "]" : "", e->port);
-  snprintf(line, sizeof(line), "%s:%d:%s", x->t->host, x->t->port, x->endpoint);
+  sdc__target_endpoint(x->t, i, x->endpoint, sizeof(x->endpoint), line,
+                       sizeof(line));
   curl_slist_free_all(x->connect_to);
   x->connect_to = curl_slist_append(NULL, line);
   if(!x->connect_to)
@@ -594,38 +323,6 @@ static sdc_status aim(struct xfer *x, size_t i)
   return SDC_OK;
 }
 
-/* OpenSSL keeps ~34 KiB of buffers per connection; an idle pooled
- * connection needs none of them. */
-static CURLcode ssl_ctx_setup(CURL *curl, void *ctx, void *ud)
-{
-  (void)curl;
-  (void)ud;
-  SSL_CTX_set_mode((SSL_CTX *)ctx, SSL_MODE_RELEASE_BUFFERS);
-  return CURLE_OK;
-}
-
-static void set_tls(CURL *e, const sdc_target *t)
-{
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
-  curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)t->verify);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
-  if(t->ca_pem) {
-    struct curl_blob b = {t->ca_pem, t->ca_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
-  }
-  if(t->cert) {
-    struct curl_blob c = {t->cert, t->cert_len, CURL_BLOB_COPY};
-    struct curl_blob k = {t->key, t->key_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c);
-    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k);
-    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-    if(t->pass)
-      curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->pass);
-  }
-}
-
 /* An easy handle carrying everything that is the same for every request
  * of (pool, target): reused from the target's stack when there is one. */
 static CURL *easy_get(sdc_pool *p, sdc_target *t)
@@ -633,7 +330,7 @@ static CURL *easy_get(sdc_pool *p, sdc_target *t)
   CURL *e;
 
   if(t->idle_pool != p->id) { /* configured by another pool: start over */
-    flush_idle(t);
+    sdc__target_flush_idle(t);
     t->idle_pool = p->id;
   }
   if(t->n_idle)
@@ -657,13 +354,25 @@ static CURL *easy_get(sdc_pool *p, sdc_target *t)
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                    p->o.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing */
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "sdconnect/" SDC_VERSION_STRING);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, SDC_USER_AGENT);
   if(t->tls)
-    set_tls(e, t);
+    sdc__target_set_tls(e, t);
   return e;
 }
 
-/* Does `url` name the target's host and port? */
+/* Does the parsed URL name the target's scheme, host and port? */
+static bool url_names_target(const sdc_target *t, const struct h1_url *u,
+                             char *why, size_t cap)
+{
+  if(u->tls == !!t->tls && u->port == t->port &&
+     u->host_len == strlen(t->host) && !strncasecmp(u->host, t->host, u->host_len))
+    return true;
+  snprintf(why, cap, "the URL must be %s://%s:%d/... for this target",
+           t->tls ? "https" : "http", t->host, t->port);
+  return false;
+}
+
+/* Does `url`, as libcurl reads it, name the target's host and port? */
 static bool url_matches(const sdc_target *t, const char *url, char *why,
                         size_t cap)
 {
@@ -695,7 +404,10 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                            void *userdata)
 {
   struct xfer *x;
+  struct tstate *ts;
+  struct h1_url u;
   char why[200];
+  const char *method;
   long ep;
   sdc_status st = SDC_ENOMEM;
 
@@ -703,11 +415,23 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
     snprintf(p->err, sizeof(p->err), "a request needs a URL and a callback");
     return SDC_EINVAL;
   }
-  if(!url_matches(t, req->url, why, sizeof(why))) {
+  method = req->method ? req->method : req->body ? "POST" : "GET";
+  if(!h1_url_parse(req->url, &u, why, sizeof(why)) || !url_names_target(t, &u, why, sizeof(why))) {
     snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
     return SDC_EINVAL;
   }
-  if(t->resolver && (st = refresh_endpoints(p, t, false)))
+  if(!h1_method_ok(method)) {
+    snprintf(p->err, sizeof(p->err), "%.300s: the method \"%.40s\" is not an HTTP "
+             "token (letters, digits, !#$%%&'*+-.^_`|~)", req->url, method);
+    return SDC_EINVAL;
+  }
+  for(size_t i = 0; req->headers && req->headers[i]; i++)
+    if(!h1_header_ok(req->headers[i], why, sizeof(why))) {
+      snprintf(p->err, sizeof(p->err), "header %zu (%.60s...): %s", i + 1,
+               req->headers[i], why);
+      return SDC_EINVAL;
+    }
+  if(t->resolver && (st = sdc__target_refresh(p, t, false)))
     return st;
   if(!t->n_eps) {
     snprintf(p->err, sizeof(p->err), "%s: no endpoint to connect to%s%s",
@@ -715,6 +439,18 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                                     "for " : "",
              t->service ? t->service : "");
     return SDC_EUNAVAILABLE;
+  }
+  if(!(ts = sdc__h1_state(p, t)))
+    return SDC_ENOMEM;
+  if(sdc__h1_eligible(p, ts)) {
+    st = sdc__h1_submit(p, ts, req, method, cb, userdata);
+    if(st == SDC_ENOMEM)
+      snprintf(p->err, sizeof(p->err), "out of memory");
+    return st;
+  }
+  if(!url_matches(t, req->url, why, sizeof(why))) { /* as libcurl reads it */
+    snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
+    return SDC_EINVAL;
   }
   x = sdc__calloc(1, sizeof(*x));
   if(!x)
@@ -727,20 +463,14 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                                                     : DEFAULT_TIMEOUT_MS);
   x->easy = easy_get(p, t);
   x->url = sdc__strdup(req->url);
-  x->method = sdc__strdup(req->method ? req->method : req->body ? "POST" : "GET");
+  x->method = sdc__strdup(method);
   if(req->body_len && !(x->body_copy = copy_blob(req->body, req->body_len)))
     goto fail;
   x->body_len = req->body_len;
   if(!x->easy || !x->url || !x->method)
     goto fail;
   for(size_t i = 0; req->headers && req->headers[i]; i++) {
-    struct curl_slist *h;
-    if(strpbrk(req->headers[i], "\r\n")) {
-      snprintf(p->err, sizeof(p->err), "header %zu holds a line break", i + 1);
-      st = SDC_EINVAL;
-      goto fail;
-    }
-    h = curl_slist_append(x->headers, req->headers[i]);
+    struct curl_slist *h = curl_slist_append(x->headers, req->headers[i]);
     if(!h)
       goto fail;
     x->headers = h;
@@ -761,7 +491,7 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
   curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
   curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 0L);
-  ep = pick(t, sdc__now_ms());
+  ep = sdc__target_pick(t, sdc__now_ms());
   if(ep < 0)
     ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
   if(aim(x, (size_t)ep) ||
@@ -859,12 +589,12 @@ static bool failover(sdc_pool *p, struct xfer *x, CURLcode rc)
   if(x->ep < t->n_eps)
     t->eps[x->ep].down_until_ms = now + DOWN_MS;
   x->tried++;
-  next = x->tried < t->n_eps ? pick(t, now) : -1;
+  next = x->tried < t->n_eps ? sdc__target_pick(t, now) : -1;
   if(next < 0 && t->resolver && !x->re_resolved) {
     x->re_resolved = true;
     x->tried = 0;
-    if(refresh_endpoints(p, t, true) == SDC_OK && t->n_eps) {
-      next = pick(t, now);
+    if(sdc__target_refresh(p, t, true) == SDC_OK && t->n_eps) {
+      next = sdc__target_pick(t, now);
       if(next < 0) /* the directory still lists only downed endpoints */
         next = (long)(t->rr++ % t->n_eps);
     }
@@ -902,6 +632,10 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   } else if(!(r = build_response(x))) {
     st = SDC_ENOMEM;
     snprintf(detail, sizeof(detail), "out of memory");
+  } else {
+    struct tstate *ts = sdc__h1_state(p, x->t);
+    if(ts) /* HTTP/1.1 answers move the target to our own connections */
+      sdc__h1_learn(p, ts, r->http_version);
   }
   unlink_xfer(p, x);
   curl_multi_remove_handle(p->multi, x->easy);
@@ -921,24 +655,32 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
 {
   uint64_t end = sdc__now_ms() + timeout_ms;
 
-  while(p->running) {
+  while(p->running || p->h1_pending) {
     int still = 0, msgs = 0;
     CURLMsg *m;
-    uint64_t now = sdc__now_ms();
+    uint64_t now = sdc__now_ms(), wake, left;
+    size_t n;
     if(now >= end)
       return SDC_ETIMEDOUT;
-    curl_multi_perform(p->multi, &still);
-    while((m = curl_multi_info_read(p->multi, &msgs))) {
-      struct xfer *x = NULL;
-      if(m->msg != CURLMSG_DONE)
-        continue;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-      finish(p, x, m->data.result);
-    }
     if(p->running) {
-      uint64_t left = end - sdc__now_ms();
-      curl_multi_poll(p->multi, NULL, 0, (int)(left < 100 ? left : 100), NULL);
+      curl_multi_perform(p->multi, &still);
+      while((m = curl_multi_info_read(p->multi, &msgs))) {
+        struct xfer *x = NULL;
+        if(m->msg != CURLMSG_DONE)
+          continue;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        finish(p, x, m->data.result);
+      }
     }
+    /* one poll for libcurl's transfers, our connections and cmulti's */
+    n = sdc__h1_wait_set(p, 0, now, &wake);
+    left = end - now;
+    if(wake - now < left)
+      left = wake - now;
+    if(left > 100)
+      left = 100;
+    curl_multi_poll(p->multi, p->wfds, (unsigned)n, (int)left, NULL);
+    sdc__h1_handle(p, 0, n);
   }
   return SDC_OK;
 }

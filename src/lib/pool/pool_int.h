@@ -4,10 +4,114 @@
 #define SDC_POOL_INT_H
 
 #include <sdconnect/pool.h>
+#include <sdconnect/version.h>
 
 #include <curl/curl.h>
 #include <stdbool.h>
 
+#define IDLE_HANDLES 64
+#define DOWN_MS 5000 /* an endpoint that refused a connection is skipped */
+#define DEFAULT_TIMEOUT_MS 30000
+#define SDC_USER_AGENT "sdconnect/" SDC_VERSION_STRING
+#define CONN_SLOTS 1024
+
+struct sdc_pool_opts {
+  unsigned max_conns, max_requests;
+  uint64_t idle_ms, max_age_ms, connect_ms;
+  size_t max_body, max_header;
+  int http2;
+};
+
+struct endpoint {
+  char addr[64];
+  int port;
+  uint64_t down_until_ms;
+};
+
+struct sdc_target {
+  char *host;
+  int port, tls, verify;
+  char *ca_pem;
+  size_t ca_len;
+  char *cert, *key, *pass;
+  size_t cert_len, key_len;
+  struct endpoint *eps;
+  size_t n_eps, rr;
+  sdc_resolver *resolver;
+  char *service;
+  const sdc_service *snapshot; /* what eps were built from */
+  /* easy handles already configured for this target by pool `idle_pool` */
+  CURL *idle[IDLE_HANDLES];
+  size_t n_idle;
+  uint64_t idle_pool;
+};
+
+/* Requests carried so far, per libcurl-run connection (local and remote
+ * address). */
+struct conn_use {
+  char key[128];
+  unsigned n;
+};
+
+struct xfer;     /* a request libcurl runs (pool.c) */
+struct tstate;   /* a target's HTTP/1.1 connections in a pool (h1conn.c) */
+struct h1conn;
+struct h1req;
+
+struct sdc_pool {
+  struct sdc_pool_opts o;
+  uint64_t id; /* never reused, unlike the address */
+  struct conn_use uses[CONN_SLOTS];
+  CURLM *multi;    /* requests libcurl runs: HTTP/2, first contact */
+  CURLM *cmulti;   /* CONNECT_ONLY handles: libcurl connects, we speak */
+  struct xfer *live;
+  unsigned running;      /* requests in `multi` */
+  unsigned h1_pending;   /* requests on our own HTTP/1.1 connections */
+  struct tstate *targets;
+  struct h1conn *closed; /* freed at the end of a loop turn */
+  struct h1req *h1_done, *h1_done_tail; /* callbacks due this turn */
+  /* sockets `cmulti` asked us to watch, and its timer */
+  struct csock { curl_socket_t fd; int what; } *csocks;
+  size_t n_csocks, cap_csocks;
+  int64_t ctimer_due; /* ms, -1: none */
+  uint64_t scan_due;  /* next look at deadlines and idle connections */
+  struct curl_waitfd *wfds;
+  void **wowner;
+  size_t cap_wfds;
+  unsigned long opened;
+  char err[1024];
+};
+
+/* ---- targets (target.c) ---- */
+/* Rebuild the endpoint list from the directory (force: bypass its cache). */
+sdc_status sdc__target_refresh(sdc_pool *p, sdc_target *t, bool force);
+/* The next endpoint that is not down, round-robin; -1 if none. */
+long sdc__target_pick(sdc_target *t, uint64_t now);
+/* Easy-handle settings for the target's TLS (CA, client identity, verify). */
+void sdc__target_set_tls(CURL *e, const sdc_target *t);
+/* "ADDR:PORT" (IPv6 bracketed) and the CONNECT_TO line for endpoint i. */
+void sdc__target_endpoint(const sdc_target *t, size_t i, char *ep, size_t epcap,
+                          char *line, size_t linecap);
+void sdc__target_flush_idle(sdc_target *t);
+
+/* ---- our own HTTP/1.1 connections (h1conn.c) ---- */
+struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t);
+/* Should this request go over our HTTP/1.1 connections? Known HTTP/1.1
+ * servers, plaintext, or a pool without HTTP/2. */
+bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts);
+/* What libcurl negotiated with the target (11 or 2): decides the path. */
+void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version);
+sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
+                          const sdc_http_request *req, const char *method,
+                          sdc_pool_cb cb, void *ud);
+/* Add our sockets (and cmulti's) to p->wfds from index `n`; new count. */
+size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms);
+/* Act on what poll reported for entries [from, to) of p->wfds, run
+ * cmulti's timer, enforce deadlines and idle limits. */
+void sdc__h1_handle(sdc_pool *p, size_t from, size_t to);
+void sdc__h1_free_all(sdc_pool *p);
+
+/* ---- libcurl glue (tls.c) ---- */
 /* libcurl's process-wide share (TLS sessions, DNS), created on first use;
  * sdc_global_cleanup() releases it. */
 CURLSH *sdc__curl_share(void);

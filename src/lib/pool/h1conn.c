@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTP/1.1 over connections the pool drives itself.
+ *
+ * libcurl's per-request machinery (URL parsing, connection matching, header
+ * formatting through its own printf) costs several times what the bytes on
+ * the wire do. For HTTP/1.1 the pool lets libcurl do what it is best at,
+ * connecting: CONNECT_ONLY handles in a second multi handle (`cmulti`) dial
+ * the pinned endpoint with the target's TLS settings, SNI, verification and
+ * shared TLS sessions. The pool then writes requests and reads answers
+ * itself through curl_easy_send()/curl_easy_recv() and http_parser.
+ *
+ * - A handle stays in cmulti while its connection lives: removing it
+ *   closes the connection (libcurl >= 7.85). libcurl's sweep of dead
+ *   connections judges idleness by when the connection was made, so
+ *   cmulti's handles set MAXAGE_CONN beyond reach; the pool applies the
+ *   idle, age and request limits itself.
+ * - cmulti runs on its socket and timer callbacks; its sockets and ours are
+ *   waited on by curl_multi_poll() of the main multi, so one poll serves
+ *   both paths.
+ * - TLS facts are read in the PREREQFUNCTION, the last moment libcurl
+ *   holds the connection on the handle.
+ * - A request whose reused connection turns out dead before any byte of an
+ *   answer is tried once more on a new connection, as libcurl does.
+ * - Which servers speak HTTP/1.1 is learnt: when HTTP/2 is allowed, the
+ *   first request to a TLS target goes through libcurl, which offers h2 by
+ *   ALPN; an HTTP/1.1 answer moves the target here for PROTO_TTL_MS.
+ * - Callbacks never run inside sdc_pool_submit(): a request that cannot
+ *   start waits in its target's queue for sdc_pool_perform().
+ * - Connections are freed at the end of a loop turn (`closed` list), so
+ *   the poll set of that turn never points at freed memory.
+ */
+#include "pool_int.h"
+
+#include "core/core.h"
+#include "pool/h1.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROTO_TTL_MS (10 * 60 * 1000)
+#define SCAN_EVERY_MS 1000
+
+enum proto { PROTO_UNKNOWN, PROTO_H1, PROTO_H2 };
+
+struct tstate {
+  struct tstate *next;
+  sdc_target *t;
+  struct h1conn *conns;
+  unsigned n_conns;
+  struct h1req *wait_head, *wait_tail;
+  enum proto proto;
+  uint64_t proto_until;
+};
+
+struct h1req {
+  struct h1req *next;
+  struct tstate *ts;
+  char *out, *method, *url;
+  size_t out_len, out_off;
+  uint64_t start_us, first_byte_us, deadline_ms;
+  struct h1_reader rd;
+  size_t tried;
+  bool re_resolved, retried;
+  sdc_pool_cb cb;
+  void *ud;
+  /* the outcome, told to the caller at the end of the loop turn */
+  sdc_status st;
+  sdc_http_response *resp;
+  char *msg;
+};
+
+struct h1conn {
+  struct h1conn *next; /* in ts->conns, then in p->closed */
+  struct tstate *ts;
+  CURL *easy;
+  struct curl_slist *connect_to;
+  curl_socket_t fd;
+  size_t ep;
+  char endpoint[96];
+  uint64_t created_us, used_ms;
+  unsigned served;
+  bool connecting, closed;
+  struct h1req *req;
+  double connect_ms, tls_ms; /* of the connect, from its start */
+  char tls_version[32];
+  long verify;
+  int64_t expiry;
+  char **chain;
+  size_t n_chain;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail);
+
+/* ---- targets' state ------------------------------------------------------ */
+struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t)
+{
+  struct tstate *ts;
+
+  for(ts = p->targets; ts; ts = ts->next)
+    if(ts->t == t)
+      return ts;
+  ts = sdc__calloc(1, sizeof(*ts));
+  if(!ts)
+    return NULL;
+  ts->t = t;
+  ts->next = p->targets;
+  p->targets = ts;
+  return ts;
+}
+
+bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts)
+{
+  return !p->o.http2 || !ts->t->tls ||
+         (ts->proto == PROTO_H1 && sdc__now_ms() < ts->proto_until);
+}
+
+void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version)
+{
+  (void)p;
+  ts->proto = http_version == 2 ? PROTO_H2 : PROTO_H1;
+  ts->proto_until = sdc__now_ms() + PROTO_TTL_MS;
+}
+
+/* ---- cmulti's callbacks ---------------------------------------------------- */
+static int csock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+  sdc_pool *p = userp;
+  size_t i;
+
+  (void)e;
+  (void)sockp;
+  for(i = 0; i < p->n_csocks && p->csocks[i].fd != s; i++)
+    ;
+  if(what == CURL_POLL_REMOVE) {
+    if(i < p->n_csocks)
+      p->csocks[i] = p->csocks[--p->n_csocks];
+    return 0;
+  }
+  if(i == p->n_csocks) {
+    if(p->n_csocks == p->cap_csocks) {
+      size_t cap = p->cap_csocks ? p->cap_csocks * 2 : 16;
+      struct csock *g = sdc__realloc(p->csocks, cap * sizeof(*g));
+      if(!g)
+        return -1;
+      p->csocks = g;
+      p->cap_csocks = cap;
+    }
+    p->n_csocks++;
+  }
+  p->csocks[i].fd = s;
+  p->csocks[i].what = what;
+  return 0;
+}
+
+static int ctimer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+  sdc_pool *p = userp;
+
+  (void)m;
+  p->ctimer_due = timeout_ms < 0 ? -1 : (int64_t)(sdc__now_ms() + (uint64_t)timeout_ms);
+  return 0;
+}
+
+static bool cmulti_ready(sdc_pool *p)
+{
+  if(p->cmulti)
+    return true;
+  p->cmulti = curl_multi_init();
+  if(!p->cmulti)
+    return false;
+  p->ctimer_due = -1;
+  curl_multi_setopt(p->cmulti, CURLMOPT_SOCKETFUNCTION, csock_cb);
+  curl_multi_setopt(p->cmulti, CURLMOPT_SOCKETDATA, p);
+  curl_multi_setopt(p->cmulti, CURLMOPT_TIMERFUNCTION, ctimer_cb);
+  curl_multi_setopt(p->cmulti, CURLMOPT_TIMERDATA, p);
+  return true;
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+static void req_free(struct h1req *r)
+{
+  if(!r)
+    return;
+  h1_reader_free(&r->rd);
+  sdc_free(r->out);
+  sdc_free(r->method);
+  sdc_free(r->url);
+  sdc_free(r->msg);
+  sdc_free(r);
+}
+
+static void enqueue(struct tstate *ts, struct h1req *r, bool front)
+{
+  r->next = NULL;
+  if(!ts->wait_head) {
+    ts->wait_head = ts->wait_tail = r;
+  } else if(front) {
+    r->next = ts->wait_head;
+    ts->wait_head = r;
+  } else {
+    ts->wait_tail->next = r;
+    ts->wait_tail = r;
+  }
+}
+
+static struct h1req *dequeue(struct tstate *ts)
+{
+  struct h1req *r = ts->wait_head;
+
+  if(r) {
+    ts->wait_head = r->next;
+    if(!ts->wait_head)
+      ts->wait_tail = NULL;
+    r->next = NULL;
+  }
+  return r;
+}
+
+/* The request is over: `resp`, or an error. The caller hears of it at the
+ * end of the loop turn (flush_done), never while lists are being walked. */
+static void finish_req(sdc_pool *p, struct h1req *r, sdc_status st,
+                       sdc_http_response *resp, const char *endpoint,
+                       const char *detail)
+{
+  r->st = st;
+  r->resp = resp;
+  if(st) {
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", r->method, r->url,
+             endpoint && *endpoint ? endpoint : "(no connection)", detail);
+    snprintf(p->err, sizeof(p->err), "%s", msg);
+    r->msg = sdc__strdup(msg);
+  }
+  r->next = NULL;
+  if(p->h1_done_tail)
+    p->h1_done_tail->next = r;
+  else
+    p->h1_done = r;
+  p->h1_done_tail = r;
+}
+
+static void flush_done(sdc_pool *p)
+{
+  struct h1req *r;
+
+  while((r = p->h1_done)) {
+    p->h1_done = r->next;
+    if(!p->h1_done)
+      p->h1_done_tail = NULL;
+    p->h1_pending--;
+    r->cb(r->st, r->resp, r->st ? (r->msg ? r->msg : "out of memory") : "", r->ud);
+    req_free(r);
+  }
+}
+
+/* ---- connections --------------------------------------------------------------- */
+static void conn_close(sdc_pool *p, struct h1conn *c)
+{
+  struct tstate *ts = c->ts;
+
+  if(c->closed)
+    return;
+  for(struct h1conn **pp = &ts->conns; *pp; pp = &(*pp)->next)
+    if(*pp == c) {
+      *pp = c->next;
+      break;
+    }
+  ts->n_conns--;
+  c->closed = true;
+  c->next = p->closed;
+  p->closed = c;
+}
+
+static void conn_free(sdc_pool *p, struct h1conn *c)
+{
+  if(c->easy) {
+    curl_multi_remove_handle(p->cmulti, c->easy); /* closes the connection */
+    curl_easy_cleanup(c->easy);
+  }
+  curl_slist_free_all(c->connect_to);
+  for(size_t i = 0; i < c->n_chain; i++)
+    sdc_free(c->chain[i]);
+  sdc_free(c->chain);
+  sdc_free(c);
+}
+
+static void reap(sdc_pool *p)
+{
+  while(p->closed) {
+    struct h1conn *c = p->closed;
+    p->closed = c->next;
+    conn_free(p, c);
+  }
+}
+
+/* The connection is up: read its TLS facts while libcurl still holds it on
+ * the handle. */
+static int on_connected(void *ud, char *remote_ip, char *local_ip,
+                        int remote_port, int local_port)
+{
+  struct h1conn *c = ud;
+
+  (void)remote_ip;
+  (void)local_ip;
+  (void)remote_port;
+  (void)local_port;
+  if(c->ts->t->tls)
+    sdc__tls_facts_capture(c->easy, c->tls_version, sizeof(c->tls_version),
+                           &c->verify, &c->expiry, &c->chain, &c->n_chain);
+  return CURL_PREREQFUNC_OK;
+}
+
+/* Start a connection for `r` to the next endpoint. */
+static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r)
+{
+  sdc_target *t = ts->t;
+  uint64_t now = sdc__now_ms();
+  struct h1conn *c;
+  char url[300], line[400];
+  long ep;
+
+  if(!t->n_eps)
+    return SDC_EUNAVAILABLE;
+  ep = sdc__target_pick(t, now);
+  if(ep < 0)
+    ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
+  if(!cmulti_ready(p) || !(c = sdc__calloc(1, sizeof(*c))))
+    return SDC_ENOMEM;
+  c->ts = ts;
+  c->ep = (size_t)ep;
+  c->fd = CURL_SOCKET_BAD;
+  sdc__target_endpoint(t, c->ep, c->endpoint, sizeof(c->endpoint), line,
+                       sizeof(line));
+  snprintf(url, sizeof(url), "%s://%s:%d/", t->tls ? "https" : "http", t->host,
+           t->port);
+  c->connect_to = curl_slist_append(NULL, line);
+  c->easy = c->connect_to ? curl_easy_init() : NULL;
+  if(!c->easy) {
+    conn_free(p, c);
+    return SDC_ENOMEM;
+  }
+  curl_easy_setopt(c->easy, CURLOPT_URL, url);
+  curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c->easy, CURLOPT_CONNECT_TO, c->connect_to);
+  curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c->easy, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c->easy, CURLOPT_SHARE, sdc__curl_share());
+  curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_ms);
+  curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
+                   (long)(r->deadline_ms > now ? r->deadline_ms - now : 1));
+  curl_easy_setopt(c->easy, CURLOPT_MAXAGE_CONN, LONG_MAX / 2);
+  curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+  curl_easy_setopt(c->easy, CURLOPT_PREREQFUNCTION, on_connected);
+  curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, c);
+  if(t->tls)
+    sdc__target_set_tls(c->easy, t);
+  if(curl_multi_add_handle(p->cmulti, c->easy) != CURLM_OK) {
+    curl_easy_cleanup(c->easy);
+    c->easy = NULL;
+    conn_free(p, c);
+    return SDC_ENOMEM;
+  }
+  c->connecting = true;
+  c->created_us = sdc__now_us();
+  c->used_ms = now;
+  c->req = r;
+  c->next = ts->conns;
+  ts->conns = c;
+  ts->n_conns++;
+  return SDC_OK;
+}
+
+static bool sending(const struct h1conn *c)
+{
+  return c->req && c->req->out_off < c->req->out_len;
+}
+
+/* Write what the request still has to send. CURLE_OK also when the socket
+ * is full (the rest goes when poll says it can). */
+static CURLcode conn_send(struct h1conn *c)
+{
+  struct h1req *r = c->req;
+
+  while(r->out_off < r->out_len) {
+    size_t n = 0;
+    CURLcode rc = curl_easy_send(c->easy, r->out + r->out_off,
+                                 r->out_len - r->out_off, &n);
+    if(rc == CURLE_AGAIN)
+      return CURLE_OK;
+    if(rc)
+      return rc;
+    r->out_off += n;
+  }
+  return CURLE_OK;
+}
+
+static char **copy_chain(char *const *chain, size_t n)
+{
+  char **c = n ? sdc__calloc(n, sizeof(char *)) : NULL;
+
+  for(size_t i = 0; c && i < n; i++)
+    if(!(c[i] = sdc__strdup(chain[i]))) {
+      while(i--)
+        sdc_free(c[i]);
+      sdc_free(c);
+      return NULL;
+    }
+  return c;
+}
+
+static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
+                                         bool reused)
+{
+  sdc_http_response *resp = sdc__calloc(1, sizeof(*resp));
+  uint64_t now = sdc__now_us();
+  double before_conn = (double)(c->created_us - r->start_us) / 1e3;
+
+  if(!resp)
+    return NULL;
+  resp->status = r->rd.status;
+  resp->headers = r->rd.hdrs ? r->rd.hdrs : sdc__strdup("");
+  resp->headers_len = r->rd.hdr_n;
+  resp->body = r->rd.body ? r->rd.body : sdc__strdup("");
+  resp->body_len = r->rd.body_n;
+  r->rd.hdrs = r->rd.body = NULL;
+  resp->endpoint = sdc__strdup(c->endpoint);
+  resp->reused = reused;
+  resp->http_version = 11;
+  if(!reused && c->created_us >= r->start_us)
+    resp->timings = (sdc_http_timings){before_conn + c->connect_ms,
+                                       c->tls_ms ? before_conn + c->tls_ms : 0, 0, 0};
+  resp->timings.first_byte_ms = (double)(r->first_byte_us - r->start_us) / 1e3;
+  resp->timings.total_ms = (double)(now - r->start_us) / 1e3;
+  resp->tls.version = sdc__strdup(c->tls_version);
+  resp->tls.verify_result = c->verify;
+  resp->tls.earliest_expiry = c->expiry;
+  resp->tls.chain = (const char *const *)copy_chain(c->chain, c->n_chain);
+  resp->tls.n_chain = resp->tls.chain ? c->n_chain : 0;
+  if(!resp->headers || !resp->body || !resp->endpoint || !resp->tls.version ||
+     (c->n_chain && !resp->tls.chain)) {
+    sdc_http_response_free(resp);
+    return NULL;
+  }
+  return resp;
+}
+
+/* The answer on `c` is whole: hand it over, keep or close the connection. */
+static void conn_answered(sdc_pool *p, struct h1conn *c)
+{
+  struct h1req *r = c->req;
+  bool reused = c->served > 0;
+  uint64_t now = sdc__now_ms();
+  sdc_http_response *resp = build_response(c, r, reused);
+  char endpoint[96];
+
+  c->req = NULL;
+  c->served++;
+  c->used_ms = now;
+  if(!r->rd.keep_alive || (p->o.max_requests && c->served >= p->o.max_requests) ||
+     (p->o.max_age_ms && (sdc__now_us() - c->created_us) / 1000 >= p->o.max_age_ms))
+    conn_close(p, c);
+  memcpy(endpoint, c->endpoint, sizeof(endpoint));
+  if(resp)
+    finish_req(p, r, SDC_OK, resp, endpoint, "");
+  else
+    finish_req(p, r, SDC_ENOMEM, NULL, endpoint, "out of memory");
+}
+
+/* The connection broke under its request: try once more on a new
+ * connection when a reused one died before any answer, else fail. */
+static void conn_broke(sdc_pool *p, struct h1conn *c, CURLcode rc,
+                       const char *why)
+{
+  struct h1req *r = c->req;
+  char detail[600];
+  sdc_status st;
+
+  c->req = NULL;
+  conn_close(p, c);
+  if(!r)
+    return;
+  if(c->served > 0 && !r->rd.started && !r->retried) {
+    r->retried = true;
+    r->out_off = 0;
+    enqueue(c->ts, r, true);
+    return;
+  }
+  if(rc != CURLE_OK) {
+    st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
+                           c->ts->t->cert != NULL, detail, sizeof(detail));
+  } else {
+    st = r->rd.fail == H1_BODY_TOO_BIG || r->rd.fail == H1_HEADER_TOO_BIG
+             ? SDC_ETOOBIG
+         : r->rd.fail == H1_NOMEM ? SDC_ENOMEM
+                                  : SDC_EUNAVAILABLE;
+    snprintf(detail, sizeof(detail), "%s", why);
+  }
+  finish_req(p, r, st, NULL, c->endpoint, detail);
+}
+
+static void conn_readable(sdc_pool *p, struct h1conn *c)
+{
+  char buf[16384];
+
+  for(;;) {
+    struct h1req *r = c->req;
+    size_t n = 0;
+    CURLcode rc = curl_easy_recv(c->easy, buf, sizeof(buf), &n);
+
+    if(rc == CURLE_AGAIN)
+      return;
+    if(rc) {
+      conn_broke(p, c, rc, "");
+      return;
+    }
+    if(!r) { /* an idle connection: closed by the server, or stray bytes */
+      conn_close(p, c);
+      return;
+    }
+    if(n == 0) {
+      if(h1_reader_eof(&r->rd))
+        conn_broke(p, c, CURLE_OK, r->rd.why);
+      else
+        conn_answered(p, c);
+      return;
+    }
+    if(!r->first_byte_us)
+      r->first_byte_us = sdc__now_us();
+    if(h1_reader_feed(&r->rd, buf, n)) {
+      conn_broke(p, c, CURLE_OK, r->rd.why);
+      return;
+    }
+    if(r->rd.complete) {
+      conn_answered(p, c);
+      return;
+    }
+  }
+}
+
+/* Put `r` on connection `c` (up and idle) and start writing. */
+static CURLcode conn_start(sdc_pool *p, struct h1conn *c, struct h1req *r)
+{
+  c->req = r;
+  h1_reader_free(&r->rd);
+  h1_reader_init(&r->rd, !strcmp(r->method, "HEAD"), p->o.max_body,
+                 p->o.max_header);
+  r->out_off = 0;
+  return conn_send(c);
+}
+
+static bool conn_expired(const sdc_pool *p, const struct h1conn *c, uint64_t now)
+{
+  return now - c->used_ms >= p->o.idle_ms ||
+         (p->o.max_age_ms && (sdc__now_us() - c->created_us) / 1000 >= p->o.max_age_ms);
+}
+
+/* Give waiting requests idle connections, or new ones within the limit.
+ * With may_fail, a request that cannot get a connection at all fails;
+ * without, it waits for the next turn of sdc_pool_perform(). */
+static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
+{
+  uint64_t now = sdc__now_ms();
+
+  while(ts->wait_head) {
+    struct h1conn *idle = NULL, *next;
+    for(struct h1conn *c = ts->conns; c; c = next) {
+      next = c->next;
+      if(c->connecting || c->req)
+        continue;
+      if(conn_expired(p, c, now)) {
+        conn_close(p, c);
+        continue;
+      }
+      idle = c;
+      break;
+    }
+    if(idle) {
+      CURLcode rc = conn_start(p, idle, dequeue(ts));
+      if(rc)
+        conn_broke(p, idle, rc, "");
+    } else if(ts->n_conns < p->o.max_conns) {
+      struct h1req *r = dequeue(ts);
+      sdc_status st = conn_open(p, ts, r);
+      if(st) {
+        enqueue(ts, r, true);
+        if(!may_fail)
+          return;
+        finish_req(p, dequeue(ts), st, NULL, NULL,
+                   st == SDC_ENOMEM ? "out of memory"
+                                    : "no endpoint to connect to");
+      }
+    } else {
+      return;
+    }
+  }
+}
+
+sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
+                          const sdc_http_request *req, const char *method,
+                          sdc_pool_cb cb, void *ud)
+{
+  struct h1req *r = sdc__calloc(1, sizeof(*r));
+  struct h1_url u;
+  char why[160];
+
+  if(!r)
+    return SDC_ENOMEM;
+  if(!h1_url_parse(req->url, &u, why, sizeof(why))) { /* checked before */
+    sdc_free(r);
+    return SDC_EINVAL;
+  }
+  r->ts = ts;
+  r->cb = cb;
+  r->ud = ud;
+  r->method = sdc__strdup(method);
+  r->url = sdc__strdup(req->url);
+  r->out = h1_request(method, &u, ts->t->host, ts->t->port, SDC_USER_AGENT,
+                      req->headers, req->body, req->body_len, &r->out_len);
+  if(!r->method || !r->url || !r->out) {
+    req_free(r);
+    return SDC_ENOMEM;
+  }
+  r->start_us = sdc__now_us();
+  r->deadline_ms = r->start_us / 1000 +
+                   (req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+  if(r->deadline_ms < p->scan_due)
+    p->scan_due = r->deadline_ms;
+  h1_reader_init(&r->rd, false, p->o.max_body, p->o.max_header);
+  p->h1_pending++;
+  enqueue(ts, r, false);
+  dispatch(p, ts, false);
+  return SDC_OK;
+}
+
+/* ---- connect results --------------------------------------------------------- */
+/* A connect failure: the endpoint is marked down and the request moves to
+ * the next one; when all have failed, the service is resolved again once. */
+static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
+                             CURLcode rc)
+{
+  sdc_target *t = c->ts->t;
+  uint64_t now = sdc__now_ms();
+  curl_off_t connected = 0;
+
+  curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
+  if(!(rc == CURLE_COULDNT_CONNECT ||
+       (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) ||
+     now >= r->deadline_ms)
+    return false;
+  if(c->ep < t->n_eps)
+    t->eps[c->ep].down_until_ms = now + DOWN_MS;
+  if(++r->tried >= t->n_eps) {
+    if(!t->resolver || r->re_resolved)
+      return false;
+    r->re_resolved = true;
+    r->tried = 0;
+    if(sdc__target_refresh(p, t, true) != SDC_OK || !t->n_eps)
+      return false;
+  }
+  enqueue(c->ts, r, true);
+  return true;
+}
+
+static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
+{
+  struct h1req *r = c->req;
+
+  if(rc == CURLE_OK) {
+    curl_off_t tc = 0, ta = 0;
+    c->connecting = false;
+    p->opened++;
+    curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &c->fd);
+    curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &tc);
+    curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &ta);
+    c->connect_ms = (double)tc / 1e3;
+    c->tls_ms = (double)ta / 1e3;
+    c->used_ms = sdc__now_ms();
+    if(c->fd == CURL_SOCKET_BAD) {
+      conn_broke(p, c, CURLE_COULDNT_CONNECT, "");
+      return;
+    }
+    c->req = NULL;
+    if(r && (rc = conn_start(p, c, r)))
+      conn_broke(p, c, rc, "");
+    return;
+  }
+  c->req = NULL;
+  conn_close(p, c);
+  if(r && !connect_failover(p, c, r, rc)) {
+    char detail[600];
+    sdc_status st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
+                                      c->ts->t->cert != NULL, detail,
+                                      sizeof(detail));
+    finish_req(p, r, st, NULL, c->endpoint, detail);
+  }
+}
+
+static void cmulti_results(sdc_pool *p)
+{
+  CURLMsg *m;
+  int left;
+
+  while(p->cmulti && (m = curl_multi_info_read(p->cmulti, &left))) {
+    struct h1conn *c = NULL;
+    if(m->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+    if(c && !c->closed)
+      connect_done(p, c, m->data.result);
+  }
+}
+
+/* ---- the loop's share ------------------------------------------------------ */
+static bool wfds_room(sdc_pool *p, size_t n)
+{
+  if(n < p->cap_wfds)
+    return true;
+  size_t cap = p->cap_wfds ? p->cap_wfds * 2 : 64;
+  struct curl_waitfd *w = sdc__realloc(p->wfds, cap * sizeof(*w));
+  if(w)
+    p->wfds = w;
+  void **o = w ? sdc__realloc(p->wowner, cap * sizeof(*o)) : NULL;
+  if(!o)
+    return false;
+  p->wowner = o;
+  p->cap_wfds = cap;
+  return true;
+}
+
+size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
+{
+  uint64_t wake = p->scan_due;
+
+  for(struct tstate *ts = p->targets; ts; ts = ts->next)
+    for(struct h1conn *c = ts->conns; c; c = c->next) {
+      if(c->connecting || !wfds_room(p, n))
+        continue;
+      p->wfds[n] = (struct curl_waitfd){c->fd, (short)(CURL_WAIT_POLLIN |
+                                        (sending(c) ? CURL_WAIT_POLLOUT : 0)), 0};
+      p->wowner[n++] = c;
+    }
+  for(size_t i = 0; i < p->n_csocks; i++) {
+    int w = p->csocks[i].what;
+    if(!wfds_room(p, n))
+      break;
+    p->wfds[n] = (struct curl_waitfd){
+      p->csocks[i].fd,
+      (short)(((w & CURL_POLL_IN) ? CURL_WAIT_POLLIN : 0) |
+              ((w & CURL_POLL_OUT) ? CURL_WAIT_POLLOUT : 0)), 0};
+    p->wowner[n++] = NULL; /* cmulti's */
+  }
+  if(p->ctimer_due >= 0 && (uint64_t)p->ctimer_due < wake)
+    wake = (uint64_t)p->ctimer_due;
+  *wake_ms = wake > now ? wake : now;
+  return n;
+}
+
+/* Deadlines of requests and the idle and age limits of connections. */
+static void scan(sdc_pool *p, uint64_t now)
+{
+  uint64_t next = now + SCAN_EVERY_MS;
+
+  for(struct tstate *ts = p->targets; ts; ts = ts->next) {
+    struct h1conn *cn;
+    for(struct h1conn *c = ts->conns; c; c = cn) {
+      cn = c->next;
+      if(c->connecting)
+        continue; /* libcurl's own timeout covers the connect */
+      if(!c->req) {
+        if(conn_expired(p, c, now))
+          conn_close(p, c);
+        continue;
+      }
+      if(now >= c->req->deadline_ms) {
+        struct h1req *r = c->req;
+        char detail[160];
+        c->req = NULL;
+        conn_close(p, c);
+        snprintf(detail, sizeof(detail), "timed out: no whole answer within "
+                 "%llu ms", (unsigned long long)(now - r->start_us / 1000));
+        finish_req(p, r, SDC_ETIMEDOUT, NULL, c->endpoint, detail);
+      } else if(c->req->deadline_ms < next) {
+        next = c->req->deadline_ms;
+      }
+    }
+    for(struct h1req **pp = &ts->wait_head; *pp;) {
+      struct h1req *r = *pp;
+      if(now < r->deadline_ms) {
+        if(r->deadline_ms < next)
+          next = r->deadline_ms;
+        ts->wait_tail = r;
+        pp = &r->next;
+        continue;
+      }
+      *pp = r->next;
+      finish_req(p, r, SDC_ETIMEDOUT, NULL, NULL,
+                 "timed out waiting for a connection (every one allowed is busy)");
+    }
+    if(!ts->wait_head)
+      ts->wait_tail = NULL;
+  }
+  p->scan_due = next;
+}
+
+void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
+{
+  uint64_t now;
+  int still = 0;
+
+  for(size_t i = from; i < to; i++) {
+    struct curl_waitfd *w = &p->wfds[i];
+    struct h1conn *c = p->wowner[i];
+    if(!w->revents)
+      continue;
+    if(!c) {
+      int mask = ((w->revents & CURL_WAIT_POLLIN) ? CURL_CSELECT_IN : 0) |
+                 ((w->revents & CURL_WAIT_POLLOUT) ? CURL_CSELECT_OUT : 0);
+      curl_multi_socket_action(p->cmulti, w->fd, mask, &still);
+      continue;
+    }
+    if(c->closed || c->connecting)
+      continue;
+    if((w->revents & CURL_WAIT_POLLOUT) && sending(c)) {
+      CURLcode rc = conn_send(c);
+      if(rc) {
+        conn_broke(p, c, rc, "");
+        continue;
+      }
+    }
+    if(w->revents & CURL_WAIT_POLLIN)
+      conn_readable(p, c);
+  }
+  now = sdc__now_ms();
+  if(p->cmulti && p->ctimer_due >= 0 && now >= (uint64_t)p->ctimer_due) {
+    p->ctimer_due = -1;
+    curl_multi_socket_action(p->cmulti, CURL_SOCKET_TIMEOUT, 0, &still);
+  }
+  cmulti_results(p);
+  if(now >= p->scan_due)
+    scan(p, now);
+  for(struct tstate *ts = p->targets; ts; ts = ts->next)
+    if(ts->wait_head)
+      dispatch(p, ts, true);
+  flush_done(p); /* callbacks may submit: new requests start right away */
+  reap(p);
+}
+
+void sdc__h1_free_all(sdc_pool *p)
+{
+  while(p->targets) {
+    struct tstate *ts = p->targets;
+    struct h1req *r;
+    while((r = dequeue(ts)))
+      finish_req(p, r, SDC_EUNAVAILABLE, NULL, NULL, "the pool was freed");
+    while(ts->conns) {
+      struct h1conn *c = ts->conns;
+      r = c->req;
+      c->req = NULL;
+      conn_close(p, c);
+      if(r)
+        finish_req(p, r, SDC_EUNAVAILABLE, NULL, c->endpoint, "the pool was freed");
+    }
+    p->targets = ts->next;
+    sdc_free(ts);
+  }
+  flush_done(p);
+  reap(p);
+  if(p->cmulti)
+    curl_multi_cleanup(p->cmulti);
+  p->cmulti = NULL;
+  sdc_free(p->csocks);
+  sdc_free(p->wfds);
+  sdc_free(p->wowner);
+}
