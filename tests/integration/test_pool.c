@@ -460,6 +460,147 @@ START_TEST(re_resolve_when_every_endpoint_fails)
 }
 END_TEST
 
+/* A pool that uses its own HTTP/1.1 connections from the first request. */
+static sdc_pool *h1_pool(void)
+{
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_http2(o, 0);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  sdc_pool_opts_free(o);
+  return p;
+}
+
+static sdc_status call(sdc_pool *p, sdc_target *t, int port, const char *method,
+                       const char *path, const char *body, size_t body_len,
+                       uint64_t timeout_ms, sdc_http_response **r)
+{
+  char url[256];
+  sdc_http_request req = {.method = method, .url = url, .body = body,
+                          .body_len = body_len, .timeout_ms = timeout_ms};
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d%s", port, path);
+  return sdc_pool_request(p, t, &req, r);
+}
+
+START_TEST(http11_chunked_head_post_and_connection_close)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = h1_pool();
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  size_t big = 300 * 1000; /* more than one socket buffer: partial writes */
+  char *body = malloc(big), want[64];
+
+  ck_assert_msg(get(p, t, port, "/chunked?parts=3", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  ck_assert_int_eq(r->status, 200);
+  ck_assert_str_eq(r->body, "part\npart\npart\n");
+  ck_assert(!strncmp(r->headers, "HTTP/1.1 200 OK\r\n", 17));
+  ck_assert_ptr_nonnull(strstr(r->headers, "Transfer-Encoding: chunked\r\n"));
+  ck_assert(r->timings.connect_ms > 0 && r->timings.tls_ms >= r->timings.connect_ms);
+  ck_assert(r->timings.first_byte_ms > 0 && r->timings.total_ms >= r->timings.first_byte_ms);
+  ck_assert_int_eq(r->http_version, 11);
+  ck_assert_str_eq(r->tls.version, "TLSv1.3");
+  sdc_http_response_free(r);
+
+  ck_assert_int_eq(call(p, t, port, "HEAD", "/echo", NULL, 0, 5000, &r), SDC_OK);
+  ck_assert_int_eq(r->status, 200);
+  ck_assert_uint_eq(r->body_len, 0);
+  ck_assert_ptr_nonnull(strstr(r->headers, "Content-Length: "));
+  ck_assert_int_eq(r->reused, 1);
+  sdc_http_response_free(r);
+
+  memset(body, 'b', big);
+  ck_assert_int_eq(call(p, t, port, "POST", "/echo", body, big, 5000, &r), SDC_OK);
+  snprintf(want, sizeof(want), "\"method\":\"POST\"");
+  ck_assert_ptr_nonnull(strstr(r->body, want));
+  snprintf(want, sizeof(want), "\"body_len\":%zu", big);
+  ck_assert_msg(strstr(r->body, want) != NULL, "%s", r->body);
+  ck_assert_int_eq(r->reused, 1); /* HEAD left the connection usable */
+  sdc_http_response_free(r);
+
+  ck_assert_int_eq(get(p, t, port, "/close", &r), SDC_OK);
+  ck_assert_str_eq(r->body, "bye\n");
+  sdc_http_response_free(r);
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  ck_assert_int_eq(r->reused, 0); /* "Connection: close" was honoured */
+  sdc_http_response_free(r);
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 2);
+  free(body);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(a_pooled_connection_found_dead_is_replaced_without_failing)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = h1_pool();
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  const char *methods[] = {"GET", "POST"};
+
+  for(int i = 0; i < 2; i++) {
+    ck_assert_int_eq(get(p, t, port, "/drop-after", &r), SDC_OK);
+    sdc_http_response_free(r);
+    tproc_sleep_ms(100); /* the server has closed it by now */
+    ck_assert_msg(call(p, t, port, methods[i], "/echo", "x", 1, 5000, &r) == SDC_OK,
+                  "%s", sdc_pool_errmsg(p));
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_int_eq(r->reused, 0);
+    sdc_http_response_free(r);
+  }
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 3); /* the 2nd carried /drop-after */
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(no_answer_and_slow_answers_fail_clearly_and_the_pool_goes_on)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = h1_pool();
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  ck_assert_int_eq(get(p, t, port, "/hangup", &r), SDC_EUNAVAILABLE);
+  ck_assert_msg(strstr(sdc_pool_errmsg(p), "closed the connection without answering"),
+                "%s", sdc_pool_errmsg(p));
+  ck_assert_int_eq(call(p, t, port, "GET", "/slow?ms=3000", NULL, 0, 300, &r),
+                   SDC_ETIMEDOUT);
+  ck_assert_msg(strstr(sdc_pool_errmsg(p), "timed out"), "%s", sdc_pool_errmsg(p));
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  ck_assert_int_eq(r->status, 200);
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
+START_TEST(http2_allowed_pool_learns_an_http11_server_once)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK); /* HTTP/2 allowed */
+  for(int i = 0; i < 6; i++) {
+    ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+    ck_assert_int_eq(r->http_version, 11);
+    ck_assert(!strncmp(r->headers, "HTTP/1.1 200", 12));
+    /* 1st through libcurl (offering h2), then our own connection */
+    ck_assert_int_eq(r->reused, i >= 2);
+    sdc_http_response_free(r);
+  }
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 2);
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
 START_TEST(bad_requests_are_refused_before_any_traffic)
 {
   sdc_pool *p = NULL;
@@ -475,6 +616,20 @@ START_TEST(bad_requests_are_refused_before_any_traffic)
   req.headers = bad_hdr;
   ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
   ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "line break"));
+  {
+    const char *own[] = {"Content-Length: 3", NULL};
+    req.headers = own;
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "set by the pool"));
+    req.headers = NULL;
+    req.method = "GET / HTTP/1.1\r\nX-Injected:";
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "not an HTTP token"));
+    req.method = NULL;
+    req.url = "https://" HOST ":1/a b";
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "space"));
+  }
   ck_assert_int_eq(sdc_target_new(&t, "bad host", 443, 1), SDC_EINVAL);
   sdc_pool_free(p);
   sdc_target_free(t);
@@ -546,6 +701,10 @@ int main(void)
   tcase_add_test(tc, body_cap_aborts_a_large_response_and_the_pool_goes_on);
   tcase_add_test(tc, failover_to_the_next_endpoint_when_one_is_down);
   tcase_add_test(tc, re_resolve_when_every_endpoint_fails);
+  tcase_add_test(tc, http11_chunked_head_post_and_connection_close);
+  tcase_add_test(tc, a_pooled_connection_found_dead_is_replaced_without_failing);
+  tcase_add_test(tc, no_answer_and_slow_answers_fail_clearly_and_the_pool_goes_on);
+  tcase_add_test(tc, http2_allowed_pool_learns_an_http11_server_once);
   tcase_add_test(tc, bad_requests_are_refused_before_any_traffic);
   tcase_add_test(tc, cli_fetch_verbose_and_load_check);
   suite_add_tcase(s, tc);

@@ -13,6 +13,12 @@
  *   /status/N      status N
  *   /slow?ms=N     200 after N ms
  *   /stats         200, JSON: accepted (connections so far)
+ *   /chunked?parts=N  200, chunked: N chunks of "part\n"
+ *   /close         200 with "Connection: close", then closes
+ *   /drop-after    200 (keep-alive claimed), then closes: a server's idle
+ *                  timeout firing right after an answer
+ *   /hangup        closes without answering
+ * HEAD gets the headers of GET and no body.
  * It binds 127.0.0.1:0 unless told otherwise, writes the port to the port
  * file once listening, and exits on SIGTERM.
  */
@@ -41,6 +47,7 @@ struct conn {
   int fd;
   SSL *ssl;
   unsigned num;
+  int head_only; /* the request being answered is HEAD */
 };
 
 static int io_read(struct conn *c, char *buf, int n)
@@ -62,16 +69,22 @@ static int io_write(struct conn *c, const char *buf, int n)
   return 0;
 }
 
-static int respond(struct conn *c, int status, const char *ctype, const char *body,
-                   size_t len)
+static int respond_ex(struct conn *c, int status, const char *ctype, const char *extra,
+                      const char *body, size_t len)
 {
   char head[256];
-  int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
-                   "Content-Length: %zu\r\n\r\n", status, ctype, len);
+  int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\n%s"
+                   "Content-Length: %zu\r\n\r\n", status, ctype, extra, len);
 
   if(io_write(c, head, n))
     return -1;
-  return len ? io_write(c, body, (int)len) : 0;
+  return len && !c->head_only ? io_write(c, body, (int)len) : 0;
+}
+
+static int respond(struct conn *c, int status, const char *ctype, const char *body,
+                   size_t len)
+{
+  return respond_ex(c, status, ctype, "", body, len);
 }
 
 static void header_value(const char *head, const char *name, char *out, size_t cap)
@@ -135,6 +148,7 @@ static void *serve(void *arg)
       }
       head_len += in_buf; /* consume the buffered part with the head */
     }
+    c->head_only = !strcmp(method, "HEAD");
     if(!strcmp(path, "/echo")) {
       char body[4400], cn[256] = "";
       const char *sni = c->ssl ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
@@ -171,6 +185,24 @@ static void *serve(void *arg)
       nanosleep(&ts, NULL);
       if(respond(c, 200, "text/plain", "slow\n", 5))
         goto out;
+    } else if(!strncmp(path, "/chunked?parts=", 15)) {
+      int parts = atoi(path + 15);
+      const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      if(io_write(c, head, (int)strlen(head)))
+        goto out;
+      for(int i = 0; i < parts; i++)
+        if(io_write(c, "5\r\npart\n\r\n", 10))
+          goto out;
+      if(io_write(c, "0\r\n\r\n", 5))
+        goto out;
+    } else if(!strcmp(path, "/close")) {
+      respond_ex(c, 200, "text/plain", "Connection: close\r\n", "bye\n", 4);
+      goto out;
+    } else if(!strcmp(path, "/drop-after")) {
+      respond(c, 200, "text/plain", "dropped\n", 8);
+      goto out;
+    } else if(!strcmp(path, "/hangup")) {
+      goto out;
     } else if(!strcmp(path, "/stats")) {
       char body[64];
       snprintf(body, sizeof(body), "{\"accepted\":%u}", atomic_load(&accepted));

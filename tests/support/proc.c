@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms)
+void tproc_sleep_ms(int ms)
 {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -95,7 +95,7 @@ int tproc_start(struct tproc *p, const char *const argv[], bool want_port)
       p->pid = 0;
       return -1;
     }
-    sleep_ms(20);
+    tproc_sleep_ms(20);
   }
   tproc_kill9(p);
   return -1;
@@ -121,7 +121,7 @@ static int wait_bounded(struct tproc *p, int ms)
     }
     if(r < 0 && errno != EINTR)
       return -1;
-    sleep_ms(10);
+    tproc_sleep_ms(10);
   }
   return -1;
 }

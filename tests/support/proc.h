@@ -39,6 +39,8 @@ bool tproc_log_has(const struct tproc *p, const char *needle);
 
 /* Remove the temp dir and everything in it (one level deep). */
 void tproc_rmdir(const char *dir);
+/* Sleep `ms` milliseconds. */
+void tproc_sleep_ms(int ms);
 
 /* Path of the sdconnect binary under test (env SDCONNECT_BIN). */
 const char *tproc_sdconnect(void);

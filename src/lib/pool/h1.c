@@ -157,45 +157,73 @@ static bool carries_body(const char *m, size_t body_len)
   return body_len || !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
 
+/* Decimal digits of `v` at `out`; returns their count. */
+static size_t put_uint(char *out, unsigned long long v)
+{
+  char tmp[24];
+  size_t n = 0, i = 0;
+
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while((v /= 10));
+  while(n)
+    out[i++] = tmp[--n];
+  return i;
+}
+
 char *h1_request(const char *method, const struct h1_url *u, const char *host,
                  int port, const char *user_agent, const char *const *headers,
                  const void *body, size_t body_len, size_t *len)
 {
-  char hostline[300], agent[200], length[48];
   bool std_port = port == (u->tls ? 443 : 80);
+  bool want_host = !replaced(headers, "Host");
+  bool want_agent = user_agent && !replaced(headers, "User-Agent");
+  bool want_accept = !replaced(headers, "Accept");
+  bool want_length = carries_body(method, body_len);
+  size_t mlen = strlen(method), hlen = strlen(host);
+  size_t alen = user_agent ? strlen(user_agent) : 0;
   size_t n = 0, cap;
   char *out;
 
-  hostline[0] = agent[0] = length[0] = '\0';
-  if(!replaced(headers, "Host"))
-    snprintf(hostline, sizeof(hostline), std_port ? "Host: %s\r\n" : "Host: %s:%d\r\n",
-             host, port);
-  if(!replaced(headers, "User-Agent") && user_agent)
-    snprintf(agent, sizeof(agent), "User-Agent: %s\r\n", user_agent);
-  if(carries_body(method, body_len))
-    snprintf(length, sizeof(length), "Content-Length: %zu\r\n", body_len);
-  cap = strlen(method) + 1 + (u->target_len ? u->target_len : 1) + 11 +
-        strlen(hostline) + strlen(agent) + 13 + strlen(length) + 2 + body_len;
+  cap = mlen + 1 + (u->target_len ? u->target_len : 1) + 11 +
+        (want_host ? 6 + hlen + 1 + 5 + 2 : 0) + (want_agent ? 12 + alen + 2 : 0) +
+        (want_accept ? 13 : 0) + (want_length ? 16 + 20 + 2 : 0) + 2 + body_len;
   for(size_t i = 0; headers && headers[i]; i++)
     cap += header_out(headers[i], NULL);
   out = sdc__malloc(cap + 1);
   if(!out)
     return NULL;
 #define PUT(s, l) (memcpy(out + n, (s), (l)), n += (l))
-  PUT(method, strlen(method));
+  PUT(method, mlen);
   PUT(" ", 1);
   if(u->target_len)
     PUT(u->target, u->target_len);
   else
     PUT("/", 1);
   PUT(" HTTP/1.1\r\n", 11);
-  PUT(hostline, strlen(hostline));
-  PUT(agent, strlen(agent));
-  if(!replaced(headers, "Accept"))
+  if(want_host) {
+    PUT("Host: ", 6);
+    PUT(host, hlen);
+    if(!std_port) {
+      PUT(":", 1);
+      n += put_uint(out + n, (unsigned)port);
+    }
+    PUT("\r\n", 2);
+  }
+  if(want_agent) {
+    PUT("User-Agent: ", 12);
+    PUT(user_agent, alen);
+    PUT("\r\n", 2);
+  }
+  if(want_accept)
     PUT("Accept: */*\r\n", 13);
   for(size_t i = 0; headers && headers[i]; i++)
     n += header_out(headers[i], out + n);
-  PUT(length, strlen(length));
+  if(want_length) {
+    PUT("Content-Length: ", 16);
+    n += put_uint(out + n, body_len);
+    PUT("\r\n", 2);
+  }
   PUT("\r\n", 2);
   if(body_len)
     PUT(body, body_len);
@@ -249,13 +277,18 @@ static struct h1_reader *of(http_parser *p) { return p->data; }
 static int status_start(struct h1_reader *r)
 {
   char line[40];
-  int n;
+  size_t n = 0;
 
   if(r->hdr_n)
     return 0;
-  n = snprintf(line, sizeof(line), "HTTP/%u.%u %u ", r->parser.http_major,
-               r->parser.http_minor, r->parser.status_code);
-  return hdr_add(r, line, (size_t)n);
+  memcpy(line, "HTTP/", 5);
+  n = 5 + put_uint(line + 5, r->parser.http_major);
+  line[n++] = '.';
+  n += put_uint(line + n, r->parser.http_minor);
+  line[n++] = ' ';
+  n += put_uint(line + n, r->parser.status_code);
+  line[n++] = ' ';
+  return hdr_add(r, line, n);
 }
 
 static int status_end(struct h1_reader *r)

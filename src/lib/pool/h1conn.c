@@ -188,8 +188,6 @@ static void req_free(struct h1req *r)
     return;
   h1_reader_free(&r->rd);
   sdc_free(r->out);
-  sdc_free(r->method);
-  sdc_free(r->url);
   sdc_free(r->msg);
   sdc_free(r);
 }
@@ -402,24 +400,11 @@ static CURLcode conn_send(struct h1conn *c)
   return CURLE_OK;
 }
 
-static char **copy_chain(char *const *chain, size_t n)
-{
-  char **c = n ? sdc__calloc(n, sizeof(char *)) : NULL;
-
-  for(size_t i = 0; c && i < n; i++)
-    if(!(c[i] = sdc__strdup(chain[i]))) {
-      while(i--)
-        sdc_free(c[i]);
-      sdc_free(c);
-      return NULL;
-    }
-  return c;
-}
-
 static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
                                          bool reused)
 {
-  sdc_http_response *resp = sdc__calloc(1, sizeof(*resp));
+  sdc_http_response *resp = sdc__response_new(c->endpoint, c->tls_version,
+                                               c->chain, c->n_chain);
   uint64_t now = sdc__now_us();
   double before_conn = (double)(c->created_us - r->start_us) / 1e3;
 
@@ -431,7 +416,6 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
   resp->body = r->rd.body ? r->rd.body : sdc__strdup("");
   resp->body_len = r->rd.body_n;
   r->rd.hdrs = r->rd.body = NULL;
-  resp->endpoint = sdc__strdup(c->endpoint);
   resp->reused = reused;
   resp->http_version = 11;
   if(!reused && c->created_us >= r->start_us)
@@ -439,13 +423,9 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
                                        c->tls_ms ? before_conn + c->tls_ms : 0, 0, 0};
   resp->timings.first_byte_ms = (double)(r->first_byte_us - r->start_us) / 1e3;
   resp->timings.total_ms = (double)(now - r->start_us) / 1e3;
-  resp->tls.version = sdc__strdup(c->tls_version);
   resp->tls.verify_result = c->verify;
   resp->tls.earliest_expiry = c->expiry;
-  resp->tls.chain = (const char *const *)copy_chain(c->chain, c->n_chain);
-  resp->tls.n_chain = resp->tls.chain ? c->n_chain : 0;
-  if(!resp->headers || !resp->body || !resp->endpoint || !resp->tls.version ||
-     (c->n_chain && !resp->tls.chain)) {
+  if(!resp->headers || !resp->body) {
     sdc_http_response_free(resp);
     return NULL;
   }
@@ -604,27 +584,22 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
 }
 
 sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
-                          const sdc_http_request *req, const char *method,
-                          sdc_pool_cb cb, void *ud)
+                          const sdc_http_request *req, const struct h1_url *u,
+                          const char *method, sdc_pool_cb cb, void *ud)
 {
-  struct h1req *r = sdc__calloc(1, sizeof(*r));
-  struct h1_url u;
-  char why[160];
+  size_t ml = strlen(method) + 1, ul = strlen(req->url) + 1;
+  struct h1req *r = sdc__calloc(1, sizeof(*r) + ml + ul); /* and its strings */
 
   if(!r)
     return SDC_ENOMEM;
-  if(!h1_url_parse(req->url, &u, why, sizeof(why))) { /* checked before */
-    sdc_free(r);
-    return SDC_EINVAL;
-  }
   r->ts = ts;
   r->cb = cb;
   r->ud = ud;
-  r->method = sdc__strdup(method);
-  r->url = sdc__strdup(req->url);
-  r->out = h1_request(method, &u, ts->t->host, ts->t->port, SDC_USER_AGENT,
+  r->method = memcpy((char *)(r + 1), method, ml);
+  r->url = memcpy(r->method + ml, req->url, ul);
+  r->out = h1_request(method, u, ts->t->host, ts->t->port, SDC_USER_AGENT,
                       req->headers, req->body, req->body_len, &r->out_len);
-  if(!r->method || !r->url || !r->out) {
+  if(!r->out) {
     req_free(r);
     return SDC_ENOMEM;
   }

@@ -443,7 +443,7 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   if(!(ts = sdc__h1_state(p, t)))
     return SDC_ENOMEM;
   if(sdc__h1_eligible(p, ts)) {
-    st = sdc__h1_submit(p, ts, req, method, cb, userdata);
+    st = sdc__h1_submit(p, ts, req, &u, method, cb, userdata);
     if(st == SDC_ENOMEM)
       snprintf(p->err, sizeof(p->err), "out of memory");
     return st;
@@ -518,9 +518,38 @@ static void unlink_xfer(sdc_pool *p, struct xfer *x)
   p->running--;
 }
 
+sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
+                                     char *const *chain, size_t n_chain)
+{
+  size_t el = strlen(endpoint) + 1, vl = strlen(version) + 1, size;
+  sdc_http_response *r;
+  char **slots, *at;
+
+  size = sizeof(*r) + n_chain * sizeof(char *) + el + vl;
+  for(size_t i = 0; i < n_chain; i++)
+    size += strlen(chain[i]) + 1;
+  if(!(r = sdc__calloc(1, size)))
+    return NULL;
+  slots = (char **)(r + 1);
+  at = (char *)(slots + n_chain);
+  r->endpoint = memcpy(at, endpoint, el);
+  at += el;
+  r->tls.version = memcpy(at, version, vl);
+  at += vl;
+  for(size_t i = 0; i < n_chain; i++) {
+    size_t l = strlen(chain[i]) + 1;
+    slots[i] = memcpy(at, chain[i], l);
+    at += l;
+  }
+  r->tls.chain = (const char *const *)slots;
+  r->tls.n_chain = n_chain;
+  return r;
+}
+
 static sdc_http_response *build_response(struct xfer *x)
 {
-  sdc_http_response *r = sdc__calloc(1, sizeof(*r));
+  sdc_http_response *r = sdc__response_new(x->endpoint, x->tls_version, x->chain,
+                                            x->n_chain);
   curl_off_t t_conn = 0, t_tls = 0, t_first = 0, t_total = 0;
   long ver = 0, conns = 0;
 
@@ -543,15 +572,9 @@ static sdc_http_response *build_response(struct xfer *x)
   r->headers = x->hdrs ? x->hdrs : sdc__strdup("");
   r->headers_len = x->hdr_n;
   x->body = x->hdrs = NULL;
-  r->endpoint = sdc__strdup(x->endpoint);
-  r->tls.version = sdc__strdup(x->tls_version);
   r->tls.verify_result = x->verify;
   r->tls.earliest_expiry = x->expiry;
-  r->tls.n_chain = x->n_chain;
-  r->tls.chain = (const char *const *)x->chain;
-  x->chain = NULL;
-  x->n_chain = 0;
-  if(!r->body || !r->headers || !r->endpoint || !r->tls.version) {
+  if(!r->body || !r->headers) {
     sdc_http_response_free(r);
     return NULL;
   }
@@ -564,12 +587,7 @@ void sdc_http_response_free(sdc_http_response *r)
     return;
   sdc_free((void *)(uintptr_t)r->body);
   sdc_free((void *)(uintptr_t)r->headers);
-  sdc_free((void *)(uintptr_t)r->endpoint);
-  sdc_free((void *)(uintptr_t)r->tls.version);
-  for(size_t i = 0; i < r->tls.n_chain; i++)
-    sdc_free((void *)(uintptr_t)r->tls.chain[i]);
-  sdc_free((void *)(uintptr_t)r->tls.chain);
-  sdc_free(r);
+  sdc_free(r); /* endpoint, TLS version and chain live in the same block */
 }
 
 /* A connect failure moves the request to another endpoint (or resolves the

@@ -57,6 +57,7 @@ struct xfer;     /* a request libcurl runs (pool.c) */
 struct tstate;   /* a target's HTTP/1.1 connections in a pool (h1conn.c) */
 struct h1conn;
 struct h1req;
+struct h1_url;
 
 struct sdc_pool {
   struct sdc_pool_opts o;
@@ -102,8 +103,12 @@ bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts);
 /* What libcurl negotiated with the target (11 or 2): decides the path. */
 void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version);
 sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
-                          const sdc_http_request *req, const char *method,
-                          sdc_pool_cb cb, void *ud);
+                          const sdc_http_request *req, const struct h1_url *u,
+                          const char *method, sdc_pool_cb cb, void *ud);
+/* A response whose endpoint, TLS version and chain live in its own block
+ * (one allocation); body and headers are handed over by the caller. */
+sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
+                                     char *const *chain, size_t n_chain);
 /* Add our sockets (and cmulti's) to p->wfds from index `n`; new count. */
 size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms);
 /* Act on what poll reported for entries [from, to) of p->wfds, run
