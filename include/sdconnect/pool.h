@@ -3,7 +3,10 @@
  * Pooled HTTP(S) to private targets, the way Dialogflow CX reaches a
  * Service Directory webhook: the connection goes to an address the
  * directory returned, while TLS (SNI, certificate verification) and the
- * Host header use the URL's host name. Built on libcurl's multi interface.
+ * Host header use the URL's host name. Built on libcurl's multi interface:
+ * libcurl makes every connection (TLS, verification, session reuse) and
+ * runs HTTP/2; HTTP/1.1 requests are written and read by the pool itself
+ * over those connections, which is several times cheaper per request.
  *
  * Threads: one pool per thread (an event loop owns its pool); a pool and
  * its targets are used by one thread at a time. Nothing is global except
@@ -45,6 +48,10 @@ SDC_EXTERN sdc_status sdc_pool_opts_set_connect_timeout_ms(sdc_pool_opts *o,
  *  is read (SDC_ETOOBIG), it is never buffered. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n);
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n);
+/*! Offer HTTP/2 by ALPN (default on). The first request to a TLS target
+ *  learns what the server speaks; HTTP/1.1 servers are then reached over
+ *  the pool's own connections (checked again every ten minutes). Off: HTTP/1.1
+ *  only, over the pool's own connections from the first request. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on);
 
 SDC_EXTERN sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts);
@@ -138,7 +145,12 @@ typedef void (*sdc_pool_cb)(sdc_status st, sdc_http_response *resp,
                             const char *errmsg, void *userdata);
 
 /*! Queue a request; it progresses inside sdc_pool_perform(). On SDC_OK the
- *  callback runs exactly once, on the thread calling sdc_pool_perform(). */
+ *  callback runs exactly once, on the thread calling sdc_pool_perform(),
+ *  never inside sdc_pool_submit(); it may submit further requests.
+ *  Refused (SDC_EINVAL) before any traffic: a URL that is not the target's
+ *  scheme, host and port or holds spaces or control characters, a method
+ *  that is not an HTTP token, a header that is not "Name: value" or holds
+ *  a line break, and Content-Length/Transfer-Encoding (set by the pool). */
 SDC_EXTERN sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                                       const sdc_http_request *req,
                                       sdc_pool_cb cb, void *userdata);
