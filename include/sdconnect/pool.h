@@ -47,6 +47,7 @@ SDC_EXTERN sdc_status sdc_pool_opts_set_connect_timeout_ms(sdc_pool_opts *o,
 /*! Largest response body kept; a larger one aborts the transfer while it
  *  is read (SDC_ETOOBIG), it is never buffered. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n);
+/*! Largest response header block, 256 bytes to 80 KiB. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n);
 /*! Offer HTTP/2 by ALPN (default on). The first request to a TLS target
  *  learns what the server speaks; HTTP/1.1 servers are then reached over

@@ -295,12 +295,19 @@ static void expect_tls_failure(const char *cert, const char *const *extra, const
 
   if(client_cert)
     with_client_cert(t, 0);
-  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
-  ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_ETLS, "%s", sdc_pool_errmsg(p));
-  ck_assert_msg(strstr(sdc_pool_errmsg(p), want) != NULL, "want '%s' in '%s'", want,
-                sdc_pool_errmsg(p));
-  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "via 127.0.0.1:"));
-  sdc_pool_free(p);
+  for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
+    sdc_pool_opts *o = NULL;
+    sdc_pool_opts_new(&o);
+    sdc_pool_opts_set_http2(o, h2);
+    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+    sdc_pool_opts_free(o);
+    ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_ETLS, "h2=%d: %s", h2,
+                  sdc_pool_errmsg(p));
+    ck_assert_msg(strstr(sdc_pool_errmsg(p), want) != NULL, "h2=%d: want '%s' in '%s'",
+                  h2, want, sdc_pool_errmsg(p));
+    ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "via 127.0.0.1:"));
+    sdc_pool_free(p);
+  }
   sdc_target_free(t);
 }
 
@@ -347,15 +354,21 @@ START_TEST(body_cap_aborts_a_large_response_and_the_pool_goes_on)
   sdc_target *t = target_at(port, "ca");
   sdc_http_response *r = NULL;
 
-  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
-  ck_assert_int_eq(get(p, t, port, "/big?bytes=10485760", &r), SDC_ETOOBIG);
-  ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "passed 65536 bytes"));
-  ck_assert_int_eq(get(p, t, port, "/big?bytes=65536", &r), SDC_OK); /* at the cap */
-  ck_assert_uint_eq(r->body_len, 65536);
-  sdc_http_response_free(r);
-  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
-  sdc_http_response_free(r);
-  sdc_pool_free(p);
+  for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
+    sdc_pool_opts *o = NULL;
+    sdc_pool_opts_new(&o);
+    sdc_pool_opts_set_http2(o, h2);
+    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+    sdc_pool_opts_free(o);
+    ck_assert_int_eq(get(p, t, port, "/big?bytes=10485760", &r), SDC_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "passed 65536 bytes"));
+    ck_assert_int_eq(get(p, t, port, "/big?bytes=65536", &r), SDC_OK); /* at the cap */
+    ck_assert_uint_eq(r->body_len, 65536);
+    sdc_http_response_free(r);
+    ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+    sdc_http_response_free(r);
+    sdc_pool_free(p);
+  }
   sdc_target_free(t);
 }
 END_TEST

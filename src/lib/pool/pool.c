@@ -132,7 +132,7 @@ sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n)
 
 sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n)
 {
-  if(n < 256 || n > ((size_t)1 << 24))
+  if(n < 256 || n > 80 * 1024) /* http_parser's own ceiling */
     return SDC_EINVAL;
   o->max_header = n;
   return SDC_OK;
