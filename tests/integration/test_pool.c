@@ -386,23 +386,30 @@ START_TEST(failover_to_the_next_endpoint_when_one_is_down)
   tproc_stop(&servers[n_servers - 1], 5000);
   ports[0] = dead;
   ports[1] = live;
-  ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
-  ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
-  {
-    size_t len;
-    void *pem = slurp_file(in_dir("ca.pem"), &len);
-    sdc_target_set_ca(t, pem, len);
-    free(pem);
-  }
-  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
   snprintf(want, sizeof(want), "127.0.0.1:%d", live);
-  for(int i = 0; i < 4; i++) {
-    ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
-    ck_assert_str_eq(r->endpoint, want);
-    sdc_http_response_free(r);
+  for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
+    sdc_pool_opts *o = NULL;
+    ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
+    ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
+    {
+      size_t len;
+      void *pem = slurp_file(in_dir("ca.pem"), &len);
+      sdc_target_set_ca(t, pem, len);
+      free(pem);
+    }
+    sdc_pool_opts_new(&o);
+    sdc_pool_opts_set_http2(o, h2);
+    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+    sdc_pool_opts_free(o);
+    for(int i = 0; i < 4; i++) { /* the first tries the dead one first */
+      ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "h2=%d: %s", h2,
+                    sdc_pool_errmsg(p));
+      ck_assert_str_eq(r->endpoint, want);
+      sdc_http_response_free(r);
+    }
+    sdc_pool_free(p);
+    sdc_target_free(t);
   }
-  sdc_pool_free(p);
-  sdc_target_free(t);
 }
 END_TEST
 
@@ -447,28 +454,39 @@ START_TEST(re_resolve_when_every_endpoint_fails)
   sdc_sd_resource_free(out);
   ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
   sdc_sd_resource_free(out);
-  /* the resolver caches the dead endpoint; then the directory moves it */
-  ck_assert_int_eq(sdc_resolve(res, sv.name, 0, NULL, &s, NULL), SDC_OK);
-  sdc_service_release(s);
-  e.port = live;
-  ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-
-  ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
-  ck_assert_int_eq(sdc_target_set_service(t, res, sv.name), SDC_OK);
-  {
-    size_t len;
-    void *pem = slurp_file(in_dir("ca.pem"), &len);
-    sdc_target_set_ca(t, pem, len);
-    free(pem);
-  }
-  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
-  ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
   snprintf(ep, sizeof(ep), "127.0.0.1:%d", live);
-  ck_assert_str_eq(r->endpoint, ep);
-  sdc_http_response_free(r);
-  sdc_pool_free(p);
-  sdc_target_free(t);
+  for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
+    sdc_pool_opts *po = NULL;
+    /* the resolver caches the dead endpoint; then the directory moves it */
+    e.port = dead;
+    ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
+    sdc_sd_resource_free(out);
+    sdc_resolver_invalidate(res, sv.name);
+    ck_assert_int_eq(sdc_resolve(res, sv.name, 0, NULL, &s, NULL), SDC_OK);
+    sdc_service_release(s);
+    e.port = live;
+    ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
+    sdc_sd_resource_free(out);
+
+    ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
+    ck_assert_int_eq(sdc_target_set_service(t, res, sv.name), SDC_OK);
+    {
+      size_t len;
+      void *pem = slurp_file(in_dir("ca.pem"), &len);
+      sdc_target_set_ca(t, pem, len);
+      free(pem);
+    }
+    sdc_pool_opts_new(&po);
+    sdc_pool_opts_set_http2(po, h2);
+    ck_assert_int_eq(sdc_pool_new(&p, po), SDC_OK);
+    sdc_pool_opts_free(po);
+    ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "h2=%d: %s", h2,
+                  sdc_pool_errmsg(p));
+    ck_assert_str_eq(r->endpoint, ep);
+    sdc_http_response_free(r);
+    sdc_pool_free(p);
+    sdc_target_free(t);
+  }
   sdc_resolver_free(res);
 }
 END_TEST
@@ -614,6 +632,48 @@ START_TEST(http2_allowed_pool_learns_an_http11_server_once)
 }
 END_TEST
 
+START_TEST(idle_and_age_limits_close_our_connections)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  int n = 0;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_http2(o, 0);
+  ck_assert_int_eq(sdc_pool_opts_set_idle_timeout_ms(o, 1000), SDC_OK);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  sdc_http_response_free(r);
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  ck_assert_int_eq(r->reused, 1); /* within the idle timeout */
+  sdc_http_response_free(r);
+  tproc_sleep_ms(1200);
+  ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+  ck_assert_int_eq(r->reused, 0); /* idle too long: a new connection */
+  sdc_http_response_free(r);
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 2);
+  sdc_pool_free(p);
+
+  ck_assert_int_eq(sdc_pool_opts_set_idle_timeout_ms(o, 60000), SDC_OK);
+  ck_assert_int_eq(sdc_pool_opts_set_max_age_ms(o, 1000), SDC_OK);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  for(; n < 16; n++) { /* busy all along, 1.6 s: the age limit still holds */
+    ck_assert_int_eq(get(p, t, port, "/echo", &r), SDC_OK);
+    sdc_http_response_free(r);
+    tproc_sleep_ms(100);
+  }
+  /* at least one connection aged out; each still carried several requests */
+  ck_assert_uint_ge(sdc_pool_connections_opened(p), 2);
+  ck_assert_uint_lt(sdc_pool_connections_opened(p), 16);
+  sdc_pool_free(p);
+  sdc_pool_opts_free(o);
+  sdc_target_free(t);
+}
+END_TEST
+
 START_TEST(bad_requests_are_refused_before_any_traffic)
 {
   sdc_pool *p = NULL;
@@ -718,6 +778,7 @@ int main(void)
   tcase_add_test(tc, a_pooled_connection_found_dead_is_replaced_without_failing);
   tcase_add_test(tc, no_answer_and_slow_answers_fail_clearly_and_the_pool_goes_on);
   tcase_add_test(tc, http2_allowed_pool_learns_an_http11_server_once);
+  tcase_add_test(tc, idle_and_age_limits_close_our_connections);
   tcase_add_test(tc, bad_requests_are_refused_before_any_traffic);
   tcase_add_test(tc, cli_fetch_verbose_and_load_check);
   suite_add_tcase(s, tc);
