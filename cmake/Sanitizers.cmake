@@ -6,3 +6,8 @@ if(SDC_SANITIZE)
   add_compile_options(${_sdc_san})
   add_link_options(-fsanitize=${SDC_SANITIZE})
 endif()
+# Fuzzer builds: coverage feedback from every library a fuzz target calls,
+# not only from the target's own file.
+if(SDC_BUILD_FUZZERS)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

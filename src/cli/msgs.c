@@ -6,6 +6,9 @@
 #include <string.h>
 
 static void vline(const char *prefix, const char *cmd, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void vline(const char *prefix, const char *cmd, const char *fmt,
                   va_list ap)
 {
   fprintf(stderr, "%s%s%s: ", prefix, cmd ? " " : "", cmd ? cmd : "");

@@ -262,6 +262,8 @@ static int grow_append(struct h1_reader *r, char **buf, size_t *n, size_t *cap,
 
 static int hdr_add(struct h1_reader *r, const char *data, size_t len)
 {
+  if(memchr(data, '\0', len)) /* the block is handed out as a C string */
+    return fail(r, H1_BAD, "the server's answer holds a NUL byte in its headers");
   if(r->hdr_n + len > r->max_header) {
     char why[96];
     snprintf(why, sizeof(why), "the response headers passed %zu bytes",
@@ -305,6 +307,10 @@ static int on_begin(http_parser *p)
 
   r->started = true;
   r->hdr_n = r->body_n = 0; /* a 1xx answer's headers are dropped */
+  if(r->hdrs)
+    r->hdrs[0] = '\0';
+  if(r->body)
+    r->body[0] = '\0';
   r->status_done = r->in_value = r->interim = false;
   return 0;
 }

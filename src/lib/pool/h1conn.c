@@ -420,7 +420,7 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
   resp->http_version = 11;
   if(!reused && c->created_us >= r->start_us)
     resp->timings = (sdc_http_timings){before_conn + c->connect_ms,
-                                       c->tls_ms ? before_conn + c->tls_ms : 0, 0, 0};
+                                       c->tls_ms > 0 ? before_conn + c->tls_ms : 0, 0, 0};
   resp->timings.first_byte_ms = (double)(r->first_byte_us - r->start_us) / 1e3;
   resp->timings.total_ms = (double)(now - r->start_us) / 1e3;
   resp->tls.verify_result = c->verify;
