@@ -162,7 +162,8 @@ static int run_load(sdc_pool *pool, sdc_target *t, const sdc_http_request *req,
       break;
   clock_gettime(CLOCK_MONOTONIC, &b);
   secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-  qsort(l.lat, l.n_lat, sizeof(double), cmp_double);
+  if(l.n_lat > 1)
+    qsort(l.lat, l.n_lat, sizeof(double), cmp_double);
   for(int i = 0; i < 16; i++)
     failed += l.errs[i];
   if(json) {

@@ -825,7 +825,8 @@ static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
     more = sc.n > page;
   } else {
     sort_order = &order;
-    qsort(sc.items, sc.n, sizeof(*sc.items), item_cmp);
+    if(sc.n > 1) /* qsort's array may not be NULL, even when empty */
+      qsort(sc.items, sc.n, sizeof(*sc.items), item_cmp);
     first = pos.offset < sc.n ? (size_t)pos.offset : sc.n;
     end = sc.n - first > page ? first + page : sc.n;
     more = end < sc.n;
