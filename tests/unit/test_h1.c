@@ -189,6 +189,18 @@ START_TEST(caps_stop_reading_and_bad_answers_fail)
   h1_reader_init(&r, false, 1024, 1024);
   ck_assert_int_eq(feed(&r, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", 100), -1);
   h1_reader_free(&r);
+
+  h1_reader_init(&r, false, 1024, 1024); /* the header block is a C string */
+  ck_assert_int_eq(h1_reader_feed(&r, "HTTP/1.1 200 O\0K\r\n\r\n", 20), -1);
+  ck_assert_int_eq(r.fail, H1_BAD);
+  ck_assert_ptr_nonnull(strstr(r.why, "NUL"));
+  h1_reader_free(&r);
+
+  h1_reader_init(&r, false, 1024, 1024); /* a 1xx's headers are gone */
+  ck_assert_int_eq(feed(&r, "HTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 2", 100), 0);
+  ck_assert(!r.hdrs || strlen(r.hdrs) == r.hdr_n);
+  ck_assert(!r.hdrs || !strstr(r.hdrs, "Link"));
+  h1_reader_free(&r);
 }
 END_TEST
 
