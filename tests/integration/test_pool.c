@@ -22,14 +22,7 @@ static char dir[64];
 static struct tproc servers[8];
 static size_t n_servers;
 
-static const char *in_dir(const char *name)
-{
-  static char buf[8][256];
-  static int k;
-  char *p = buf[k++ % 8];
-  snprintf(p, 256, "%s/%s", dir, name);
-  return p;
-}
+static const char *in_dir(const char *name) { return tproc_path(dir, name); }
 
 static void make_certs(void)
 {
@@ -284,6 +277,20 @@ START_TEST(parallel_requests_respect_the_connection_limit)
 }
 END_TEST
 
+/* A pool offering HTTP/2 (its first request to a target goes through
+ * libcurl) or not (our own HTTP/1.1 connections from the start). */
+static sdc_pool *pool_h2(int h2)
+{
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_http2(o, h2);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  sdc_pool_opts_free(o);
+  return p;
+}
+
 /* One failing case: the status and a piece of the message. */
 static void expect_tls_failure(const char *cert, const char *const *extra, const char *ca,
                                int client_cert, const char *want)
@@ -296,11 +303,7 @@ static void expect_tls_failure(const char *cert, const char *const *extra, const
   if(client_cert)
     with_client_cert(t, 0);
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
-    sdc_pool_opts *o = NULL;
-    sdc_pool_opts_new(&o);
-    sdc_pool_opts_set_http2(o, h2);
-    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
-    sdc_pool_opts_free(o);
+    p = pool_h2(h2);
     ck_assert_msg(get(p, t, port, "/echo", &r) == SDC_ETLS, "h2=%d: %s", h2,
                   sdc_pool_errmsg(p));
     ck_assert_msg(strstr(sdc_pool_errmsg(p), want) != NULL, "h2=%d: want '%s' in '%s'",
@@ -355,11 +358,7 @@ START_TEST(body_cap_aborts_a_large_response_and_the_pool_goes_on)
   sdc_http_response *r = NULL;
 
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
-    sdc_pool_opts *o = NULL;
-    sdc_pool_opts_new(&o);
-    sdc_pool_opts_set_http2(o, h2);
-    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
-    sdc_pool_opts_free(o);
+    p = pool_h2(h2);
     ck_assert_int_eq(get(p, t, port, "/big?bytes=10485760", &r), SDC_ETOOBIG);
     ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "passed 65536 bytes"));
     ck_assert_int_eq(get(p, t, port, "/big?bytes=65536", &r), SDC_OK); /* at the cap */
@@ -388,7 +387,6 @@ START_TEST(failover_to_the_next_endpoint_when_one_is_down)
   ports[1] = live;
   snprintf(want, sizeof(want), "127.0.0.1:%d", live);
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
-    sdc_pool_opts *o = NULL;
     ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
     ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
     {
@@ -397,10 +395,7 @@ START_TEST(failover_to_the_next_endpoint_when_one_is_down)
       sdc_target_set_ca(t, pem, len);
       free(pem);
     }
-    sdc_pool_opts_new(&o);
-    sdc_pool_opts_set_http2(o, h2);
-    ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
-    sdc_pool_opts_free(o);
+    p = pool_h2(h2);
     for(int i = 0; i < 4; i++) { /* the first tries the dead one first */
       ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "h2=%d: %s", h2,
                     sdc_pool_errmsg(p));
@@ -456,7 +451,6 @@ START_TEST(re_resolve_when_every_endpoint_fails)
   sdc_sd_resource_free(out);
   snprintf(ep, sizeof(ep), "127.0.0.1:%d", live);
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
-    sdc_pool_opts *po = NULL;
     /* the resolver caches the dead endpoint; then the directory moves it */
     e.port = dead;
     ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
@@ -476,10 +470,7 @@ START_TEST(re_resolve_when_every_endpoint_fails)
       sdc_target_set_ca(t, pem, len);
       free(pem);
     }
-    sdc_pool_opts_new(&po);
-    sdc_pool_opts_set_http2(po, h2);
-    ck_assert_int_eq(sdc_pool_new(&p, po), SDC_OK);
-    sdc_pool_opts_free(po);
+    p = pool_h2(h2);
     ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "h2=%d: %s", h2,
                   sdc_pool_errmsg(p));
     ck_assert_str_eq(r->endpoint, ep);
@@ -492,17 +483,7 @@ START_TEST(re_resolve_when_every_endpoint_fails)
 END_TEST
 
 /* A pool that uses its own HTTP/1.1 connections from the first request. */
-static sdc_pool *h1_pool(void)
-{
-  sdc_pool_opts *o = NULL;
-  sdc_pool *p = NULL;
-
-  sdc_pool_opts_new(&o);
-  sdc_pool_opts_set_http2(o, 0);
-  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
-  sdc_pool_opts_free(o);
-  return p;
-}
+static sdc_pool *h1_pool(void) { return pool_h2(0); }
 
 static sdc_status call(sdc_pool *p, sdc_target *t, int port, const char *method,
                        const char *path, const char *body, size_t body_len,

@@ -26,29 +26,7 @@ static char dir[64];
 static struct tproc server;
 static int port;
 
-static const char *in_dir(const char *name)
-{
-  static char buf[4][256];
-  static int k;
-  char *p = buf[k++ % 4];
-  snprintf(p, 256, "%s/%s", dir, name);
-  return p;
-}
-
-/* A port nothing listens on right now (the kernel's choice). */
-static int free_port(void)
-{
-  struct sockaddr_in a = {.sin_family = AF_INET};
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  p = ntohs(a.sin_port);
-  close(fd);
-  return p;
-}
+static const char *in_dir(const char *name) { return tproc_path(dir, name); }
 
 static bool accepts(int p)
 {
@@ -85,7 +63,8 @@ static void setup(void)
   fputs("{\"fulfillmentResponse\":{}}\n", f);
   fclose(f);
   ck_assert_msg(bin && *bin, "SDC_NGHTTPD_BIN is not set (install nghttp2-server)");
-  port = free_port();
+  port = tproc_free_port();
+  ck_assert_int_gt(port, 0);
   snprintf(port_s, sizeof(port_s), "%d", port);
   {
     const char *argv[] = {bin, "-a", "127.0.0.1", "-d", dir, port_s,

@@ -355,14 +355,7 @@ static void write_file(const char *path, const char *text)
   fclose(f);
 }
 
-static char *path_in(const char *name)
-{
-  static char buf[4][256];
-  static int k;
-  char *p = buf[k++ % 4];
-  snprintf(p, 256, "%s/%s", dir, name);
-  return p;
-}
+static const char *path_in(const char *name) { return tproc_path(dir, name); }
 
 static void make_tls_files(void)
 {

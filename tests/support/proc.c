@@ -8,9 +8,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+const char *tproc_path(const char *dir, const char *name)
+{
+  static char buf[8][256];
+  static int k;
+  char *p = buf[k++ % 8];
+
+  snprintf(p, 256, "%s/%s", dir, name);
+  return p;
+}
+
+int tproc_free_port(void)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+     !getsockname(fd, (struct sockaddr *)&a, &len))
+    port = ntohs(a.sin_port);
+  if(fd >= 0)
+    close(fd);
+  return port;
+}
 
 void tproc_sleep_ms(int ms)
 {

@@ -39,6 +39,12 @@ bool tproc_log_has(const struct tproc *p, const char *needle);
 
 /* Remove the temp dir and everything in it (one level deep). */
 void tproc_rmdir(const char *dir);
+/* "dir/name" in one of 8 rotating buffers (for a few paths per call). */
+const char *tproc_path(const char *dir, const char *name);
+
+/* A loopback TCP port nothing listens on right now (the kernel's choice). */
+int tproc_free_port(void);
+
 /* Sleep `ms` milliseconds. */
 void tproc_sleep_ms(int ms);
 

@@ -196,17 +196,6 @@ void sdc_pool_free(sdc_pool *p)
 const char *sdc_pool_errmsg(const sdc_pool *p) { return p->err; }
 unsigned long sdc_pool_connections_opened(const sdc_pool *p) { return p->opened; }
 
-static char *copy_blob(const void *data, size_t len)
-{
-  char *c = sdc__malloc(len + 1);
-
-  if(c) {
-    memcpy(c, data, len);
-    c[len] = '\0';
-  }
-  return c;
-}
-
 /* ---- transfers ----------------------------------------------------------- */
 static void xfer_free(struct xfer *x)
 {
@@ -464,7 +453,7 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   x->easy = easy_get(p, t);
   x->url = sdc__strdup(req->url);
   x->method = sdc__strdup(method);
-  if(req->body_len && !(x->body_copy = copy_blob(req->body, req->body_len)))
+  if(req->body_len && !(x->body_copy = sdc__copy_blob(req->body, req->body_len)))
     goto fail;
   x->body_len = req->body_len;
   if(!x->easy || !x->url || !x->method)

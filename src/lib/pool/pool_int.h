@@ -94,6 +94,8 @@ void sdc__target_set_tls(CURL *e, const sdc_target *t);
 void sdc__target_endpoint(const sdc_target *t, size_t i, char *ep, size_t epcap,
                           char *line, size_t linecap);
 void sdc__target_flush_idle(sdc_target *t);
+/* `len` bytes and a NUL after them, malloc'd. */
+char *sdc__copy_blob(const void *data, size_t len);
 
 /* ---- our own HTTP/1.1 connections (h1conn.c) ---- */
 struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t);

@@ -68,7 +68,7 @@ void sdc_target_free(sdc_target *t)
   sdc_free(t);
 }
 
-static char *copy_blob(const void *data, size_t len)
+char *sdc__copy_blob(const void *data, size_t len)
 {
   char *c = sdc__malloc(len + 1);
 
@@ -86,7 +86,7 @@ sdc_status sdc_target_set_ca(sdc_target *t, const void *data, size_t len)
   if(!data || !len)
     return SDC_EINVAL;
   if(memmem(data, len, "-----BEGIN", 10)) {
-    pem = copy_blob(data, len);
+    pem = sdc__copy_blob(data, len);
   } else { /* DER: one certificate, turned into PEM for libcurl */
     const unsigned char *p = data;
     X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -95,7 +95,7 @@ sdc_status sdc_target_set_ca(sdc_target *t, const void *data, size_t len)
     long n = 0;
     if(b && PEM_write_bio_X509(b, x))
       n = BIO_get_mem_data(b, &mem);
-    pem = n > 0 ? copy_blob(mem, (size_t)n) : NULL;
+    pem = n > 0 ? sdc__copy_blob(mem, (size_t)n) : NULL;
     BIO_free(b);
     X509_free(x);
     if(!pem)
@@ -119,8 +119,8 @@ sdc_status sdc_target_set_client_cert(sdc_target *t, const void *cert,
 
   if(!cert || !cert_len || !key || !key_len)
     return SDC_EINVAL;
-  c = copy_blob(cert, cert_len);
-  k = copy_blob(key, key_len);
+  c = sdc__copy_blob(cert, cert_len);
+  k = sdc__copy_blob(key, key_len);
   if(passphrase)
     pw = sdc__strdup(passphrase);
   if(!c || !k || (passphrase && !pw)) {
