@@ -50,9 +50,10 @@ SDC_EXTERN sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n);
 /*! Largest response header block, 256 bytes to 80 KiB. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n);
 /*! Offer HTTP/2 by ALPN (default on). The first request to a TLS target
- *  learns what the server speaks; HTTP/1.1 servers are then reached over
- *  the pool's own connections (checked again every ten minutes). Off: HTTP/1.1
- *  only, over the pool's own connections from the first request. */
+ *  learns what the server speaks (requests arriving meanwhile wait for it);
+ *  HTTP/1.1 servers are then reached over the pool's own connections
+ *  (checked again every ten minutes). Off: HTTP/1.1 only, over the pool's
+ *  own connections from the first request. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on);
 
 SDC_EXTERN sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts);

@@ -655,6 +655,36 @@ START_TEST(idle_and_age_limits_close_our_connections)
 }
 END_TEST
 
+START_TEST(a_burst_of_first_requests_learns_the_protocol_once)
+{
+  int port = start_httpd("server", NULL), done = 0;
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+  char url[128];
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_max_conns_per_target(o, 4); /* HTTP/2 allowed */
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  snprintf(url, sizeof(url), "https://" HOST ":%d/slow?ms=5", port);
+  for(int i = 0; i < 40; i++) { /* all before the first answer */
+    sdc_http_request req = {.url = url, .timeout_ms = 30000};
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, count_done, &done), SDC_OK);
+  }
+  ck_assert_int_eq(sdc_pool_perform(p, 60000), SDC_OK);
+  ck_assert_int_eq(done, 40);
+  /* one connection learnt HTTP/1.1 and closed; then at most 4 of ours */
+  ck_assert_uint_le(sdc_pool_connections_opened(p), 5);
+  ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);
+  ck_assert_int_le(atoi(strchr(r->body, ':') + 1), 5);
+  sdc_http_response_free(r);
+  sdc_pool_free(p);
+  sdc_pool_opts_free(o);
+  sdc_target_free(t);
+}
+END_TEST
+
 START_TEST(bad_requests_are_refused_before_any_traffic)
 {
   sdc_pool *p = NULL;
@@ -760,6 +790,7 @@ int main(void)
   tcase_add_test(tc, no_answer_and_slow_answers_fail_clearly_and_the_pool_goes_on);
   tcase_add_test(tc, http2_allowed_pool_learns_an_http11_server_once);
   tcase_add_test(tc, idle_and_age_limits_close_our_connections);
+  tcase_add_test(tc, a_burst_of_first_requests_learns_the_protocol_once);
   tcase_add_test(tc, bad_requests_are_refused_before_any_traffic);
   tcase_add_test(tc, cli_fetch_verbose_and_load_check);
   suite_add_tcase(s, tc);

@@ -54,6 +54,7 @@ struct tstate {
   struct h1req *wait_head, *wait_tail;
   enum proto proto;
   uint64_t proto_until;
+  bool probing; /* a request through libcurl is learning the protocol */
 };
 
 struct h1req {
@@ -117,6 +118,28 @@ bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts)
 {
   return !p->o.http2 || !ts->t->tls ||
          (ts->proto == PROTO_H1 && sdc__now_ms() < ts->proto_until);
+}
+
+bool sdc__h1_probe(sdc_pool *p, struct tstate *ts, bool *hold)
+{
+  bool known_h2 = ts->proto == PROTO_H2 && sdc__now_ms() < ts->proto_until;
+
+  (void)p;
+  *hold = false;
+  if(known_h2)
+    return false;
+  if(ts->probing) {
+    *hold = true;
+    return false;
+  }
+  ts->probing = true;
+  return true;
+}
+
+void sdc__h1_probe_done(sdc_pool *p, struct tstate *ts)
+{
+  (void)p;
+  ts->probing = false;
 }
 
 void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version)

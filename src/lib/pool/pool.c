@@ -66,6 +66,20 @@ struct xfer {
   bool re_resolved;
   char endpoint[96];
   char errbuf[CURL_ERROR_SIZE];
+  bool probe; /* learning the target's protocol */
+  sdc_pool_cb cb;
+  void *ud;
+};
+
+/* A request kept back while another learns its target's protocol: a copy
+ * of it, submitted again when the answer is in. */
+struct held {
+  struct held *next;
+  sdc_target *t;
+  sdc_http_request req;
+  char **hdrs;
+  size_t n_hdrs;
+  uint64_t deadline_ms;
   sdc_pool_cb cb;
   void *ud;
 };
@@ -175,6 +189,7 @@ sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
 }
 
 static void xfer_free(struct xfer *x);
+static void held_free(struct held *h);
 
 void sdc_pool_free(sdc_pool *p)
 {
@@ -187,6 +202,12 @@ void sdc_pool_free(sdc_pool *p)
     if(x->cb)
       x->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", x->ud);
     xfer_free(x);
+  }
+  while(p->held) {
+    struct held *h = p->held;
+    p->held = h->next;
+    h->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", h->ud);
+    held_free(h);
   }
   sdc__h1_free_all(p);
   curl_multi_cleanup(p->multi);
@@ -245,9 +266,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
   char *grown;
 
   if(!x->facts_taken && x->t->tls) {
+    long ver = 0;
     x->facts_taken = true;
     sdc__tls_facts_capture(x->easy, x->tls_version, sizeof(x->tls_version),
                            &x->verify, &x->expiry, &x->chain, &x->n_chain);
+    curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
+    if(x->probe && ver != CURL_HTTP_VERSION_2_0) /* read when done: the */
+      curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L); /* pool takes over */
   }
   if(!strncmp(data, "HTTP/", 5) && x->hdr_n) /* a new response (after 100) */
     x->hdr_n = 0;
@@ -388,6 +413,89 @@ static bool url_matches(const sdc_target *t, const char *url, char *why,
   return ok;
 }
 
+static void held_free(struct held *h)
+{
+  for(size_t i = 0; i < h->n_hdrs; i++)
+    sdc_free(h->hdrs[i]);
+  sdc_free(h->hdrs);
+  sdc_free((void *)(uintptr_t)h->req.url);
+  sdc_free((void *)(uintptr_t)h->req.method);
+  sdc_free((void *)(uintptr_t)h->req.body);
+  sdc_free(h);
+}
+
+static sdc_status hold_request(sdc_pool *p, sdc_target *t,
+                               const sdc_http_request *req, const char *method,
+                               sdc_pool_cb cb, void *ud)
+{
+  struct held *h = sdc__calloc(1, sizeof(*h)), **tail;
+  size_t n = 0;
+
+  while(req->headers && req->headers[n])
+    n++;
+  if(!h || !(h->hdrs = sdc__calloc(n + 1, sizeof(char *))))
+    goto oom;
+  for(h->n_hdrs = 0; h->n_hdrs < n; h->n_hdrs++)
+    if(!(h->hdrs[h->n_hdrs] = sdc__strdup(req->headers[h->n_hdrs])))
+      goto oom;
+  h->req.url = sdc__strdup(req->url);
+  h->req.method = sdc__strdup(method);
+  h->req.body = req->body_len ? sdc__copy_blob(req->body, req->body_len) : NULL;
+  if(!h->req.url || !h->req.method || (req->body_len && !h->req.body))
+    goto oom;
+  h->req.headers = (const char *const *)h->hdrs;
+  h->req.body_len = req->body_len;
+  h->t = t;
+  h->cb = cb;
+  h->ud = ud;
+  h->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
+                                                    : DEFAULT_TIMEOUT_MS);
+  for(tail = &p->held; *tail; tail = &(*tail)->next)
+    ; /* in order of arrival */
+  *tail = h;
+  return SDC_OK;
+oom:
+  if(h)
+    held_free(h);
+  snprintf(p->err, sizeof(p->err), "out of memory");
+  return SDC_ENOMEM;
+}
+
+/* The protocol of `t` is learnt (or the learning request failed): submit
+ * the requests kept back for it again; they take the path now known. */
+static void release_held(sdc_pool *p, sdc_target *t)
+{
+  struct held *mine = NULL, **tail = &mine;
+
+  for(struct held **pp = &p->held; *pp;) {
+    struct held *h = *pp;
+    if(h->t != t) {
+      pp = &h->next;
+      continue;
+    }
+    *pp = h->next;
+    h->next = NULL;
+    *tail = h;
+    tail = &h->next;
+  }
+  while(mine) {
+    struct held *h = mine;
+    uint64_t now = sdc__now_ms();
+    sdc_status st = SDC_ETIMEDOUT;
+    mine = h->next;
+    if(now < h->deadline_ms) {
+      h->req.timeout_ms = h->deadline_ms - now;
+      st = sdc_pool_submit(p, t, &h->req, h->cb, h->ud);
+    } else {
+      snprintf(p->err, sizeof(p->err), "%s %.300s: timed out while the "
+               "target's protocol was being learnt", h->req.method, h->req.url);
+    }
+    if(st)
+      h->cb(st, NULL, p->err, h->ud);
+    held_free(h);
+  }
+}
+
 sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                            const sdc_http_request *req, sdc_pool_cb cb,
                            void *userdata)
@@ -398,6 +506,7 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   char why[200];
   const char *method;
   long ep;
+  bool probe, hold;
   sdc_status st = SDC_ENOMEM;
 
   if(!req || !req->url || !cb) {
@@ -441,11 +550,15 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
     snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
     return SDC_EINVAL;
   }
+  probe = sdc__h1_probe(p, ts, &hold);
+  if(hold)
+    return hold_request(p, t, req, method, cb, userdata);
   x = sdc__calloc(1, sizeof(*x));
   if(!x)
     return SDC_ENOMEM;
   x->pool = p;
   x->t = t;
+  x->probe = probe;
   x->cb = cb;
   x->ud = userdata;
   x->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
@@ -493,6 +606,8 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
 fail:
   if(st == SDC_ENOMEM)
     snprintf(p->err, sizeof(p->err), "out of memory");
+  if(probe)
+    sdc__h1_probe_done(p, ts);
   xfer_free(x);
   return st;
 }
@@ -646,6 +761,11 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   }
   unlink_xfer(p, x);
   curl_multi_remove_handle(p->multi, x->easy);
+  if(x->probe) {
+    struct tstate *ts = sdc__h1_state(p, x->t);
+    if(ts)
+      sdc__h1_probe_done(p, ts);
+  }
   if(st) {
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", x->method, x->url,
@@ -655,6 +775,8 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   } else {
     x->cb(SDC_OK, r, "", x->ud);
   }
+  if(x->probe)
+    release_held(p, x->t);
   xfer_free(x);
 }
 

@@ -54,6 +54,7 @@ struct conn_use {
 };
 
 struct xfer;     /* a request libcurl runs (pool.c) */
+struct held;     /* a request waiting for its target's protocol (pool.c) */
 struct tstate;   /* a target's HTTP/1.1 connections in a pool (h1conn.c) */
 struct h1conn;
 struct h1req;
@@ -66,6 +67,7 @@ struct sdc_pool {
   CURLM *multi;    /* requests libcurl runs: HTTP/2, first contact */
   CURLM *cmulti;   /* CONNECT_ONLY handles: libcurl connects, we speak */
   struct xfer *live;
+  struct held *held;     /* waiting for a target's protocol to be learnt */
   unsigned running;      /* requests in `multi` */
   unsigned h1_pending;   /* requests on our own HTTP/1.1 connections */
   struct tstate *targets;
@@ -102,6 +104,12 @@ struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t);
 /* Should this request go over our HTTP/1.1 connections? Known HTTP/1.1
  * servers, plaintext, or a pool without HTTP/2. */
 bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts);
+/* A request for libcurl while the protocol is not known: true when it is
+ * to learn it (the first); *hold when another is already learning, so this
+ * one waits for the answer (a burst of first requests must not each open
+ * a connection). sdc__h1_probe_done() when the learning request is over. */
+bool sdc__h1_probe(sdc_pool *p, struct tstate *ts, bool *hold);
+void sdc__h1_probe_done(sdc_pool *p, struct tstate *ts);
 /* What libcurl negotiated with the target (11 or 2): decides the path. */
 void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version);
 sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
