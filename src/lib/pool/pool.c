@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * IMPLEMENTATION NOTES
- * - One CURLM per pool. Connections live in the multi handle's cache;
- *   libcurl reuses one only for the same host, port, connect-to target and
- *   TLS configuration (CA, client certificate), which is exactly "never
- *   cross destinations with different TLS settings or identities".
+ * The pool's front (options, submit, the loop) and the requests libcurl
+ * runs itself: HTTP/2, and the first request to a TLS target, which learns
+ * the protocol. HTTP/1.1 requests go to h1conn.c. See
+ * docs/internals/pool.md.
+ *
+ * IMPLEMENTATION NOTES (libcurl's requests)
+ * - Connections live in `multi`'s cache; libcurl reuses one only for the
+ *   same host, port, connect-to target and TLS configuration (CA, client
+ *   certificate): never across targets with different TLS settings or
+ *   identities.
  * - Pinning: CURLOPT_CONNECT_TO "HOST:PORT:ADDR:PORT" sends the socket to
  *   the endpoint while the URL's host stays the TLS SNI, the name checked in
  *   the certificate and the Host header; the host name is never looked up.
@@ -24,7 +29,6 @@
  * - TLS facts come from the live OpenSSL connection in the first header
  *   callback, so they are there for reused connections too.
  */
-#define _GNU_SOURCE /* memmem */
 #include "pool_int.h"
 
 #include "core/core.h"
@@ -32,11 +36,6 @@
 
 #include <sdconnect/version.h>
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
