@@ -731,6 +731,7 @@ static int cli(struct tproc *p, const char *const *args)
   const char *argv[40] = {tproc_sdconnect()};
   char ep[64];
   size_t n = 1;
+  int rc;
 
   for(size_t i = 0; args[i]; i++)
     argv[n++] = args[i];
@@ -740,7 +741,18 @@ static int cli(struct tproc *p, const char *const *args)
   argv[n++] = "--insecure";
   argv[n] = NULL;
   unlink(p->log);
-  return tproc_run(p, argv);
+  rc = tproc_run(p, argv);
+  if(rc) { /* expected or not, what it said is in ctest's output */
+    char buf[2048] = "";
+    FILE *f = fopen(p->log, "r");
+    size_t got = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if(f)
+      fclose(f);
+    buf[got] = '\0';
+    fprintf(stderr, "[sdconnect %s %s: exit %d]\n%s\n", args[0], args[1] ? args[1] : "",
+            rc, buf);
+  }
+  return rc;
 }
 
 #define LOCFLAGS "--location", "us-central1", "--project", "demo-project"
