@@ -253,6 +253,8 @@ int cmd_fetch(int argc, char **argv)
   size_t body_len = 0, ca_len = 0, cert_len = 0, key_len = 0, pass_len = 0;
   uint64_t timeout = 30000;
   unsigned long repeat = 0, parallel = 1;
+  unsigned long long num = 0;
+  size_t max_body = 0;
   sdc_status st;
 
   rc = opts_parse(CMD, argc, argv, 1, tables, &p);
@@ -278,20 +280,18 @@ int cmd_fetch(int argc, char **argv)
     return usage_error(CMD, "--cert and --key go together");
   if(sf.timeout && !parse_duration_ms(sf.timeout, &timeout))
     return usage_error(CMD, "--timeout: '%s' is not a duration (e.g. 5s)", sf.timeout);
-  if(repeat_s) {
-    char *end;
-    repeat = strtoul(repeat_s, &end, 10);
-    if(*end || !repeat || repeat > 10000000)
-      return usage_error(CMD, "--repeat: '%s' is not a number from 1 to 10000000",
-                         repeat_s);
-  }
-  if(parallel_s) {
-    char *end;
-    parallel = strtoul(parallel_s, &end, 10);
-    if(*end || !parallel || parallel > 1000)
-      return usage_error(CMD, "--parallel: '%s' is not a number from 1 to 1000",
-                         parallel_s);
-  }
+  if(repeat_s && !parse_uint(repeat_s, 1, 10000000, &num))
+    return usage_error(CMD, "--repeat: '%s' is not a number from 1 to 10000000",
+                       repeat_s);
+  repeat = repeat_s ? (unsigned long)num : 0;
+  if(parallel_s && !parse_uint(parallel_s, 1, 1000, &num))
+    return usage_error(CMD, "--parallel: '%s' is not a number from 1 to 1000",
+                       parallel_s);
+  parallel = parallel_s ? (unsigned long)num : 1;
+  if(max_body_s && !parse_uint(max_body_s, 1, (size_t)1 << 30, &num))
+    return usage_error(CMD, "--max-body: '%s' is not a size from 1 byte to 1 GiB",
+                       max_body_s);
+  max_body = max_body_s ? (size_t)num : 0;
   rc = 1;
   if(data && data[0] == '@') {
     if(!(body = slurp("-d", data + 1, &body_len)))
@@ -309,10 +309,8 @@ int cmd_fetch(int argc, char **argv)
   if(sdc_pool_opts_new(&po))
     goto out;
   sdc_pool_opts_set_http2(po, !http1);
-  if(max_body_s && sdc_pool_opts_set_max_body(po, (size_t)strtoull(max_body_s, NULL, 10))) {
-    rc = usage_error(CMD, "--max-body: '%s' is not a size from 1 byte to 1 GiB", max_body_s);
-    goto out;
-  }
+  if(max_body)
+    sdc_pool_opts_set_max_body(po, max_body); /* in range: checked above */
   if(sdc_pool_new(&pool, po) || sdc_target_new(&t, host, port, tls))
     goto out;
   if((ca && sdc_target_set_ca(t, ca, ca_len)) ||

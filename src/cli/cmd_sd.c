@@ -134,12 +134,9 @@ static int parse_kv(const char *cmd, const char *flag, const char *text,
 
 static int parse_port(const char *cmd, const char *s, int *port)
 {
-  char *end;
-  long v;
+  unsigned long long v;
 
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if(errno || end == s || *end || v < 0 || v > 65535)
+  if(!parse_uint(s, 0, 65535, &v))
     return usage_error(cmd, "--port: '%s' is not a port from 0 to 65535", s);
   *port = (int)v;
   return 0;
@@ -183,11 +180,11 @@ int cmd_resolve(int argc, char **argv)
   if(p.n_pos != 1)
     return usage_error(cmd, "give exactly one SERVICE");
   if(max_s) {
-    char *end;
-    max = strtol(max_s, &end, 10);
-    if(*end || end == max_s || max < 1 || max > 100)
+    unsigned long long v;
+    if(!parse_uint(max_s, 1, 100, &v))
       return usage_error(cmd, "--max-endpoints: '%s' is not a number from 1 "
                          "to 100", max_s);
+    max = (long)v;
   }
   rc = build_name(cmd, SDC_SD_SERVICE, p.pos[0], &nf, name, sizeof(name));
   if(rc)

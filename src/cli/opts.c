@@ -129,6 +129,22 @@ const struct flag *sd_flag_table(struct sd_flags *f)
   return t;
 }
 
+bool parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
+                unsigned long long *out)
+{
+  char *end;
+  unsigned long long v;
+
+  if(!s || *s < '0' || *s > '9') /* strtoull would take spaces, + and - */
+    return false;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if(errno || *end || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
+}
+
 bool parse_duration_ms(const char *s, uint64_t *ms)
 {
   char *end;

@@ -763,6 +763,13 @@ START_TEST(cli_fetch_verbose_and_load_check)
     ck_assert_int_eq(tproc_run(&c, argv), 2);
     ck_assert(tproc_log_has(&c, "either --service NAME or --connect-to"));
   }
+  unlink(c.log);
+  { /* a size with a unit is not silently read as its digits */
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to,
+                          "--max-body", "64k", NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 2);
+    ck_assert(tproc_log_has(&c, "--max-body: '64k' is not a size"));
+  }
   tproc_rmdir(c.dir);
 }
 END_TEST
