@@ -247,19 +247,12 @@ START_TEST(connections_close_after_their_request_limit)
 }
 END_TEST
 
-START_TEST(parallel_requests_respect_the_connection_limit)
+/* 40 slow requests submitted at once, then all of them answered. */
+static void burst_of_40(sdc_pool *p, sdc_target *t, int port)
 {
-  int port = start_httpd("server", NULL), done = 0;
-  sdc_pool_opts *o = NULL;
-  sdc_pool *p = NULL;
-  sdc_target *t = target_at(port, "ca");
-  sdc_http_response *r = NULL;
   char url[128];
+  int done = 0;
 
-  sdc_pool_opts_new(&o);
-  sdc_pool_opts_set_max_conns_per_target(o, 2);
-  sdc_pool_opts_set_http2(o, 0);
-  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
   snprintf(url, sizeof(url), "https://" HOST ":%d/slow?ms=5", port);
   for(int i = 0; i < 40; i++) {
     sdc_http_request req = {.url = url, .timeout_ms = 30000};
@@ -267,6 +260,21 @@ START_TEST(parallel_requests_respect_the_connection_limit)
   }
   ck_assert_int_eq(sdc_pool_perform(p, 60000), SDC_OK);
   ck_assert_int_eq(done, 40);
+}
+
+START_TEST(parallel_requests_respect_the_connection_limit)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool_opts *o = NULL;
+  sdc_pool *p = NULL;
+  sdc_target *t = target_at(port, "ca");
+  sdc_http_response *r = NULL;
+
+  sdc_pool_opts_new(&o);
+  sdc_pool_opts_set_max_conns_per_target(o, 2);
+  sdc_pool_opts_set_http2(o, 0);
+  ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
+  burst_of_40(p, t, port);
   ck_assert_uint_le(sdc_pool_connections_opened(p), 2);
   ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);
   ck_assert(!strcmp(r->body, "{\"accepted\":1}") || !strcmp(r->body, "{\"accepted\":2}"));
@@ -657,23 +665,16 @@ END_TEST
 
 START_TEST(a_burst_of_first_requests_learns_the_protocol_once)
 {
-  int port = start_httpd("server", NULL), done = 0;
+  int port = start_httpd("server", NULL);
   sdc_pool_opts *o = NULL;
   sdc_pool *p = NULL;
   sdc_target *t = target_at(port, "ca");
   sdc_http_response *r = NULL;
-  char url[128];
 
   sdc_pool_opts_new(&o);
   sdc_pool_opts_set_max_conns_per_target(o, 4); /* HTTP/2 allowed */
   ck_assert_int_eq(sdc_pool_new(&p, o), SDC_OK);
-  snprintf(url, sizeof(url), "https://" HOST ":%d/slow?ms=5", port);
-  for(int i = 0; i < 40; i++) { /* all before the first answer */
-    sdc_http_request req = {.url = url, .timeout_ms = 30000};
-    ck_assert_int_eq(sdc_pool_submit(p, t, &req, count_done, &done), SDC_OK);
-  }
-  ck_assert_int_eq(sdc_pool_perform(p, 60000), SDC_OK);
-  ck_assert_int_eq(done, 40);
+  burst_of_40(p, t, port); /* all before the first answer */
   /* one connection learnt HTTP/1.1 and closed; then at most 4 of ours */
   ck_assert_uint_le(sdc_pool_connections_opened(p), 5);
   ck_assert_int_eq(get(p, t, port, "/stats", &r), SDC_OK);

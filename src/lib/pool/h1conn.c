@@ -59,7 +59,6 @@ struct tstate {
 
 struct h1req {
   struct h1req *next;
-  struct tstate *ts;
   char *out, *method, *url;
   size_t out_len, out_off;
   uint64_t start_us, first_byte_us, deadline_ms;
@@ -399,6 +398,16 @@ static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r)
   return SDC_OK;
 }
 
+static bool conn_too_old(const sdc_pool *p, const struct h1conn *c, uint64_t now)
+{
+  return p->o.max_age_ms && now - c->created_us / 1000 >= p->o.max_age_ms;
+}
+
+static bool conn_expired(const sdc_pool *p, const struct h1conn *c, uint64_t now)
+{
+  return now - c->used_ms >= p->o.idle_ms || conn_too_old(p, c, now);
+}
+
 static bool sending(const struct h1conn *c)
 {
   return c->req && c->req->out_off < c->req->out_len;
@@ -433,12 +442,9 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
 
   if(!resp)
     return NULL;
+  if(!sdc__response_take(resp, &r->rd.hdrs, r->rd.hdr_n, &r->rd.body, r->rd.body_n))
+    return NULL;
   resp->status = r->rd.status;
-  resp->headers = r->rd.hdrs ? r->rd.hdrs : sdc__strdup("");
-  resp->headers_len = r->rd.hdr_n;
-  resp->body = r->rd.body ? r->rd.body : sdc__strdup("");
-  resp->body_len = r->rd.body_n;
-  r->rd.hdrs = r->rd.body = NULL;
   resp->reused = reused;
   resp->http_version = 11;
   if(!reused && c->created_us >= r->start_us)
@@ -448,10 +454,6 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
   resp->timings.total_ms = (double)(now - r->start_us) / 1e3;
   resp->tls.verify_result = c->verify;
   resp->tls.earliest_expiry = c->expiry;
-  if(!resp->headers || !resp->body) {
-    sdc_http_response_free(resp);
-    return NULL;
-  }
   return resp;
 }
 
@@ -462,19 +464,17 @@ static void conn_answered(sdc_pool *p, struct h1conn *c)
   bool reused = c->served > 0;
   uint64_t now = sdc__now_ms();
   sdc_http_response *resp = build_response(c, r, reused);
-  char endpoint[96];
 
   c->req = NULL;
   c->served++;
   c->used_ms = now;
   if(!r->rd.keep_alive || (p->o.max_requests && c->served >= p->o.max_requests) ||
-     (p->o.max_age_ms && (sdc__now_us() - c->created_us) / 1000 >= p->o.max_age_ms))
-    conn_close(p, c);
-  memcpy(endpoint, c->endpoint, sizeof(endpoint));
+     conn_too_old(p, c, now))
+    conn_close(p, c); /* freed at the end of the turn: c->endpoint stays */
   if(resp)
-    finish_req(p, r, SDC_OK, resp, endpoint, "");
+    finish_req(p, r, SDC_OK, resp, c->endpoint, "");
   else
-    finish_req(p, r, SDC_ENOMEM, NULL, endpoint, "out of memory");
+    finish_req(p, r, SDC_ENOMEM, NULL, c->endpoint, "out of memory");
 }
 
 /* The connection broke under its request: try once more on a new
@@ -559,11 +559,6 @@ static CURLcode conn_start(sdc_pool *p, struct h1conn *c, struct h1req *r)
   return conn_send(c);
 }
 
-static bool conn_expired(const sdc_pool *p, const struct h1conn *c, uint64_t now)
-{
-  return now - c->used_ms >= p->o.idle_ms ||
-         (p->o.max_age_ms && (sdc__now_us() - c->created_us) / 1000 >= p->o.max_age_ms);
-}
 
 /* Give waiting requests idle connections, or new ones within the limit.
  * With may_fail, a request that cannot get a connection at all fails;
@@ -615,7 +610,6 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
 
   if(!r)
     return SDC_ENOMEM;
-  r->ts = ts;
   r->cb = cb;
   r->ud = ud;
   r->method = memcpy((char *)(r + 1), method, ml);

@@ -649,6 +649,20 @@ sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
   return r;
 }
 
+bool sdc__response_take(sdc_http_response *r, char **hdrs, size_t hdr_n,
+                        char **body, size_t body_n)
+{
+  r->headers = *hdrs ? *hdrs : sdc__strdup("");
+  r->headers_len = hdr_n;
+  r->body = *body ? *body : sdc__strdup("");
+  r->body_len = body_n;
+  *hdrs = *body = NULL;
+  if(r->headers && r->body)
+    return true;
+  sdc_http_response_free(r);
+  return false;
+}
+
 static sdc_http_response *build_response(struct xfer *x)
 {
   sdc_http_response *r = sdc__response_new(x->endpoint, x->tls_version, x->chain,
@@ -656,7 +670,7 @@ static sdc_http_response *build_response(struct xfer *x)
   curl_off_t t_conn = 0, t_tls = 0, t_first = 0, t_total = 0;
   long ver = 0, conns = 0;
 
-  if(!r)
+  if(!r || !sdc__response_take(r, &x->hdrs, x->hdr_n, &x->body, x->body_n))
     return NULL;
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
   curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &t_conn);
@@ -669,18 +683,8 @@ static sdc_http_response *build_response(struct xfer *x)
                                   (double)t_first / 1e3, (double)t_total / 1e3};
   r->http_version = ver == CURL_HTTP_VERSION_2_0 ? 2 : 11;
   r->reused = conns == 0;
-  /* hand the buffers over */
-  r->body = x->body ? x->body : sdc__strdup("");
-  r->body_len = x->body_n;
-  r->headers = x->hdrs ? x->hdrs : sdc__strdup("");
-  r->headers_len = x->hdr_n;
-  x->body = x->hdrs = NULL;
   r->tls.verify_result = x->verify;
   r->tls.earliest_expiry = x->expiry;
-  if(!r->body || !r->headers) {
-    sdc_http_response_free(r);
-    return NULL;
-  }
   return r;
 }
 

@@ -119,6 +119,10 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
  * (one allocation); body and headers are handed over by the caller. */
 sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
                                      char *const *chain, size_t n_chain);
+/* Hand the answer's buffers (NULL: none) to `r`; on failure `r` is freed
+ * and false returned. */
+bool sdc__response_take(sdc_http_response *r, char **hdrs, size_t hdr_n,
+                        char **body, size_t body_n);
 /* Add our sockets (and cmulti's) to p->wfds from index `n`; new count. */
 size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms);
 /* Act on what poll reported for entries [from, to) of p->wfds, run
