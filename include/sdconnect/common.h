@@ -37,7 +37,8 @@ typedef enum sdc_status {
   SDC_EEXIST = 10,       /*!< the thing already exists */
   SDC_EPERM = 11,        /*!< refused: credentials or permission */
   SDC_EPROTO = 12,       /*!< the peer broke the protocol */
-  SDC_EINTERNAL = 13     /*!< a bug: please report it */
+  SDC_EINTERNAL = 13,    /*!< a bug: please report it */
+  SDC_EAGAIN = 14        /*!< not available without waiting; ask again */
 } sdc_status;
 
 /*! Name of a status class ("out of memory", ...). Never NULL; static. */

@@ -93,6 +93,12 @@ SDC_EXTERN sdc_status sdc_target_set_addresses(sdc_target *t,
 SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
                                              const char *service);
 
+/*! sdc_http_request.flags: a connection of its own, opened for this request
+ *  and closed after it, never taken from or given to the pool (a probe,
+ *  which measures connect and TLS). It still counts against the target's
+ *  connection limit while it lives. */
+#define SDC_HTTP_FRESH_CONN 0x1u
+
 typedef struct sdc_http_request {
   const char *method;          /*!< NULL: GET, or POST when there is a body */
   const char *url;             /*!< https://host[:port]/path; host = target's */
@@ -100,6 +106,7 @@ typedef struct sdc_http_request {
   const void *body;
   size_t body_len;
   uint64_t timeout_ms;         /*!< whole request; 0: 30 s */
+  unsigned flags;              /*!< SDC_HTTP_* */
 } sdc_http_request;
 
 typedef struct sdc_http_timings {
@@ -132,8 +139,10 @@ typedef struct sdc_http_response {
 
 SDC_EXTERN void sdc_http_response_free(sdc_http_response *r); /* NULL ok */
 
-/*! One request, blocking. On a connect failure the next endpoint is tried;
- *  when every endpoint has failed the service is resolved again once.
+/*! One request, blocking (drives sdc_pool_perform() until it is over; not
+ *  for a thread that runs an event loop). On a connect failure the next
+ *  endpoint is tried; when every endpoint has failed the service is
+ *  resolved again once.
  *  \return SDC_OK (any HTTP status), SDC_ETLS (verification or handshake:
  *  the detail says which), SDC_EUNAVAILABLE, SDC_ETIMEDOUT, SDC_ETOOBIG,
  *  SDC_EINVAL, SDC_ENOMEM. Detail: sdc_pool_errmsg(). */
@@ -149,6 +158,15 @@ typedef void (*sdc_pool_cb)(sdc_status st, sdc_http_response *resp,
 /*! Queue a request; it progresses inside sdc_pool_perform(). On SDC_OK the
  *  callback runs exactly once, on the thread calling sdc_pool_perform(),
  *  never inside sdc_pool_submit(); it may submit further requests.
+ *  Never blocks: for a Service Directory target it uses the resolver's
+ *  cached answer (sdc_resolve_cached()) or asks with sdc_resolve_async()
+ *  and keeps the request until the answer is in, its deadline counting
+ *  all along; a directory failure then reaches the callback with the
+ *  resolver's status (SDC_ENOTFOUND, SDC_EPERM, SDC_EUNAVAILABLE, ...).
+ *  Every wait (the directory, a connection, a target's protocol) ends at
+ *  the request's own deadline with SDC_ETIMEDOUT.
+ *  Returns SDC_OK, SDC_EINVAL, SDC_ENOMEM, or SDC_ENOTFOUND when the
+ *  resolver remembers the service as missing.
  *  Refused (SDC_EINVAL) before any traffic: a URL that is not the target's
  *  scheme, host and port or holds spaces or control characters, a method
  *  that is not an HTTP token, a header that is not "Name: value" or holds

@@ -143,6 +143,19 @@ SDC_EXTERN sdc_status sdc_resolve(sdc_resolver *r, const char *name,
                                   const sdc_service **out,
                                   sdc_resolve_info *info);
 
+/*! The cached answer for this request, without blocking: no RPC is made
+ *  and no in-flight call is waited for. For event loops, which must never
+ *  wait on the directory: on SDC_EAGAIN, ask with sdc_resolve_async().
+ *  \param[out] out  A reference (release it), set on SDC_OK only.
+ *  \return SDC_OK (an answer within its TTL), SDC_ENOTFOUND (NOT_FOUND is
+ *  remembered; detail in sdc_resolver_errmsg()), SDC_EAGAIN (nothing
+ *  usable is cached, or the cache is off), SDC_EINVAL (bad name).
+ *  Thread-safe. */
+SDC_EXTERN sdc_status sdc_resolve_cached(sdc_resolver *r, const char *name,
+                                         int max_endpoints, const char *filter,
+                                         const sdc_service **out,
+                                         sdc_resolve_info *info);
+
 /*! Forget cached answers for `name` (every max_endpoints/filter variant):
  *  the next sdc_resolve() asks the directory. Thread-safe. */
 SDC_EXTERN void sdc_resolver_invalidate(sdc_resolver *r, const char *name);

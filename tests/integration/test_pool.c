@@ -10,7 +10,10 @@
 
 #include <sdconnect/sdconnect.h>
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -775,6 +778,281 @@ START_TEST(cli_fetch_verbose_and_load_check)
 }
 END_TEST
 
+
+/* ---- the pool on an event loop ------------------------------------------ */
+/* A completion recorded in order: which request, with what status. */
+struct seen {
+  int order[8];
+  sdc_status st[8];
+  char msg[8][300];
+  int n;
+};
+
+struct tag {
+  struct seen *seen;
+  int id;
+};
+
+static void record(sdc_status st, sdc_http_response *r, const char *err, void *ud)
+{
+  struct tag *g = ud;
+  struct seen *s = g->seen;
+
+  s->order[s->n] = g->id;
+  s->st[s->n] = st;
+  snprintf(s->msg[s->n], sizeof(s->msg[0]), "%s", err);
+  s->n++;
+  sdc_http_response_free(r);
+}
+
+/* A loopback listener that completes TCP handshakes (the kernel's backlog)
+ * and never says a word: a directory that hangs. */
+static int silent_listener(int *fd_out)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(listen(fd, 16), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *fd_out = fd;
+  return ntohs(a.sin_port);
+}
+
+static sdc_resolver *resolver_at(int port, uint64_t timeout_ms)
+{
+  sdc_resolver_opts *o = NULL;
+  sdc_resolver *res = NULL;
+  char ep[64], err[256];
+
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  sdc_resolver_opts_set_timeout_ms(o, timeout_ms);
+  sdc_resolver_opts_set_max_attempts(o, 1);
+  ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  return res;
+}
+
+#define HUNG_SVC "projects/p/locations/l/namespaces/n/services/hook"
+
+/* Before the fix, submit asked the directory itself and blocked until the
+ * resolver's deadline, then returned its error. */
+START_TEST(submit_never_blocks_on_the_directory)
+{
+  int lfd, sd_port = silent_listener(&lfd), port = start_httpd("server", NULL);
+  sdc_resolver *res = resolver_at(sd_port, 1500);
+  sdc_target *t = NULL;
+  struct seen seen = {0};
+  struct tag quick = {&seen, 1}, patient = {&seen, 2};
+  char url[128];
+  sdc_http_request req = {.url = url, .timeout_ms = 300};
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d/echo", port);
+  ck_assert_int_eq(sdc_target_new(&t, HOST, port, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_service(t, res, HUNG_SVC), SDC_OK);
+  for(int h2 = 1; h2 >= 0; h2--) {
+    sdc_pool *p = pool_h2(h2);
+    memset(&seen, 0, sizeof(seen));
+    sdc_resolver_invalidate(res, HUNG_SVC);
+    req.timeout_ms = 300;
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, record, &quick), SDC_OK);
+    req.timeout_ms = 10000;
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, record, &patient), SDC_OK);
+    ck_assert_int_eq(seen.n, 0); /* nothing ran inside submit */
+    ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+    ck_assert_int_eq(seen.n, 2);
+    /* the short deadline counted while the directory was asked */
+    ck_assert_int_eq(seen.order[0], 1);
+    ck_assert_int_eq(seen.st[0], SDC_ETIMEDOUT);
+    ck_assert_msg(strstr(seen.msg[0], "directory was asked"), "%s", seen.msg[0]);
+    /* the other got the directory's own failure */
+    ck_assert_int_eq(seen.order[1], 2);
+    ck_assert_msg(seen.st[1] == SDC_ETIMEDOUT || seen.st[1] == SDC_EUNAVAILABLE,
+                  "h2=%d: %d %s", h2, seen.st[1], seen.msg[1]);
+    ck_assert_msg(strstr(seen.msg[1], HUNG_SVC), "%s", seen.msg[1]);
+    sdc_pool_free(p);
+  }
+  sdc_target_free(t);
+  sdc_resolver_free(res);
+  close(lfd);
+}
+END_TEST
+
+/* The directory answers asynchronously: a cold cache, a missing service
+ * (its NOT_FOUND then remembered), and a pool freed with a question out. */
+START_TEST(directory_answers_reach_waiting_requests)
+{
+  int port = start_httpd("server", NULL);
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", NULL};
+  struct tproc *sd = &servers[n_servers++];
+  sdc_resolver *res;
+  sdc_pool *p;
+  sdc_target *t = NULL, *gone = NULL;
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/l/namespaces/n", NULL, 0, NULL,
+                        NULL, 0, NULL};
+  sdc_sd_resource sv = {SDC_SD_SERVICE, HUNG_SVC, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource e = {SDC_SD_ENDPOINT, HUNG_SVC "/endpoints/a", NULL, 0, NULL, "127.0.0.1",
+                       0, NULL};
+  sdc_sd_resource *out = NULL;
+  struct seen seen = {0};
+  struct tag a = {&seen, 1}, b = {&seen, 2};
+  char url[128];
+  sdc_http_request req = {.url = url, .timeout_ms = 10000};
+
+  memset(sd, 0, sizeof(*sd));
+  ck_assert_int_eq(tproc_start(sd, sd_argv, true), 0);
+  res = resolver_at(sd->port, 5000);
+  e.port = port;
+  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  snprintf(url, sizeof(url), "https://" HOST ":%d/echo", port);
+  ck_assert_int_eq(sdc_target_new(&t, HOST, port, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_service(t, res, HUNG_SVC), SDC_OK);
+  {
+    size_t len;
+    void *pem = slurp_file(in_dir("ca.pem"), &len);
+    sdc_target_set_ca(t, pem, len);
+    free(pem);
+  }
+  p = pool_h2(0);
+  ck_assert_int_eq(sdc_pool_submit(p, t, &req, record, &a), SDC_OK);
+  ck_assert_int_eq(sdc_pool_submit(p, t, &req, record, &b), SDC_OK);
+  ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+  ck_assert_int_eq(seen.n, 2);
+  ck_assert_msg(seen.st[0] == SDC_OK && seen.st[1] == SDC_OK, "%s", seen.msg[0]);
+
+  ck_assert_int_eq(sdc_target_new(&gone, HOST, port, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_service(gone, res, HUNG_SVC "-gone"), SDC_OK);
+  memset(&seen, 0, sizeof(seen));
+  ck_assert_int_eq(sdc_pool_submit(p, gone, &req, record, &a), SDC_OK);
+  ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+  ck_assert_int_eq(seen.n, 1);
+  ck_assert_int_eq(seen.st[0], SDC_ENOTFOUND);
+  ck_assert_msg(strstr(seen.msg[0], "-gone"), "%s", seen.msg[0]);
+  /* remembered: refused at once, without asking */
+  ck_assert_int_eq(sdc_pool_submit(p, gone, &req, record, &a), SDC_ENOTFOUND);
+  sdc_pool_free(p);
+
+  /* a pool freed while its question is out: the late answer is dropped */
+  p = pool_h2(0);
+  sdc_resolver_invalidate(res, HUNG_SVC);
+  memset(&seen, 0, sizeof(seen));
+  ck_assert_int_eq(sdc_pool_submit(p, t, &req, record, &a), SDC_OK);
+  sdc_pool_free(p);
+  ck_assert_int_eq(seen.n, 1);
+  ck_assert_int_eq(seen.st[0], SDC_EUNAVAILABLE);
+  sdc_resolver_free(res); /* waits for the answer, which finds no pool */
+  sdc_target_free(t);
+  sdc_target_free(gone);
+}
+END_TEST
+
+/* Before the fix, a request held while another learnt the target's
+ * protocol waited for the learner, whatever its own deadline; and the
+ * backstop of sdc_pool_request returned while it still pointed at the
+ * caller's stack. */
+START_TEST(held_requests_expire_by_their_own_deadline)
+{
+  int port = start_httpd("server", NULL);
+  sdc_pool *p = pool_h2(1);
+  sdc_target *t = target_at(port, "ca");
+  struct seen seen = {0};
+  struct tag learner = {&seen, 1}, waiter = {&seen, 2};
+  char slow[128], echo[128];
+  sdc_http_request lreq = {.url = slow, .timeout_ms = 10000};
+  sdc_http_request wreq = {.url = echo, .timeout_ms = 300};
+  sdc_http_response *r = NULL;
+
+  snprintf(slow, sizeof(slow), "https://" HOST ":%d/slow?ms=2500", port);
+  snprintf(echo, sizeof(echo), "https://" HOST ":%d/echo", port);
+  ck_assert_int_eq(sdc_pool_submit(p, t, &lreq, record, &learner), SDC_OK);
+  ck_assert_int_eq(sdc_pool_submit(p, t, &wreq, record, &waiter), SDC_OK);
+  ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+  ck_assert_int_eq(seen.n, 2);
+  ck_assert_int_eq(seen.order[0], 2); /* long before the learner's answer */
+  ck_assert_int_eq(seen.st[0], SDC_ETIMEDOUT);
+  ck_assert_msg(strstr(seen.msg[0], "protocol was being learnt"), "%s", seen.msg[0]);
+  ck_assert_int_eq(seen.st[1], SDC_OK);
+  sdc_pool_free(p);
+
+  /* the blocking call, held behind a learner: its own deadline, then the
+   * pool goes on and is freed without calling into a dead frame */
+  p = pool_h2(1);
+  memset(&seen, 0, sizeof(seen));
+  ck_assert_int_eq(sdc_pool_submit(p, t, &lreq, record, &learner), SDC_OK);
+  ck_assert_int_eq(call(p, t, port, "GET", "/echo", NULL, 0, 300, &r), SDC_ETIMEDOUT);
+  ck_assert_msg(strstr(sdc_pool_errmsg(p), "protocol was being learnt"), "%s",
+                sdc_pool_errmsg(p));
+  ck_assert_int_eq(seen.n, 0); /* the learner is still on its way */
+  sdc_pool_free(p);
+  ck_assert_int_eq(seen.n, 1);
+  ck_assert_int_eq(seen.st[0], SDC_EUNAVAILABLE);
+  sdc_target_free(t);
+}
+END_TEST
+
+/* echo's "conn" field: the server's number for the connection used. */
+static int echo_conn(const sdc_http_response *r)
+{
+  const char *c = strstr(r->body, "\"conn\":");
+  ck_assert_ptr_nonnull(c);
+  return atoi(c + 7);
+}
+
+START_TEST(a_fresh_connection_is_neither_taken_nor_kept)
+{
+  int port = start_httpd("server", NULL);
+  sdc_target *t = target_at(port, "ca");
+  char url[128];
+  sdc_http_request req = {.url = url, .timeout_ms = 10000};
+  sdc_http_request fresh = {.url = url, .timeout_ms = 10000,
+                            .flags = SDC_HTTP_FRESH_CONN};
+  sdc_http_response *r = NULL;
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d/echo", port);
+  for(int h2 = 1; h2 >= 0; h2--) { /* the first one through libcurl, then ours */
+    sdc_pool *p = pool_h2(h2);
+    int pooled;
+    ck_assert_int_eq(sdc_pool_request(p, t, &fresh, &r), SDC_OK);
+    ck_assert_int_eq(r->reused, 0);
+    ck_assert_double_gt(r->timings.tls_ms, 0);
+    sdc_http_response_free(r);
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    pooled = echo_conn(r);
+    sdc_http_response_free(r);
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    ck_assert_int_eq(echo_conn(r), pooled);
+    sdc_http_response_free(r);
+    for(int i = 0; i < 3; i++) { /* each a connection of its own */
+      ck_assert_int_eq(sdc_pool_request(p, t, &fresh, &r), SDC_OK);
+      ck_assert_int_ne(echo_conn(r), pooled);
+      ck_assert_int_eq(r->reused, 0);
+      ck_assert_double_gt(r->timings.connect_ms, 0);
+      sdc_http_response_free(r);
+    }
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    ck_assert_int_eq(echo_conn(r), pooled); /* the pooled one is still there */
+    ck_assert_int_eq(r->reused, 1);
+    sdc_http_response_free(r);
+    /* 1 pooled + 4 fresh (with HTTP/2 allowed, the first fresh one was
+     * also the one that learnt the protocol) */
+    ck_assert_uint_eq(sdc_pool_connections_opened(p), 5);
+    sdc_pool_free(p);
+  }
+  sdc_target_free(t);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("pool");
@@ -801,6 +1079,14 @@ int main(void)
   tcase_add_test(tc, a_burst_of_first_requests_learns_the_protocol_once);
   tcase_add_test(tc, bad_requests_are_refused_before_any_traffic);
   tcase_add_test(tc, cli_fetch_verbose_and_load_check);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("loop");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, submit_never_blocks_on_the_directory);
+  tcase_add_test(tc, directory_answers_reach_waiting_requests);
+  tcase_add_test(tc, held_requests_expire_by_their_own_deadline);
+  tcase_add_test(tc, a_fresh_connection_is_neither_taken_nor_kept);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -169,6 +169,36 @@ START_TEST(http2_connections_close_after_their_request_limit)
 }
 END_TEST
 
+START_TEST(http2_fresh_requests_get_connections_of_their_own)
+{
+  sdc_pool *p = NULL;
+  sdc_target *t = target();
+  char url[128];
+  int done = 0;
+
+  ck_assert_int_eq(sdc_pool_new(&p, NULL), SDC_OK);
+  snprintf(url, sizeof(url), "https://" HOST ":%d/hook", port);
+  {
+    sdc_http_request req = {.url = url, .timeout_ms = 10000};
+    sdc_http_request fresh = {.url = url, .timeout_ms = 10000,
+                              .flags = SDC_HTTP_FRESH_CONN};
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, h2_done, &done), SDC_OK);
+    ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+    for(int i = 0; i < 3; i++) { /* never the shared one, never kept */
+      ck_assert_int_eq(sdc_pool_submit(p, t, &fresh, h2_done, &done), SDC_OK);
+      ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+    }
+    ck_assert_uint_eq(sdc_pool_connections_opened(p), 4);
+    ck_assert_int_eq(sdc_pool_submit(p, t, &req, h2_done, &done), SDC_OK);
+    ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+  }
+  ck_assert_int_eq(done, 5);
+  ck_assert_uint_eq(sdc_pool_connections_opened(p), 4); /* the first one */
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("pool_h2");
@@ -180,6 +210,7 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, http2_when_offered_with_requests_sharing_one_connection);
   tcase_add_test(tc, http2_connections_close_after_their_request_limit);
+  tcase_add_test(tc, http2_fresh_requests_get_connections_of_their_own);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -298,6 +298,38 @@ START_TEST(not_found_is_remembered_then_forgotten)
 }
 END_TEST
 
+START_TEST(cached_lookup_never_asks_the_directory)
+{
+  sdc_resolver *r;
+  const sdc_service *s = NULL;
+  sdc_resolve_info info;
+
+  start_sd(NULL);
+  r = local_resolver(60000, 60000, 1);
+  ck_assert_int_eq(sdc_resolve_cached(r, WEBHOOK, 0, NULL, &s, &info), SDC_EAGAIN);
+  ck_assert_int_eq(sdc_resolve_cached(r, "", 0, NULL, &s, &info), SDC_EINVAL);
+  ck_assert_uint_eq(resolve_rpcs(0), 0);
+  ck_assert_int_eq(sdc_resolve(r, WEBHOOK, 0, NULL, &s, &info), SDC_OK);
+  sdc_service_release(s);
+  s = NULL;
+  ck_assert_int_eq(sdc_resolve_cached(r, WEBHOOK, 0, NULL, &s, &info), SDC_OK);
+  ck_assert_str_eq(s->name, WEBHOOK);
+  ck_assert_int_eq(info.from_cache, 1);
+  sdc_service_release(s);
+  /* another max_endpoints is another question; invalidation forgets */
+  ck_assert_int_eq(sdc_resolve_cached(r, WEBHOOK, 1, NULL, &s, &info), SDC_EAGAIN);
+  sdc_resolver_invalidate(r, WEBHOOK);
+  ck_assert_int_eq(sdc_resolve_cached(r, WEBHOOK, 0, NULL, &s, &info), SDC_EAGAIN);
+  /* a remembered NOT_FOUND is told as such */
+  ck_assert_int_eq(sdc_resolve(r, DEMO_NS "/services/nope", 0, NULL, &s, NULL), SDC_ENOTFOUND);
+  ck_assert_int_eq(sdc_resolve_cached(r, DEMO_NS "/services/nope", 0, NULL, &s, NULL),
+                   SDC_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(sdc_resolver_errmsg(r), "remembered"));
+  ck_assert_uint_eq(resolve_rpcs(2), 2); /* only the two sdc_resolve calls */
+  sdc_resolver_free(r);
+}
+END_TEST
+
 struct async_box {
   pthread_mutex_t m;
   pthread_cond_t cv;
@@ -931,6 +963,7 @@ static Suite *resolver_suite(void)
   tcase_add_test(cache, stale_answer_when_directory_is_down);
   tcase_add_test(cache, retries_reach_a_directory_that_comes_back);
   tcase_add_test(cache, not_found_is_remembered_then_forgotten);
+  tcase_add_test(cache, cached_lookup_never_asks_the_directory);
   tcase_add_test(cache, async_resolve_calls_back_exactly_once);
   tcase_add_checked_fixture(sec, setup, teardown);
   tcase_set_timeout(sec, 90);

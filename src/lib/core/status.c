@@ -19,6 +19,7 @@ const char *sdc_strerror(sdc_status st)
   case SDC_EPERM: return "permission denied";
   case SDC_EPROTO: return "protocol error";
   case SDC_EINTERNAL: return "internal error";
+  case SDC_EAGAIN: return "not ready yet";
   }
   return "unknown status";
 }

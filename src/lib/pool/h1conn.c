@@ -65,6 +65,10 @@ struct h1req {
   struct h1_reader rd;
   size_t tried;
   bool re_resolved, retried;
+  bool fresh;    /* SDC_HTTP_FRESH_CONN: a connection of its own, not kept */
+  bool awaiting; /* every endpoint failed; the directory is asked again */
+  sdc_status wait_st; /* ...and this is the failure if that does not help */
+  char *wait_msg;
   sdc_pool_cb cb;
   void *ud;
   /* the outcome, told to the caller at the end of the loop turn */
@@ -211,6 +215,7 @@ static void req_free(struct h1req *r)
   h1_reader_free(&r->rd);
   sdc_free(r->out);
   sdc_free(r->msg);
+  sdc_free(r->wait_msg);
   sdc_free(r);
 }
 
@@ -468,7 +473,8 @@ static void conn_answered(sdc_pool *p, struct h1conn *c)
   c->req = NULL;
   c->served++;
   c->used_ms = now;
-  if(!r->rd.keep_alive || (p->o.max_requests && c->served >= p->o.max_requests) ||
+  if(r->fresh || !r->rd.keep_alive ||
+     (p->o.max_requests && c->served >= p->o.max_requests) ||
      conn_too_old(p, c, now))
     conn_close(p, c); /* freed at the end of the turn: c->endpoint stays */
   if(resp)
@@ -566,10 +572,12 @@ static CURLcode conn_start(sdc_pool *p, struct h1conn *c, struct h1req *r)
 static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
 {
   uint64_t now = sdc__now_ms();
+  /* no new connection to endpoints the directory is being asked about */
+  bool asking = sdc__resolve_pending(p, ts->t);
 
   while(ts->wait_head) {
     struct h1conn *idle = NULL, *next;
-    for(struct h1conn *c = ts->conns; c; c = next) {
+    for(struct h1conn *c = ts->wait_head->fresh ? NULL : ts->conns; c; c = next) {
       next = c->next;
       if(c->connecting || c->req)
         continue;
@@ -584,7 +592,7 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
       CURLcode rc = conn_start(p, idle, dequeue(ts));
       if(rc)
         conn_broke(p, idle, rc, "");
-    } else if(ts->n_conns < p->o.max_conns) {
+    } else if(ts->n_conns < p->o.max_conns && !asking) {
       struct h1req *r = dequeue(ts);
       sdc_status st = conn_open(p, ts, r);
       if(st) {
@@ -603,7 +611,8 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
 
 sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
                           const sdc_http_request *req, const struct h1_url *u,
-                          const char *method, sdc_pool_cb cb, void *ud)
+                          const char *method, bool re_resolved, sdc_pool_cb cb,
+                          void *ud)
 {
   size_t ml = strlen(method) + 1, ul = strlen(req->url) + 1;
   struct h1req *r = sdc__calloc(1, sizeof(*r) + ml + ul); /* and its strings */
@@ -612,6 +621,8 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
     return SDC_ENOMEM;
   r->cb = cb;
   r->ud = ud;
+  r->re_resolved = re_resolved;
+  r->fresh = req->flags & SDC_HTTP_FRESH_CONN;
   r->method = memcpy((char *)(r + 1), method, ml);
   r->url = memcpy(r->method + ml, req->url, ul);
   r->out = h1_request(method, u, ts->t->host, ts->t->port, SDC_USER_AGENT,
@@ -633,10 +644,11 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
 }
 
 /* ---- connect results --------------------------------------------------------- */
-/* A connect failure: the endpoint is marked down and the request moves to
- * the next one; when all have failed, the service is resolved again once. */
+/* A connect failure (st, detail): the endpoint is marked down and the
+ * request moves to the next one; when all have failed, the directory is
+ * asked again once and the request waits for the answer. */
 static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
-                             CURLcode rc)
+                             CURLcode rc, sdc_status st, const char *detail)
 {
   sdc_target *t = c->ts->t;
   uint64_t now = sdc__now_ms();
@@ -650,20 +662,51 @@ static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
   if(c->ep < t->n_eps)
     t->eps[c->ep].down_until_ms = now + DOWN_MS;
   if(++r->tried >= t->n_eps) {
-    if(!t->resolver || r->re_resolved)
+    char buf[800], *msg;
+    snprintf(buf, sizeof(buf), "%s (last tried %s; asking the directory "
+             "again did not help)", detail, c->endpoint);
+    if(!t->resolver || r->re_resolved || !(msg = sdc__strdup(buf)))
       return false;
+    if(sdc__resolve_again(p, t)) {
+      sdc_free(msg);
+      return false;
+    }
     r->re_resolved = true;
+    r->awaiting = true;
     r->tried = 0;
-    if(sdc__target_refresh(p, t, true) != SDC_OK || !t->n_eps)
-      return false;
+    r->wait_st = st;
+    sdc_free(r->wait_msg);
+    r->wait_msg = msg;
   }
   enqueue(c->ts, r, true);
   return true;
 }
 
+void sdc__h1_endpoints_known(sdc_pool *p, struct tstate *ts, sdc_status st)
+{
+  bool usable = st == SDC_OK && ts->t->n_eps;
+
+  for(struct h1req **pp = &ts->wait_head; *pp;) {
+    struct h1req *r = *pp;
+    if(!r->awaiting || usable) {
+      r->awaiting = false;
+      ts->wait_tail = r;
+      pp = &r->next;
+      continue;
+    }
+    *pp = r->next;
+    finish_req(p, r, r->wait_st, NULL, NULL, r->wait_msg);
+  }
+  if(!ts->wait_head)
+    ts->wait_tail = NULL;
+  dispatch(p, ts, true);
+}
+
 static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
 {
   struct h1req *r = c->req;
+  char detail[600];
+  sdc_status st;
 
   if(rc == CURLE_OK) {
     curl_off_t tc = 0, ta = 0;
@@ -686,13 +729,12 @@ static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
   }
   c->req = NULL;
   conn_close(p, c);
-  if(r && !connect_failover(p, c, r, rc)) {
-    char detail[600];
-    sdc_status st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                                      c->ts->t->cert != NULL, detail,
-                                      sizeof(detail));
+  if(!r)
+    return;
+  st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
+                         c->ts->t->cert != NULL, detail, sizeof(detail));
+  if(!connect_failover(p, c, r, rc, st, detail))
     finish_req(p, r, st, NULL, c->endpoint, detail);
-  }
 }
 
 static void cmulti_results(sdc_pool *p)

@@ -63,6 +63,9 @@ struct xfer {
   /* endpoints */
   size_t ep, tried;
   bool re_resolved;
+  bool fresh;       /* SDC_HTTP_FRESH_CONN */
+  sdc_status parked_st; /* parked: the failure that made it ask again */
+  char *parked_msg;
   char endpoint[96];
   char errbuf[CURL_ERROR_SIZE];
   bool probe; /* learning the target's protocol */
@@ -70,10 +73,21 @@ struct xfer {
   void *ud;
 };
 
-/* A request kept back while another learns its target's protocol: a copy
- * of it, submitted again when the answer is in. */
+/* What a held request waits for. */
+enum hold_for { HOLD_ENDPOINTS, HOLD_PROTOCOL };
+
+/* Flags of an internal submit. */
+#define SUB_HAVE_EPS 0x1u    /* the directory was just asked: do not again */
+#define SUB_RE_RESOLVED 0x2u /* the forced re-resolve has been spent */
+
+/* A request kept back while the directory is asked for its target's
+ * endpoints, or while another request learns the target's protocol: a
+ * copy of it, submitted again when the answer is in. Its deadline counts
+ * all along (expire_waiting). */
 struct held {
   struct held *next;
+  enum hold_for why;
+  unsigned how; /* SUB_* flags for the submit that follows */
   sdc_target *t;
   sdc_http_request req;
   char **hdrs;
@@ -183,6 +197,11 @@ sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
   curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)p->o.max_conns);
   curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)p->o.max_conns * 16);
   curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  if(sdc__resolve_init(p)) {
+    curl_multi_cleanup(p->multi);
+    sdc_free(p);
+    return SDC_ENOMEM;
+  }
   *out = p;
   return SDC_OK;
 }
@@ -202,6 +221,12 @@ void sdc_pool_free(sdc_pool *p)
       x->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", x->ud);
     xfer_free(x);
   }
+  while(p->parked) {
+    struct xfer *x = p->parked;
+    p->parked = x->next;
+    x->cb(SDC_EUNAVAILABLE, NULL, "the pool was freed", x->ud);
+    xfer_free(x);
+  }
   while(p->held) {
     struct held *h = p->held;
     p->held = h->next;
@@ -209,6 +234,7 @@ void sdc_pool_free(sdc_pool *p)
     held_free(h);
   }
   sdc__h1_free_all(p);
+  sdc__resolve_cleanup(p);
   curl_multi_cleanup(p->multi);
   sdc_free(p);
 }
@@ -230,6 +256,7 @@ static void xfer_free(struct xfer *x)
   sdc_free(x->url);
   sdc_free(x->method);
   sdc_free(x->body_copy);
+  sdc_free(x->parked_msg);
   sdc_free(x->body);
   sdc_free(x->hdrs);
   for(size_t i = 0; i < x->n_chain; i++)
@@ -425,7 +452,8 @@ static void held_free(struct held *h)
 
 static sdc_status hold_request(sdc_pool *p, sdc_target *t,
                                const sdc_http_request *req, const char *method,
-                               sdc_pool_cb cb, void *ud)
+                               enum hold_for why, unsigned how, sdc_pool_cb cb,
+                               void *ud)
 {
   struct held *h = sdc__calloc(1, sizeof(*h)), **tail;
   size_t n = 0;
@@ -444,7 +472,10 @@ static sdc_status hold_request(sdc_pool *p, sdc_target *t,
     goto oom;
   h->req.headers = (const char *const *)h->hdrs;
   h->req.body_len = req->body_len;
+  h->req.flags = req->flags;
   h->t = t;
+  h->why = why;
+  h->how = how;
   h->cb = cb;
   h->ud = ud;
   h->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
@@ -460,15 +491,20 @@ oom:
   return SDC_ENOMEM;
 }
 
-/* The protocol of `t` is learnt (or the learning request failed): submit
- * the requests kept back for it again; they take the path now known. */
-static void release_held(sdc_pool *p, sdc_target *t)
+static sdc_status submit(sdc_pool *p, sdc_target *t,
+                         const sdc_http_request *req, unsigned how,
+                         sdc_pool_cb cb, void *userdata);
+
+/* What `why`-held requests of `t` waited for is in: submit them again (they
+ * take the path now known), or fail them with `st` and `msg`. */
+static void release_held(sdc_pool *p, sdc_target *t, enum hold_for why,
+                         sdc_status st, const char *msg)
 {
   struct held *mine = NULL, **tail = &mine;
 
   for(struct held **pp = &p->held; *pp;) {
     struct held *h = *pp;
-    if(h->t != t) {
+    if(h->t != t || h->why != why) {
       pp = &h->next;
       continue;
     }
@@ -480,17 +516,24 @@ static void release_held(sdc_pool *p, sdc_target *t)
   while(mine) {
     struct held *h = mine;
     uint64_t now = sdc__now_ms();
-    sdc_status st = SDC_ETIMEDOUT;
+    sdc_status rst = st;
     mine = h->next;
-    if(now < h->deadline_ms) {
+    if(rst) {
+      snprintf(p->err, sizeof(p->err), "%s %.300s: %s", h->req.method,
+               h->req.url, msg);
+    } else if(now < h->deadline_ms) {
       h->req.timeout_ms = h->deadline_ms - now;
-      st = sdc_pool_submit(p, t, &h->req, h->cb, h->ud);
+      rst = submit(p, t, &h->req, h->how | (why == HOLD_ENDPOINTS ? SUB_HAVE_EPS : 0),
+                   h->cb, h->ud);
     } else {
-      snprintf(p->err, sizeof(p->err), "%s %.300s: timed out while the "
-               "target's protocol was being learnt", h->req.method, h->req.url);
+      rst = SDC_ETIMEDOUT;
+      snprintf(p->err, sizeof(p->err), "%s %.300s: timed out while %s",
+               h->req.method, h->req.url,
+               why == HOLD_ENDPOINTS ? "the directory was asked for endpoints"
+                                     : "the target's protocol was being learnt");
     }
-    if(st)
-      h->cb(st, NULL, p->err, h->ud);
+    if(rst)
+      h->cb(rst, NULL, p->err, h->ud);
     held_free(h);
   }
 }
@@ -498,6 +541,13 @@ static void release_held(sdc_pool *p, sdc_target *t)
 sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                            const sdc_http_request *req, sdc_pool_cb cb,
                            void *userdata)
+{
+  return submit(p, t, req, 0, cb, userdata);
+}
+
+static sdc_status submit(sdc_pool *p, sdc_target *t,
+                         const sdc_http_request *req, unsigned how,
+                         sdc_pool_cb cb, void *userdata)
 {
   struct xfer *x;
   struct tstate *ts;
@@ -528,8 +578,13 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
                req->headers[i], why);
       return SDC_EINVAL;
     }
-  if(t->resolver && (st = sdc__target_refresh(p, t, false)))
-    return st;
+  if(t->resolver && !(how & SUB_HAVE_EPS)) {
+    st = sdc__resolve_endpoints(p, t); /* never blocks */
+    if(st == SDC_EAGAIN)
+      return hold_request(p, t, req, method, HOLD_ENDPOINTS, how, cb, userdata);
+    if(st)
+      return st;
+  }
   if(!t->n_eps) {
     snprintf(p->err, sizeof(p->err), "%s: no endpoint to connect to%s%s",
              req->url, t->service ? ": the directory lists no usable endpoint "
@@ -540,7 +595,8 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   if(!(ts = sdc__h1_state(p, t)))
     return SDC_ENOMEM;
   if(sdc__h1_eligible(p, ts)) {
-    st = sdc__h1_submit(p, ts, req, &u, method, cb, userdata);
+    st = sdc__h1_submit(p, ts, req, &u, method, how & SUB_RE_RESOLVED, cb,
+                        userdata);
     if(st == SDC_ENOMEM)
       snprintf(p->err, sizeof(p->err), "out of memory");
     return st;
@@ -551,13 +607,15 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   }
   probe = sdc__h1_probe(p, ts, &hold);
   if(hold)
-    return hold_request(p, t, req, method, cb, userdata);
+    return hold_request(p, t, req, method, HOLD_PROTOCOL, how, cb, userdata);
   x = sdc__calloc(1, sizeof(*x));
   if(!x)
     return SDC_ENOMEM;
   x->pool = p;
   x->t = t;
   x->probe = probe;
+  x->re_resolved = how & SUB_RE_RESOLVED;
+  x->fresh = req->flags & SDC_HTTP_FRESH_CONN;
   x->cb = cb;
   x->ud = userdata;
   x->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
@@ -591,7 +649,8 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
   curl_easy_setopt(x->easy, CURLOPT_PREREQDATA, x);
-  curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 0L);
+  curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, x->fresh ? 1L : 0L);
+  curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
   ep = sdc__target_pick(t, sdc__now_ms());
   if(ep < 0)
     ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
@@ -697,9 +756,12 @@ void sdc_http_response_free(sdc_http_response *r)
   sdc_free(r); /* endpoint, TLS version and chain live in the same block */
 }
 
-/* A connect failure moves the request to another endpoint (or resolves the
- * service again when all have failed). True when it was re-queued. */
-static bool failover(sdc_pool *p, struct xfer *x, CURLcode rc)
+enum failover { FO_NONE, FO_REQUEUED, FO_PARKED };
+
+/* A connect failure moves the request to another endpoint. When every
+ * endpoint has failed, a Service Directory target is asked again once,
+ * bypassing the cache; the request is parked until the answer is in. */
+static enum failover failover(sdc_pool *p, struct xfer *x, CURLcode rc)
 {
   curl_off_t connected = 0;
   sdc_target *t = x->t;
@@ -710,26 +772,47 @@ static bool failover(sdc_pool *p, struct xfer *x, CURLcode rc)
   if(!(rc == CURLE_COULDNT_CONNECT ||
        (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) ||
      now >= x->deadline_ms)
-    return false;
+    return FO_NONE;
   if(x->ep < t->n_eps)
     t->eps[x->ep].down_until_ms = now + DOWN_MS;
   x->tried++;
   next = x->tried < t->n_eps ? sdc__target_pick(t, now) : -1;
   if(next < 0 && t->resolver && !x->re_resolved) {
+    if(sdc__resolve_again(p, t))
+      return FO_NONE;
     x->re_resolved = true;
     x->tried = 0;
-    if(sdc__target_refresh(p, t, true) == SDC_OK && t->n_eps) {
-      next = sdc__target_pick(t, now);
-      if(next < 0) /* the directory still lists only downed endpoints */
-        next = (long)(t->rr++ % t->n_eps);
-    }
+    return FO_PARKED;
   }
   if(next < 0)
-    return false;
+    return FO_NONE;
   curl_multi_remove_handle(p->multi, x->easy);
   if(aim(x, (size_t)next) || curl_multi_add_handle(p->multi, x->easy) != CURLM_OK)
-    return false;
-  return true;
+    return FO_NONE;
+  return FO_REQUEUED;
+}
+
+/* Tell the caller: `r`, or failure `st` with `detail`. `x` is in no list. */
+static void complete(sdc_pool *p, struct xfer *x, sdc_status st,
+                     const char *detail, sdc_http_response *r)
+{
+  if(x->probe) {
+    struct tstate *ts = sdc__h1_state(p, x->t);
+    if(ts)
+      sdc__h1_probe_done(p, ts);
+  }
+  if(st) {
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", x->method, x->url,
+             x->endpoint, detail);
+    snprintf(p->err, sizeof(p->err), "%s", msg);
+    x->cb(st, NULL, msg, x->ud);
+  } else {
+    x->cb(SDC_OK, r, "", x->ud);
+  }
+  if(x->probe)
+    release_held(p, x->t, HOLD_PROTOCOL, SDC_OK, "");
+  xfer_free(x);
 }
 
 static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
@@ -738,10 +821,11 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   sdc_status st = SDC_OK;
   char detail[600];
   long conns = 0;
+  enum failover fo = FO_NONE;
 
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
   p->opened += (unsigned long)conns;
-  if(rc != CURLE_OK && failover(p, x, rc))
+  if(rc != CURLE_OK && (fo = failover(p, x, rc)) == FO_REQUEUED)
     return;
   if(rc == CURLE_WRITE_ERROR && x->body_over) {
     st = SDC_ETOOBIG;
@@ -764,36 +848,114 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   }
   unlink_xfer(p, x);
   curl_multi_remove_handle(p->multi, x->easy);
-  if(x->probe) {
-    struct tstate *ts = sdc__h1_state(p, x->t);
+  if(fo == FO_PARKED) { /* kept with its failure, for if asking fails */
+    x->parked_st = st;
+    x->parked_msg = sdc__strdup(detail);
+    x->next = p->parked;
+    p->parked = x;
+    return;
+  }
+  complete(p, x, st, detail, r);
+}
+
+/* The directory answered again for `t`: parked requests go to an endpoint
+ * of the new list, or fail with the failure that made them ask. */
+static void unpark(sdc_pool *p, sdc_target *t, sdc_status st)
+{
+  for(struct xfer **pp = &p->parked; *pp;) {
+    struct xfer *x = *pp;
+    long next = -1;
+    if(x->t != t) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    if(st == SDC_OK && t->n_eps) {
+      next = sdc__target_pick(t, sdc__now_ms());
+      if(next < 0) /* the directory still lists only downed endpoints */
+        next = (long)(t->rr++ % t->n_eps);
+    }
+    if(next >= 0 && !aim(x, (size_t)next) &&
+       curl_multi_add_handle(p->multi, x->easy) == CURLM_OK) {
+      x->next = p->live;
+      p->live = x;
+      p->running++;
+      continue;
+    }
+    complete(p, x, x->parked_st ? x->parked_st : SDC_EUNAVAILABLE,
+             x->parked_msg ? x->parked_msg : "out of memory", NULL);
+  }
+}
+
+/* Directory answers that arrived: requests waiting for them go on. */
+static void deliver_answers(sdc_pool *p)
+{
+  struct sdc__resolved *list = sdc__resolve_take(p);
+
+  for(struct sdc__resolved *a = list; a; a = a->next) {
+    struct tstate *ts = sdc__h1_state(p, a->t);
+    release_held(p, a->t, HOLD_ENDPOINTS, a->st, a->msg);
+    unpark(p, a->t, a->st);
     if(ts)
-      sdc__h1_probe_done(p, ts);
+      sdc__h1_endpoints_known(p, ts, a->st);
   }
-  if(st) {
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", x->method, x->url,
-             x->endpoint, detail);
-    snprintf(p->err, sizeof(p->err), "%s", msg);
-    x->cb(st, NULL, msg, x->ud);
-  } else {
-    x->cb(SDC_OK, r, "", x->ud);
+  sdc__resolved_free(list);
+}
+
+/* Held and parked requests whose deadline passed fail now, whatever they
+ * wait for. Returns the earliest deadline still ahead (UINT64_MAX: none). */
+static uint64_t expire_waiting(sdc_pool *p, uint64_t now)
+{
+  uint64_t next = UINT64_MAX;
+
+  for(struct held **pp = &p->held; *pp;) {
+    struct held *h = *pp;
+    if(now < h->deadline_ms) {
+      if(h->deadline_ms < next)
+        next = h->deadline_ms;
+      pp = &h->next;
+      continue;
+    }
+    *pp = h->next;
+    snprintf(p->err, sizeof(p->err), "%s %.300s: timed out while %s",
+             h->req.method, h->req.url,
+             h->why == HOLD_ENDPOINTS ? "the directory was asked for endpoints"
+                                      : "the target's protocol was being learnt");
+    h->cb(SDC_ETIMEDOUT, NULL, p->err, h->ud);
+    held_free(h);
   }
-  if(x->probe)
-    release_held(p, x->t);
-  xfer_free(x);
+  for(struct xfer **pp = &p->parked; *pp;) {
+    struct xfer *x = *pp;
+    char detail[800];
+    if(now < x->deadline_ms) {
+      if(x->deadline_ms < next)
+        next = x->deadline_ms;
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    snprintf(detail, sizeof(detail), "timed out while the directory was "
+             "asked again after: %.600s", x->parked_msg ? x->parked_msg : "");
+    complete(p, x, SDC_ETIMEDOUT, detail, NULL);
+  }
+  return next;
 }
 
 sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
 {
   uint64_t end = sdc__now_ms() + timeout_ms;
 
-  while(p->running || p->h1_pending) {
+  while(p->running || p->h1_pending || p->held || p->parked) {
     int still = 0, msgs = 0;
     CURLMsg *m;
-    uint64_t now = sdc__now_ms(), wake, left;
+    uint64_t now = sdc__now_ms(), wake, left, due;
     size_t n;
     if(now >= end)
       return SDC_ETIMEDOUT;
+    deliver_answers(p);
+    due = expire_waiting(p, now);
+    if(!(p->running || p->h1_pending || p->held || p->parked))
+      break; /* the answers finished the last requests */
     if(p->running) {
       curl_multi_perform(p->multi, &still);
       while((m = curl_multi_info_read(p->multi, &msgs))) {
@@ -806,6 +968,8 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
     }
     /* one poll for libcurl's transfers, our connections and cmulti's */
     n = sdc__h1_wait_set(p, 0, now, &wake);
+    if(due < wake)
+      wake = due > now ? due : now;
     left = end - now;
     if(wake - now < left)
       left = wake - now;
@@ -817,10 +981,13 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
   return SDC_OK;
 }
 
+/* The state of one blocking request. It lives on the heap: when the
+ * backstop gives up, the request may still be held or running, and its
+ * callback (at the latest from sdc_pool_free) frees it instead. */
 struct one {
   sdc_status st;
   sdc_http_response *r;
-  bool done;
+  bool done, abandoned;
 };
 
 static void one_done(sdc_status st, sdc_http_response *r, const char *err,
@@ -829,6 +996,11 @@ static void one_done(sdc_status st, sdc_http_response *r, const char *err,
   struct one *o = ud;
 
   (void)err;
+  if(o->abandoned) {
+    sdc_http_response_free(r);
+    sdc_free(o);
+    return;
+  }
   o->st = st;
   o->r = r;
   o->done = true;
@@ -837,20 +1009,34 @@ static void one_done(sdc_status st, sdc_http_response *r, const char *err,
 sdc_status sdc_pool_request(sdc_pool *p, sdc_target *t,
                             const sdc_http_request *req, sdc_http_response **out)
 {
-  struct one o = {SDC_OK, NULL, false};
-  sdc_status st = sdc_pool_submit(p, t, req, one_done, &o);
-  uint64_t limit = (req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS) + 1000;
+  struct one *o;
+  sdc_status st;
+  uint64_t limit;
 
-  if(st)
+  if(!req) {
+    snprintf(p->err, sizeof(p->err), "a request needs a URL and a callback");
+    return SDC_EINVAL;
+  }
+  limit = (req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS) + 1000;
+  if(!(o = sdc__calloc(1, sizeof(*o)))) {
+    snprintf(p->err, sizeof(p->err), "out of memory");
+    return SDC_ENOMEM;
+  }
+  st = sdc_pool_submit(p, t, req, one_done, o);
+  if(st) {
+    sdc_free(o);
     return st;
-  while(!o.done)
-    if(sdc_pool_perform(p, limit) == SDC_ETIMEDOUT && !o.done)
-      break; /* curl's own timeout fires first; this is a backstop */
-  if(!o.done) {
+  }
+  (void)sdc_pool_perform(p, limit);
+  if(!o->done) {
+    /* every wait has its own deadline; this is a backstop */
+    o->abandoned = true;
     snprintf(p->err, sizeof(p->err), "%.300s: no answer in time", req->url);
     return SDC_ETIMEDOUT;
   }
-  if(o.st == SDC_OK)
-    *out = o.r;
-  return o.st;
+  st = o->st;
+  if(st == SDC_OK)
+    *out = o->r;
+  sdc_free(o);
+  return st;
 }

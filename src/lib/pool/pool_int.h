@@ -53,8 +53,19 @@ struct conn_use {
   unsigned n;
 };
 
+/* A directory answer for a target, handed to the loop thread. */
+struct sdc__resolved {
+  struct sdc__resolved *next;
+  sdc_target *t;
+  sdc_status st;
+  const sdc_service *svc;
+  char msg[512];
+};
+
 struct xfer;     /* a request libcurl runs (pool.c) */
-struct held;     /* a request waiting for its target's protocol (pool.c) */
+struct held;     /* a request waiting for endpoints or a protocol (pool.c) */
+struct asking;   /* a directory question in flight (resolve.c) */
+struct sdc__inbox;
 struct tstate;   /* a target's HTTP/1.1 connections in a pool (h1conn.c) */
 struct h1conn;
 struct h1req;
@@ -67,7 +78,10 @@ struct sdc_pool {
   CURLM *multi;    /* requests libcurl runs: HTTP/2, first contact */
   CURLM *cmulti;   /* CONNECT_ONLY handles: libcurl connects, we speak */
   struct xfer *live;
-  struct held *held;     /* waiting for a target's protocol to be learnt */
+  struct xfer *parked;   /* out of `multi` while the directory is asked again */
+  struct held *held;     /* waiting for endpoints or a target's protocol */
+  struct asking *asking; /* directory questions in flight */
+  struct sdc__inbox *inbox; /* their answers, from the resolver's thread */
   unsigned running;      /* requests in `multi` */
   unsigned h1_pending;   /* requests on our own HTTP/1.1 connections */
   struct tstate *targets;
@@ -86,8 +100,9 @@ struct sdc_pool {
 };
 
 /* ---- targets (target.c) ---- */
-/* Rebuild the endpoint list from the directory (force: bypass its cache). */
-sdc_status sdc__target_refresh(sdc_pool *p, sdc_target *t, bool force);
+/* Rebuild the endpoint list from a directory answer (a reference this
+ * takes over, even on failure). SDC_OK or SDC_ENOMEM. */
+sdc_status sdc__target_apply(sdc_target *t, const sdc_service *s);
 /* The next endpoint that is not down, round-robin; -1 if none. */
 long sdc__target_pick(sdc_target *t, uint64_t now);
 /* Easy-handle settings for the target's TLS (CA, client identity, verify). */
@@ -98,6 +113,22 @@ void sdc__target_endpoint(const sdc_target *t, size_t i, char *ep, size_t epcap,
 void sdc__target_flush_idle(sdc_target *t);
 /* `len` bytes and a NUL after them, malloc'd. */
 char *sdc__copy_blob(const void *data, size_t len);
+
+/* ---- directory answers without blocking (resolve.c) ---- */
+sdc_status sdc__resolve_init(sdc_pool *p);
+void sdc__resolve_cleanup(sdc_pool *p);
+/* Make `t`'s endpoints current: SDC_OK (given addresses, or a fresh cached
+ * answer applied), SDC_EAGAIN (the directory is being asked; the answer
+ * comes through sdc__resolve_take), or the cached failure (p->err). */
+sdc_status sdc__resolve_endpoints(sdc_pool *p, sdc_target *t);
+/* Ask again bypassing the cache (every endpoint failed): SDC_OK when the
+ * question is out (or already was). */
+sdc_status sdc__resolve_again(sdc_pool *p, sdc_target *t);
+bool sdc__resolve_pending(const sdc_pool *p, const sdc_target *t);
+/* Answers that arrived, already applied to their targets (st is
+ * SDC_EUNAVAILABLE when one lists no usable endpoint); free the list. */
+struct sdc__resolved *sdc__resolve_take(sdc_pool *p);
+void sdc__resolved_free(struct sdc__resolved *list);
 
 /* ---- our own HTTP/1.1 connections (h1conn.c) ---- */
 struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t);
@@ -114,7 +145,11 @@ void sdc__h1_probe_done(sdc_pool *p, struct tstate *ts);
 void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version);
 sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
                           const sdc_http_request *req, const struct h1_url *u,
-                          const char *method, sdc_pool_cb cb, void *ud);
+                          const char *method, bool re_resolved, sdc_pool_cb cb,
+                          void *ud);
+/* The directory answered for ts's target (st, msg: how): requests that
+ * waited for it go on, or fail with what made them ask. */
+void sdc__h1_endpoints_known(sdc_pool *p, struct tstate *ts, sdc_status st);
 /* A response whose endpoint, TLS version and chain live in its own block
  * (one allocation); body and headers are handed over by the caller. */
 sdc_http_response *sdc__response_new(const char *endpoint, const char *version,

@@ -189,22 +189,14 @@ sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
   return SDC_OK;
 }
 
-/* Rebuild the endpoint list from the directory's answer, keeping the
- * down marks of endpoints that are still there. */
-sdc_status sdc__target_refresh(sdc_pool *p, sdc_target *t, bool force)
+/* Rebuild the endpoint list from the directory's answer `s` (a reference
+ * this takes over, even on failure), keeping the down marks of endpoints
+ * that are still there. */
+sdc_status sdc__target_apply(sdc_target *t, const sdc_service *s)
 {
-  const sdc_service *s = NULL;
   struct endpoint *eps;
   size_t n = 0;
-  sdc_status st;
 
-  if(force)
-    sdc_resolver_invalidate(t->resolver, t->service);
-  st = sdc_resolve(t->resolver, t->service, 0, NULL, &s, NULL);
-  if(st) {
-    snprintf(p->err, sizeof(p->err), "%s", sdc_resolver_errmsg(t->resolver));
-    return st;
-  }
   if(s == t->snapshot) {
     sdc_service_release(s);
     return SDC_OK;

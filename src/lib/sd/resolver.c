@@ -458,27 +458,64 @@ static bool wait_round(sdc_resolver *r, struct cache_entry *e, uint64_t round,
   return true;
 }
 
+/* The cache key of a request (name \0 max \0 filter); 0 when the request
+ * is malformed (the failure is recorded). */
+static size_t make_key(sdc_resolver *r, const char *name, int *max_endpoints,
+                       const char *filter, char *key, size_t cap)
+{
+  if(!name || !*name || strlen(name) > 1024 ||
+     (filter && strlen(filter) > 300)) {
+    sdc__resolver_fail(r, -1, "resolve: a service name (at most 1024 "
+                       "characters) is required");
+    return 0;
+  }
+  if(*max_endpoints < 1)
+    *max_endpoints = 25; /* the API's meaning of "unset" */
+  return (size_t)snprintf(key, cap, "%s%c%d%c%s", name, 0, *max_endpoints, 0,
+                          filter ? filter : "");
+}
+
+sdc_status sdc_resolve_cached(sdc_resolver *r, const char *name,
+                              int max_endpoints, const char *filter,
+                              const sdc_service **out, sdc_resolve_info *info)
+{
+  char key[1400];
+  size_t klen = make_key(r, name, &max_endpoints, filter, key, sizeof(key));
+  struct cache_entry *e;
+  uint64_t now = sdc__now_ms();
+  sdc_status st = SDC_EAGAIN;
+
+  if(!klen)
+    return SDC_EINVAL;
+  pthread_mutex_lock(&r->lock);
+  e = lookup(r, key, klen, false, now);
+  if(e && e->svc && !e->invalid && r->o.ttl_ms &&
+     now < e->fetched_ms + r->o.ttl_ms) {
+    *out = sdc__service_ref(e->svc);
+    set_info(info, 1, 0, now - e->fetched_ms);
+    st = SDC_OK;
+  } else if(e && e->notfound_msg && !e->invalid && now < e->notfound_until_ms) {
+    sdc__resolver_fail(r, GRPC_STATUS_NOT_FOUND, "%s (remembered)",
+                       e->notfound_msg);
+    st = SDC_ENOTFOUND;
+  }
+  pthread_mutex_unlock(&r->lock);
+  return st;
+}
+
 sdc_status sdc_resolve(sdc_resolver *r, const char *name, int max_endpoints,
                        const char *filter, const sdc_service **out,
                        sdc_resolve_info *info)
 {
   char key[1400];
-  size_t klen;
+  size_t klen = make_key(r, name, &max_endpoints, filter, key, sizeof(key));
   struct cache_entry *e;
   uint64_t now = sdc__now_ms(), deadline = now + r->o.timeout_ms;
   const sdc_service *svc = NULL;
   sdc_status st;
 
-  if(!name || !*name || strlen(name) > 1024 ||
-     (filter && strlen(filter) > 300)) {
-    sdc__resolver_fail(r, -1, "resolve: a service name (at most 1024 "
-                       "characters) is required");
+  if(!klen)
     return SDC_EINVAL;
-  }
-  if(max_endpoints < 1)
-    max_endpoints = 25; /* the API's meaning of "unset" */
-  klen = (size_t)snprintf(key, sizeof(key), "%s%c%d%c%s", name, 0,
-                          max_endpoints, 0, filter ? filter : "");
   pthread_mutex_lock(&r->lock);
   e = lookup(r, key, klen, true, now);
   if(!e) { /* cache full of live entries: go without it */
