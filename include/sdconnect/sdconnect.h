@@ -8,6 +8,7 @@
 
 #include <sdconnect/common.h>
 #include <sdconnect/pool.h>
+#include <sdconnect/probe.h>
 #include <sdconnect/registry.h>
 #include <sdconnect/resolver.h>
 #include <sdconnect/version.h>

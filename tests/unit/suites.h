@@ -17,5 +17,7 @@ Suite *resolve_cache_suite(void);
 Suite *auth_suite(void);
 Suite *codec_suite(void);
 Suite *h1_suite(void);
+Suite *config_suite(void);
+Suite *check_suite(void);
 
 #endif

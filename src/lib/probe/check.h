@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal header of the probe module: a check, decoded and validated
+ * from a Cloud Monitoring UptimeCheckConfig (check.c), and its content
+ * matcher (match.c). */
+#ifndef SDC_PROBE_CHECK_H
+#define SDC_PROBE_CHECK_H
+
+#include <sdconnect/probe.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CHECK_MAX_BODY (1u << 20)      /* HttpCheck.body */
+#define CHECK_MAX_HEADERS 100
+#define CHECK_MAX_CONTENT 1024         /* ContentMatcher.content */
+#define CHECK_HTTP_SCAN (4u << 20)     /* bytes of an answer examined */
+#define CHECK_TCP_SCAN (1u << 20)
+#define GOOGLE_UPTIME_UA \
+  "GoogleStackdriverMonitoring-UptimeChecks(https://cloud.google.com/monitoring)"
+
+enum check_resource { RES_SD_SERVICE, RES_UPTIME_URL };
+
+/* ContentMatcherOption numbers, as in the API. */
+enum matcher_kind {
+  MATCH_CONTAINS = 1,
+  MATCH_NOT_CONTAINS = 2,
+  MATCH_REGEX = 3,
+  MATCH_NOT_REGEX = 4,
+  MATCH_JSON_PATH = 5,
+  MATCH_NOT_JSON_PATH = 6
+};
+enum json_matcher { JSON_EXACT = 1, JSON_REGEX = 2 };
+
+struct check_kv {
+  char *name, *value;
+};
+
+struct status_code {
+  bool is_class; /* value is a StatusClass (100..500, 1000 = any) */
+  int value;
+};
+
+struct content_matcher {
+  enum matcher_kind kind;
+  char *content;
+  size_t content_len;
+  char *json_path;
+  enum json_matcher json_kind;
+  pcre2_code *re; /* MATCHES_REGEX / NOT_ / JSON REGEX_MATCH */
+};
+
+struct sdc_check {
+  char *name;         /* UptimeCheckConfig.name, or "" */
+  char *id;           /* its last segment, or one made from displayName */
+  char *display_name;
+  enum check_resource resource;
+  char *project, *location, *ns, *service; /* servicedirectory_service */
+  char *sd_name;      /* projects/P/locations/L/namespaces/N/services/S */
+  char *host;         /* uptime_url; or sdconnect.host */
+  bool http;          /* httpCheck, else tcpCheck */
+  /* httpCheck */
+  bool post, use_ssl, mask_headers, validate_ssl, validate_ssl_given;
+  char *path;
+  int port;           /* 0: the endpoint's (SD) or 80/443 (URL) */
+  struct check_kv *headers;
+  size_t n_headers;
+  unsigned char *body;
+  size_t body_len;
+  char *content_type; /* the Content-Type to send, or NULL */
+  struct status_code *accepted;
+  size_t n_accepted;
+  char *basic_user, *basic_pass;
+  bool service_agent_auth;
+  int pings;
+  /* contentMatchers[0] */
+  bool has_matcher;
+  struct content_matcher m;
+  uint64_t period_ms, timeout_ms;
+  int checker_type;
+  /* sdconnect: extensions */
+  char *ca;           /* PEM or DER bytes */
+  size_t ca_len;
+  char *cert, *key;   /* PEM */
+  size_t cert_len, key_len;
+  char *user_agent;
+  bool pass_any;
+  int max_endpoints;
+};
+
+void sdc__check_free(struct sdc_check *c);
+
+/* Does `body` (the scan window of an answer) satisfy the matcher? On false
+ * `why` says what was looked for and what was found. */
+bool sdc__match(const struct content_matcher *m, const char *body, size_t len,
+                char *why, size_t cap);
+/* Compile m->content (and check the JSON path) for use; false with `why`. */
+bool sdc__match_prepare(struct content_matcher *m, char *why, size_t cap);
+void sdc__match_cleanup(struct content_matcher *m);
+
+#endif
