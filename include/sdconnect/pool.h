@@ -58,13 +58,15 @@ SDC_EXTERN sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on);
 
 SDC_EXTERN sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts);
 /*! Free the pool: transfers in flight are cancelled (their callbacks run
- *  with SDC_EUNAVAILABLE). Targets must be freed after their pool. */
+ *  with SDC_EUNAVAILABLE). Targets must be freed after their pool, or
+ *  forgotten by it first (sdc_pool_forget_target()). */
 SDC_EXTERN void sdc_pool_free(sdc_pool *p);
 /*! Detail of the pool's last failure ("GET https://host/x via
  *  10.0.0.5:443: ..."). Never NULL. */
 SDC_EXTERN const char *sdc_pool_errmsg(const sdc_pool *p);
 
-/*! A destination: the URL host and port with its TLS settings and client
+/*! A destination: the URL host (a name, an IPv4 literal or a bracketed
+ *  IPv6 literal "[fd00::1]") and port with its TLS settings and client
  *  identity, and where to connect (addresses, or a Service Directory
  *  service). Connections are never shared between targets whose TLS
  *  settings or client identities differ. */
@@ -122,6 +124,7 @@ typedef struct sdc_tls_facts {
   int64_t earliest_expiry;      /*!< soonest notAfter in the chain (Unix s) */
   size_t n_chain;
   const char *const *chain;     /*!< subject of each peer certificate */
+  const char *cipher;           /*!< "TLS_AES_256_GCM_SHA384", or "" */
 } sdc_tls_facts;
 
 typedef struct sdc_http_response {
@@ -177,6 +180,94 @@ SDC_EXTERN sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
 /*! Drive queued requests until none is left or `timeout_ms` passes.
  *  \return SDC_OK when all finished, SDC_ETIMEDOUT otherwise. */
 SDC_EXTERN sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms);
+
+/*! What went wrong with a failed request, more precisely than its status:
+ *  for probes and diagnostics, which report it. Values are append-only. */
+typedef enum sdc_fail_kind {
+  SDC_FAIL_NONE = 0,
+  SDC_FAIL_DIRECTORY = 1,       /*!< the directory refused or failed */
+  SDC_FAIL_NO_ENDPOINT = 2,     /*!< nothing to connect to */
+  SDC_FAIL_CONNECT_REFUSED = 3, /*!< the endpoint refused the connection */
+  SDC_FAIL_CONNECT_TIMEOUT = 4, /*!< no TCP connection within the time */
+  SDC_FAIL_CONNECT = 5,         /*!< another connect error (unreachable...) */
+  SDC_FAIL_TLS_HANDSHAKE = 6,   /*!< the TLS handshake failed */
+  SDC_FAIL_TLS_VERIFY = 7,      /*!< the chain is not trusted */
+  SDC_FAIL_TLS_EXPIRED = 8,     /*!< a certificate expired or is not yet valid */
+  SDC_FAIL_TLS_HOSTNAME = 9,    /*!< the certificate does not name the host */
+  SDC_FAIL_TLS_VERSION = 10,    /*!< no TLS 1.2 or newer */
+  SDC_FAIL_TLS_CLIENT_CERT = 11, /*!< the server wants or refused a client certificate */
+  SDC_FAIL_TIMEOUT = 12,        /*!< no whole answer within the time */
+  SDC_FAIL_TOO_BIG = 13,        /*!< the answer passed a size cap */
+  SDC_FAIL_PROTOCOL = 14,       /*!< a broken answer, or closed without one */
+  SDC_FAIL_CANCELLED = 15,      /*!< the pool was freed */
+  SDC_FAIL_NOMEM = 16,
+  SDC_FAIL_CONFIG = 17          /*!< unusable CA store or client key */
+} sdc_fail_kind;
+
+/*! Inside the callback of a failed request: what kind of failure it was.
+ *  SDC_FAIL_NONE elsewhere. */
+SDC_EXTERN sdc_fail_kind sdc_pool_fail_kind(const sdc_pool *p);
+
+/*! Resolve `name` through `r` for a caller on the pool's loop: like
+ *  sdc_resolve_async(), but `cb` runs on the thread calling
+ *  sdc_pool_perform() (a cached answer too, on its next turn, never inside
+ *  this call), and sdc_pool_perform() keeps going until it has. Never
+ *  blocks. On a non-OK return `cb` never runs. If the pool is freed first,
+ *  `cb` runs from sdc_pool_free() with SDC_EUNAVAILABLE. */
+SDC_EXTERN sdc_status sdc_pool_resolve(sdc_pool *p, sdc_resolver *r,
+                                       const char *name, int max_endpoints,
+                                       const char *filter, sdc_resolve_cb cb,
+                                       void *userdata);
+
+/*! Callbacks of sdc_pool_resolve() and sdc_pool_resolve_host() calls made
+ *  with this `userdata` will not run (their answers are dropped). */
+SDC_EXTERN void sdc_pool_cancel_lookups(sdc_pool *p, void *userdata);
+
+/*! Completion of sdc_pool_resolve_host(): the host's addresses (IPv4 or
+ *  IPv6 literals, borrowed for the call) or a failure. */
+typedef void (*sdc_addr_cb)(sdc_status st, const char *const *addrs,
+                            size_t n_addrs, const char *errmsg,
+                            void *userdata);
+
+/*! Look up a host name in DNS (getaddrinfo, on a thread of its own) and
+ *  tell `cb` on the pool's loop, like sdc_pool_resolve(); an address
+ *  literal is told as it is. At most 64 lookups per pool at once.
+ *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM, SDC_EAGAIN (64 in flight). */
+SDC_EXTERN sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host,
+                                            sdc_addr_cb cb, void *userdata);
+
+/*! Drop what the pool keeps for `t`: its connections are closed, a
+ *  directory question about it is no longer waited for, and requests of
+ *  `t` still in this pool fail with SDC_EUNAVAILABLE (SDC_FAIL_CANCELLED)
+ *  before this returns. Afterwards `t` may be freed while the pool lives,
+ *  also from inside the callback of one of its requests. */
+SDC_EXTERN void sdc_pool_forget_target(sdc_pool *p, sdc_target *t);
+
+/*! What a TCP connect found: borrowed for the callback's duration. */
+typedef struct sdc_tcp_result {
+  const char *endpoint; /*!< "ADDR:PORT" dialed */
+  double connect_ms;    /*!< until the TCP handshake completed */
+  const char *data;     /*!< what the peer sent (NUL-terminated), or "" */
+  size_t data_len;
+} sdc_tcp_result;
+
+/*! Completion of sdc_pool_tcp_connect(): `res` on success, else NULL and
+ *  `errmsg`; sdc_pool_fail_kind() tells refused, timeout and the rest
+ *  apart. */
+typedef void (*sdc_tcp_cb)(sdc_status st, const sdc_tcp_result *res,
+                           const char *errmsg, void *userdata);
+
+/*! Connect to `addr` (an IPv4 or IPv6 literal) and `port` on the pool's
+ *  loop, time it, then close; with `read_max` > 0, first read what the peer
+ *  sends until it closes, `read_max` bytes, or the deadline. A TCP uptime
+ *  check: no libcurl handle, no TLS. Never blocks; `cb` runs exactly once
+ *  on the thread calling sdc_pool_perform(), never inside this call.
+ *  \return SDC_OK, SDC_EINVAL (not an address literal, bad port),
+ *  SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_pool_tcp_connect(sdc_pool *p, const char *addr,
+                                           int port, uint64_t timeout_ms,
+                                           size_t read_max, sdc_tcp_cb cb,
+                                           void *userdata);
 
 /*! Connections opened so far (reuse shows as fewer opens than requests). */
 SDC_EXTERN unsigned long sdc_pool_connections_opened(const sdc_pool *p);

@@ -58,6 +58,98 @@ SDC_EXTERN const char *sdc_check_service(const sdc_check *c);
 SDC_EXTERN uint64_t sdc_check_period_ms(const sdc_check *c);
 SDC_EXTERN uint64_t sdc_check_timeout_ms(const sdc_check *c);
 
+/*! Why a probe failed: a fixed set, named in results and metrics by
+ *  sdc_probe_reason_name() ("connect_refused", ...). Append-only. */
+typedef enum sdc_probe_reason {
+  SDC_PROBE_PASSED = 0,
+  SDC_PROBE_SD_NOT_FOUND = 1,         /*!< the service does not exist */
+  SDC_PROBE_SD_PERMISSION_DENIED = 2, /*!< the directory refused the caller */
+  SDC_PROBE_SD_UNAVAILABLE = 3,       /*!< the directory did not answer */
+  SDC_PROBE_NO_ENDPOINTS = 4,         /*!< the service lists no endpoint */
+  SDC_PROBE_ENDPOINT_INVALID = 5,     /*!< an endpoint without address or port */
+  SDC_PROBE_CONNECT_REFUSED = 6,
+  SDC_PROBE_CONNECT_TIMEOUT = 7,
+  SDC_PROBE_CONNECT_ERROR = 8,        /*!< unreachable, reset, ... */
+  SDC_PROBE_TLS_HANDSHAKE = 9,        /*!< includes a client certificate refused */
+  SDC_PROBE_TLS_VERIFY = 10,          /*!< untrusted chain, or the host not named */
+  SDC_PROBE_TLS_EXPIRED = 11,         /*!< expired or not yet valid */
+  SDC_PROBE_TLS_VERSION = 12,         /*!< no TLS 1.2 or newer */
+  SDC_PROBE_HTTP_STATUS = 13,         /*!< a status the check does not accept */
+  SDC_PROBE_CONTENT_MISMATCH = 14,    /*!< the content matcher failed */
+  SDC_PROBE_TIMEOUT = 15,             /*!< no whole answer within `timeout` */
+  SDC_PROBE_BODY_TOO_LARGE = 16,      /*!< past the pool's body cap */
+  SDC_PROBE_HTTP_PROTOCOL = 17,       /*!< a broken answer or none */
+  SDC_PROBE_REDIRECT = 18,            /*!< a redirect that cannot be followed */
+  SDC_PROBE_INTERNAL = 19             /*!< out of memory, cancelled, ... */
+} sdc_probe_reason;
+
+/*! "passed", "sd_not_found", "connect_refused", ...: static. */
+SDC_EXTERN const char *sdc_probe_reason_name(sdc_probe_reason r);
+
+/*! One endpoint's result. Strings are borrowed for the callback. */
+typedef struct sdc_probe_result {
+  const char *endpoint;     /*!< the SD endpoint's name, or the host */
+  const char *address;      /*!< dialed (IPv4/IPv6 literal), or "" */
+  int port;                 /*!< dialed, or 0 */
+  int passed;
+  sdc_probe_reason reason;
+  const char *detail;       /*!< what was wrong, for people; "" when passed */
+  long http_status;         /*!< of the final answer; 0 for TCP or none */
+  int http_version;         /*!< 11 or 2; 0 for none */
+  unsigned redirects;       /*!< followed */
+  double connect_ms, tls_ms, first_byte_ms, total_ms; /*!< 0: not reached */
+  const char *tls_version;  /*!< "TLSv1.3", or "" */
+  const char *tls_cipher;   /*!< or "" */
+  int64_t cert_expiry;      /*!< earliest notAfter of the chain (Unix s), 0 none */
+  int cert_verified;        /*!< the chain and host name were checked */
+  size_t body_bytes;        /*!< answer bytes read (scan window) */
+} sdc_probe_result;
+
+/*! One run of a check. */
+typedef struct sdc_probe_report {
+  const sdc_check *check;
+  const char *service;      /*!< the SD service, or NULL for uptime_url */
+  int64_t started_unix_ms;  /*!< wall clock, for output */
+  double resolve_ms;        /*!< asking the directory (0 for uptime_url) */
+  int directory_stale;      /*!< the directory failed; its last answer was used */
+  size_t n_results;
+  const sdc_probe_result *results;
+  size_t n_passed;
+  int passed;               /*!< every endpoint passed (or one, with sdconnect.pass: any) */
+} sdc_probe_report;
+
+typedef struct sdc_prober sdc_prober;
+
+/*! Runs checks over `pool`, resolving services through `resolver` (both
+ *  borrowed: they must outlive the prober; `resolver` may be NULL when
+ *  only uptime_url checks are run). The pool's body cap bounds what a
+ *  content matcher sees: give probes a pool with sdc_pool_opts_set_max_body
+ *  of 4 MiB to scan what Google scans. */
+SDC_EXTERN sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
+                                     sdc_resolver *resolver);
+/*! Runs still going end now: their callbacks run first, with what they
+ *  have (unfinished endpoints fail as SDC_PROBE_INTERNAL). NULL is a
+ *  no-op. */
+SDC_EXTERN void sdc_prober_free(sdc_prober *pr);
+
+/*! Completion of sdc_probe_run(): the report is borrowed for the call. */
+typedef void (*sdc_probe_cb)(const sdc_probe_report *report, void *userdata);
+
+/*! Run `check` once: resolve its service (through the resolver's cache,
+ *  without blocking), probe every endpoint at once, each over a connection
+ *  of its own, and report. `check` is borrowed until the callback. Never
+ *  blocks; the run progresses in sdc_pool_perform() and `cb` runs exactly
+ *  once there, never inside this call.
+ *  \return SDC_OK, SDC_EINVAL (a service check without a resolver),
+ *  SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_probe_run(sdc_prober *pr, const sdc_check *check,
+                                    sdc_probe_cb cb, void *userdata);
+
+/*! One result as a JSON object on one line (docs/probe-results.md),
+ *  malloc'd (sdc_free); NULL when out of memory. */
+SDC_EXTERN char *sdc_probe_result_json(const sdc_probe_report *report,
+                                       size_t i);
+
 #ifdef __cplusplus
 }
 #endif

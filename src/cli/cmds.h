@@ -8,5 +8,6 @@ int cmd_namespaces(int argc, char **argv);
 int cmd_services(int argc, char **argv);
 int cmd_endpoints(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const char usage[] =
     "  services    create|describe|list|update|delete services\n"
     "  endpoints   create|describe|list|update|delete endpoints\n"
     "  fetch       send requests to a private target through the pool\n"
+    "  probe       run uptime checks once against every endpoint\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -43,6 +44,7 @@ static const struct command {
     {"services", cmd_services, 1},
     {"endpoints", cmd_endpoints, 1},
     {"fetch", cmd_fetch, 1},
+    {"probe", cmd_probe, 1},
 };
 
 int main(int argc, char **argv)

@@ -302,9 +302,39 @@ static sdc_pool *pool_h2(int h2)
   return p;
 }
 
-/* One failing case: the status and a piece of the message. */
+struct kind_box {
+  sdc_pool *p;
+  sdc_fail_kind kind;
+  sdc_status st;
+};
+
+static void kind_done(sdc_status st, sdc_http_response *r, const char *err, void *ud)
+{
+  struct kind_box *b = ud;
+
+  (void)err;
+  b->st = st;
+  b->kind = sdc_pool_fail_kind(b->p);
+  sdc_http_response_free(r);
+}
+
+/* The failure kind of one request for `path` (SDC_FAIL_NONE on success). */
+static sdc_fail_kind kind_of(sdc_pool *p, sdc_target *t, int port, const char *path)
+{
+  struct kind_box b = {p, SDC_FAIL_NONE, SDC_OK};
+  char url[256];
+  sdc_http_request req = {.url = url, .timeout_ms = 10000};
+
+  snprintf(url, sizeof(url), "https://" HOST ":%d%s", port, path);
+  ck_assert_int_eq(sdc_pool_submit(p, t, &req, kind_done, &b), SDC_OK);
+  ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
+  ck_assert_int_eq(sdc_pool_fail_kind(p), SDC_FAIL_NONE); /* only inside */
+  return b.kind;
+}
+
+/* One failing case: the status, a piece of the message and the kind. */
 static void expect_tls_failure(const char *cert, const char *const *extra, const char *ca,
-                               int client_cert, const char *want)
+                               int client_cert, const char *want, sdc_fail_kind kind)
 {
   int port = start_httpd(cert, extra);
   sdc_pool *p = NULL;
@@ -320,6 +350,7 @@ static void expect_tls_failure(const char *cert, const char *const *extra, const
     ck_assert_msg(strstr(sdc_pool_errmsg(p), want) != NULL, "h2=%d: want '%s' in '%s'",
                   h2, want, sdc_pool_errmsg(p));
     ck_assert_ptr_nonnull(strstr(sdc_pool_errmsg(p), "via 127.0.0.1:"));
+    ck_assert_int_eq(kind_of(p, t, port, "/echo"), kind);
     sdc_pool_free(p);
   }
   sdc_target_free(t);
@@ -330,16 +361,20 @@ START_TEST(each_tls_failure_is_distinct_and_clear)
   const char *mtls[] = {"--client-ca", in_dir("ca.pem"), NULL};
   const char *old_tls[] = {"--max-tls", "1.1", NULL};
 
-  expect_tls_failure("server", NULL, "other", 0, "is not signed by a trusted CA");
-  expect_tls_failure("wrong", NULL, "ca", 0, "does not name " HOST);
-  expect_tls_failure("expired", NULL, "ca", 0, "has expired");
-  expect_tls_failure("server", mtls, "ca", 0, "requires a client certificate");
+  expect_tls_failure("server", NULL, "other", 0, "is not signed by a trusted CA",
+                     SDC_FAIL_TLS_VERIFY);
+  expect_tls_failure("wrong", NULL, "ca", 0, "does not name " HOST, SDC_FAIL_TLS_HOSTNAME);
+  expect_tls_failure("expired", NULL, "ca", 0, "has expired", SDC_FAIL_TLS_EXPIRED);
+  expect_tls_failure("server", mtls, "ca", 0, "requires a client certificate",
+                     SDC_FAIL_TLS_CLIENT_CERT);
   /* a certificate from a CA the server does not trust: refused too */
   {
     const char *mtls_other[] = {"--client-ca", in_dir("other.pem"), NULL};
-    expect_tls_failure("server", mtls_other, "ca", 1, "client certificate");
+    expect_tls_failure("server", mtls_other, "ca", 1, "client certificate",
+                       SDC_FAIL_TLS_CLIENT_CERT);
   }
-  expect_tls_failure("server", old_tls, "ca", 0, "offers no TLS 1.2 or newer");
+  expect_tls_failure("server", old_tls, "ca", 0, "offers no TLS 1.2 or newer",
+                     SDC_FAIL_TLS_VERSION);
 }
 END_TEST
 
@@ -416,6 +451,12 @@ START_TEST(failover_to_the_next_endpoint_when_one_is_down)
     sdc_pool_free(p);
     sdc_target_free(t);
   }
+  /* nothing left to fail over to: refused, told as such */
+  p = pool_h2(0);
+  t = target_at(dead, "ca");
+  ck_assert_int_eq(kind_of(p, t, dead, "/echo"), SDC_FAIL_CONNECT_REFUSED);
+  sdc_pool_free(p);
+  sdc_target_free(t);
 }
 END_TEST
 
@@ -588,6 +629,9 @@ START_TEST(no_answer_and_slow_answers_fail_clearly_and_the_pool_goes_on)
   sdc_target *t = target_at(port, "ca");
   sdc_http_response *r = NULL;
 
+  ck_assert_int_eq(kind_of(p, t, port, "/hangup"), SDC_FAIL_PROTOCOL);
+  ck_assert_int_eq(kind_of(p, t, port, "/big?bytes=100000"), SDC_FAIL_TOO_BIG);
+  ck_assert_int_eq(kind_of(p, t, port, "/echo"), SDC_FAIL_NONE);
   ck_assert_int_eq(get(p, t, port, "/hangup", &r), SDC_EUNAVAILABLE);
   ck_assert_msg(strstr(sdc_pool_errmsg(p), "closed the connection without answering"),
                 "%s", sdc_pool_errmsg(p));
@@ -785,6 +829,8 @@ struct seen {
   int order[8];
   sdc_status st[8];
   char msg[8][300];
+  sdc_fail_kind kind[8];
+  sdc_pool *pool; /* to read the kind from */
   int n;
 };
 
@@ -801,6 +847,7 @@ static void record(sdc_status st, sdc_http_response *r, const char *err, void *u
   s->order[s->n] = g->id;
   s->st[s->n] = st;
   snprintf(s->msg[s->n], sizeof(s->msg[0]), "%s", err);
+  s->kind[s->n] = s->pool ? sdc_pool_fail_kind(s->pool) : SDC_FAIL_NONE;
   s->n++;
   sdc_http_response_free(r);
 }
@@ -934,11 +981,13 @@ START_TEST(directory_answers_reach_waiting_requests)
   ck_assert_int_eq(sdc_target_new(&gone, HOST, port, 1), SDC_OK);
   ck_assert_int_eq(sdc_target_set_service(gone, res, HUNG_SVC "-gone"), SDC_OK);
   memset(&seen, 0, sizeof(seen));
+  seen.pool = p;
   ck_assert_int_eq(sdc_pool_submit(p, gone, &req, record, &a), SDC_OK);
   ck_assert_int_eq(sdc_pool_perform(p, 20000), SDC_OK);
   ck_assert_int_eq(seen.n, 1);
   ck_assert_int_eq(seen.st[0], SDC_ENOTFOUND);
   ck_assert_msg(strstr(seen.msg[0], "-gone"), "%s", seen.msg[0]);
+  ck_assert_int_eq(seen.kind[0], SDC_FAIL_DIRECTORY);
   /* remembered: refused at once, without asking */
   ck_assert_int_eq(sdc_pool_submit(p, gone, &req, record, &a), SDC_ENOTFOUND);
   sdc_pool_free(p);
@@ -1053,6 +1102,57 @@ START_TEST(a_fresh_connection_is_neither_taken_nor_kept)
 }
 END_TEST
 
+/* A callback may forget its own target and free it; the pool's other
+ * requests for it are cancelled, and the pool goes on. */
+struct forget_box {
+  sdc_pool *p;
+  sdc_target *t;
+  int calls, cancelled;
+};
+
+static void forget_in_cb(sdc_status st, sdc_http_response *r, const char *err, void *ud)
+{
+  struct forget_box *b = ud;
+
+  (void)err;
+  b->calls++;
+  if(st == SDC_EUNAVAILABLE && sdc_pool_fail_kind(b->p) == SDC_FAIL_CANCELLED)
+    b->cancelled++;
+  sdc_http_response_free(r);
+  if(b->t) {
+    sdc_target *t = b->t;
+    b->t = NULL;
+    sdc_pool_forget_target(b->p, t);
+    sdc_target_free(t);
+  }
+}
+
+START_TEST(a_target_can_be_forgotten_and_freed_from_its_callback)
+{
+  int port = start_httpd("server", NULL);
+  char fast[128], slow[128];
+
+  snprintf(fast, sizeof(fast), "https://" HOST ":%d/echo", port);
+  snprintf(slow, sizeof(slow), "https://" HOST ":%d/slow?ms=2000", port);
+  for(int h2 = 1; h2 >= 0; h2--) {
+    struct forget_box b = {pool_h2(h2), target_at(port, "ca"), 0, 0};
+    sdc_http_request f = {.url = fast, .timeout_ms = 10000};
+    sdc_http_request s = {.url = slow, .timeout_ms = 10000};
+    sdc_http_response *r = NULL;
+    sdc_target *other = target_at(port, "ca");
+    ck_assert_int_eq(sdc_pool_submit(b.p, b.t, &f, forget_in_cb, &b), SDC_OK);
+    ck_assert_int_eq(sdc_pool_submit(b.p, b.t, &s, forget_in_cb, &b), SDC_OK);
+    ck_assert_int_eq(sdc_pool_perform(b.p, 20000), SDC_OK);
+    ck_assert_int_eq(b.calls, 2);
+    ck_assert_int_eq(b.cancelled, 1); /* the slow one, when the target went */
+    ck_assert_int_eq(get(b.p, other, port, "/echo", &r), SDC_OK); /* goes on */
+    sdc_http_response_free(r);
+    sdc_pool_free(b.p);
+    sdc_target_free(other);
+  }
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("pool");
@@ -1087,6 +1187,7 @@ int main(void)
   tcase_add_test(tc, directory_answers_reach_waiting_requests);
   tcase_add_test(tc, held_requests_expire_by_their_own_deadline);
   tcase_add_test(tc, a_fresh_connection_is_neither_taken_nor_kept);
+  tcase_add_test(tc, a_target_can_be_forgotten_and_freed_from_its_callback);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -8,9 +8,11 @@
  *
  * Routes (any method):
  *   /echo          200, JSON: method, path, host, sni, client_cn, body_len,
- *                  conn (this connection's number)
+ *                  conn (this connection's number), user_agent, check_id,
+ *                  authorization, content_type (request headers)
  *   /big?bytes=N   200 with N bytes of 'x' (Content-Length), streamed
  *   /status/N      status N
+ *   /redirect?to=U 302 to U (Location: U, as given)
  *   /slow?ms=N     200 after N ms
  *   /stats         200, JSON: accepted (connections so far)
  *   /chunked?parts=N  200, chunked: N chunks of "part\n"
@@ -150,16 +152,23 @@ static void *serve(void *arg)
     }
     c->head_only = !strcmp(method, "HEAD");
     if(!strcmp(path, "/echo")) {
-      char body[4400], cn[256] = "";
+      char body[6000], cn[256] = "", ua[256], check[256], auth[256], ctype[256];
       const char *sni = c->ssl ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
       X509 *peer = c->ssl ? SSL_get1_peer_certificate(c->ssl) : NULL;
       if(peer) {
         X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
         X509_free(peer);
       }
+      header_value(buf, "User-Agent", ua, sizeof(ua));
+      header_value(buf, "Check-Id", check, sizeof(check));
+      header_value(buf, "Authorization", auth, sizeof(auth));
+      header_value(buf, "Content-Type", ctype, sizeof(ctype));
       snprintf(body, sizeof(body), "{\"method\":\"%s\",\"path\":\"%s\",\"host\":\"%s\","
-               "\"sni\":\"%s\",\"client_cn\":\"%s\",\"body_len\":%zu,\"conn\":%u}",
-               method, path, host, sni ? sni : "", cn, body_len, c->num);
+               "\"sni\":\"%s\",\"client_cn\":\"%s\",\"body_len\":%zu,\"conn\":%u,"
+               "\"user_agent\":\"%s\",\"check_id\":\"%s\",\"authorization\":\"%s\","
+               "\"content_type\":\"%s\"}",
+               method, path, host, sni ? sni : "", cn, body_len, c->num, ua, check, auth,
+               ctype);
       if(respond(c, 200, "application/json", body, strlen(body)))
         goto out;
     } else if(!strncmp(path, "/big?bytes=", 11)) {
@@ -176,6 +185,11 @@ static void *serve(void *arg)
           goto out; /* the client gave up: that is the point of the test */
         sent += k;
       }
+    } else if(!strncmp(path, "/redirect?to=", 13)) {
+      char loc[2100];
+      snprintf(loc, sizeof(loc), "Location: %s\r\n", path + 13);
+      if(respond_ex(c, 302, "text/plain", loc, "moved\n", 6))
+        goto out;
     } else if(!strncmp(path, "/status/", 8)) {
       if(respond(c, atoi(path + 8), "text/plain", "status\n", 7))
         goto out;

@@ -68,11 +68,13 @@ struct h1req {
   bool fresh;    /* SDC_HTTP_FRESH_CONN: a connection of its own, not kept */
   bool awaiting; /* every endpoint failed; the directory is asked again */
   sdc_status wait_st; /* ...and this is the failure if that does not help */
+  sdc_fail_kind wait_kind;
   char *wait_msg;
   sdc_pool_cb cb;
   void *ud;
   /* the outcome, told to the caller at the end of the loop turn */
   sdc_status st;
+  sdc_fail_kind kind;
   sdc_http_response *resp;
   char *msg;
 };
@@ -90,7 +92,7 @@ struct h1conn {
   bool connecting, closed;
   struct h1req *req;
   double connect_ms, tls_ms; /* of the connect, from its start */
-  char tls_version[32];
+  char tls_version[32], tls_cipher[64];
   long verify;
   int64_t expiry;
   char **chain;
@@ -249,10 +251,11 @@ static struct h1req *dequeue(struct tstate *ts)
 /* The request is over: `resp`, or an error. The caller hears of it at the
  * end of the loop turn (flush_done), never while lists are being walked. */
 static void finish_req(sdc_pool *p, struct h1req *r, sdc_status st,
-                       sdc_http_response *resp, const char *endpoint,
-                       const char *detail)
+                       sdc_fail_kind kind, sdc_http_response *resp,
+                       const char *endpoint, const char *detail)
 {
   r->st = st;
+  r->kind = st == SDC_ENOMEM ? SDC_FAIL_NOMEM : kind;
   r->resp = resp;
   if(st) {
     char msg[1024];
@@ -278,7 +281,9 @@ static void flush_done(sdc_pool *p)
     if(!p->h1_done)
       p->h1_done_tail = NULL;
     p->h1_pending--;
+    p->fail = r->st ? r->kind : SDC_FAIL_NONE;
     r->cb(r->st, r->resp, r->st ? (r->msg ? r->msg : "out of memory") : "", r->ud);
+    p->fail = SDC_FAIL_NONE;
     req_free(r);
   }
 }
@@ -336,6 +341,7 @@ static int on_connected(void *ud, char *remote_ip, char *local_ip,
   (void)local_port;
   if(c->ts->t->tls)
     sdc__tls_facts_capture(c->easy, c->tls_version, sizeof(c->tls_version),
+                           c->tls_cipher, sizeof(c->tls_cipher),
                            &c->verify, &c->expiry, &c->chain, &c->n_chain);
   return CURL_PREREQFUNC_OK;
 }
@@ -441,6 +447,7 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
                                          bool reused)
 {
   sdc_http_response *resp = sdc__response_new(c->endpoint, c->tls_version,
+                                               c->tls_cipher,
                                                c->chain, c->n_chain);
   uint64_t now = sdc__now_us();
   double before_conn = (double)(c->created_us - r->start_us) / 1e3;
@@ -478,9 +485,9 @@ static void conn_answered(sdc_pool *p, struct h1conn *c)
      conn_too_old(p, c, now))
     conn_close(p, c); /* freed at the end of the turn: c->endpoint stays */
   if(resp)
-    finish_req(p, r, SDC_OK, resp, c->endpoint, "");
+    finish_req(p, r, SDC_OK, SDC_FAIL_NONE, resp, c->endpoint, "");
   else
-    finish_req(p, r, SDC_ENOMEM, NULL, c->endpoint, "out of memory");
+    finish_req(p, r, SDC_ENOMEM, SDC_FAIL_NOMEM, NULL, c->endpoint, "out of memory");
 }
 
 /* The connection broke under its request: try once more on a new
@@ -491,6 +498,7 @@ static void conn_broke(sdc_pool *p, struct h1conn *c, CURLcode rc,
   struct h1req *r = c->req;
   char detail[600];
   sdc_status st;
+  sdc_fail_kind kind = SDC_FAIL_PROTOCOL;
 
   c->req = NULL;
   conn_close(p, c);
@@ -504,15 +512,17 @@ static void conn_broke(sdc_pool *p, struct h1conn *c, CURLcode rc,
   }
   if(rc != CURLE_OK) {
     st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                           c->ts->t->cert != NULL, detail, sizeof(detail));
+                           c->ts->t->cert != NULL, detail, sizeof(detail), &kind);
   } else {
+    kind = r->rd.fail == H1_BODY_TOO_BIG || r->rd.fail == H1_HEADER_TOO_BIG
+               ? SDC_FAIL_TOO_BIG : SDC_FAIL_PROTOCOL;
     st = r->rd.fail == H1_BODY_TOO_BIG || r->rd.fail == H1_HEADER_TOO_BIG
              ? SDC_ETOOBIG
          : r->rd.fail == H1_NOMEM ? SDC_ENOMEM
                                   : SDC_EUNAVAILABLE;
     snprintf(detail, sizeof(detail), "%s", why);
   }
-  finish_req(p, r, st, NULL, c->endpoint, detail);
+  finish_req(p, r, st, kind, NULL, c->endpoint, detail);
 }
 
 static void conn_readable(sdc_pool *p, struct h1conn *c)
@@ -599,7 +609,7 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
         enqueue(ts, r, true);
         if(!may_fail)
           return;
-        finish_req(p, dequeue(ts), st, NULL, NULL,
+        finish_req(p, dequeue(ts), st, SDC_FAIL_NO_ENDPOINT, NULL, NULL,
                    st == SDC_ENOMEM ? "out of memory"
                                     : "no endpoint to connect to");
       }
@@ -648,7 +658,8 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
  * request moves to the next one; when all have failed, the directory is
  * asked again once and the request waits for the answer. */
 static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
-                             CURLcode rc, sdc_status st, const char *detail)
+                             CURLcode rc, sdc_status st, sdc_fail_kind kind,
+                             const char *detail)
 {
   sdc_target *t = c->ts->t;
   uint64_t now = sdc__now_ms();
@@ -675,6 +686,7 @@ static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
     r->awaiting = true;
     r->tried = 0;
     r->wait_st = st;
+    r->wait_kind = kind;
     sdc_free(r->wait_msg);
     r->wait_msg = msg;
   }
@@ -695,7 +707,7 @@ void sdc__h1_endpoints_known(sdc_pool *p, struct tstate *ts, sdc_status st)
       continue;
     }
     *pp = r->next;
-    finish_req(p, r, r->wait_st, NULL, NULL, r->wait_msg);
+    finish_req(p, r, r->wait_st, r->wait_kind, NULL, NULL, r->wait_msg);
   }
   if(!ts->wait_head)
     ts->wait_tail = NULL;
@@ -707,6 +719,7 @@ static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
   struct h1req *r = c->req;
   char detail[600];
   sdc_status st;
+  sdc_fail_kind kind;
 
   if(rc == CURLE_OK) {
     curl_off_t tc = 0, ta = 0;
@@ -732,9 +745,9 @@ static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
   if(!r)
     return;
   st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                         c->ts->t->cert != NULL, detail, sizeof(detail));
-  if(!connect_failover(p, c, r, rc, st, detail))
-    finish_req(p, r, st, NULL, c->endpoint, detail);
+                         c->ts->t->cert != NULL, detail, sizeof(detail), &kind);
+  if(!connect_failover(p, c, r, rc, st, kind, detail))
+    finish_req(p, r, st, kind, NULL, c->endpoint, detail);
 }
 
 static void cmulti_results(sdc_pool *p)
@@ -753,7 +766,7 @@ static void cmulti_results(sdc_pool *p)
 }
 
 /* ---- the loop's share ------------------------------------------------------ */
-static bool wfds_room(sdc_pool *p, size_t n)
+bool sdc__wait_room(sdc_pool *p, size_t n)
 {
   if(n < p->cap_wfds)
     return true;
@@ -775,7 +788,7 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
 
   for(struct tstate *ts = p->targets; ts; ts = ts->next)
     for(struct h1conn *c = ts->conns; c; c = c->next) {
-      if(c->connecting || !wfds_room(p, n))
+      if(c->connecting || !sdc__wait_room(p, n))
         continue;
       p->wfds[n] = (struct curl_waitfd){c->fd, (short)(CURL_WAIT_POLLIN |
                                         (sending(c) ? CURL_WAIT_POLLOUT : 0)), 0};
@@ -783,7 +796,7 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
     }
   for(size_t i = 0; i < p->n_csocks; i++) {
     int w = p->csocks[i].what;
-    if(!wfds_room(p, n))
+    if(!sdc__wait_room(p, n))
       break;
     p->wfds[n] = (struct curl_waitfd){
       p->csocks[i].fd,
@@ -820,7 +833,7 @@ static void scan(sdc_pool *p, uint64_t now)
         conn_close(p, c);
         snprintf(detail, sizeof(detail), "timed out: no whole answer within "
                  "%llu ms", (unsigned long long)(now - r->start_us / 1000));
-        finish_req(p, r, SDC_ETIMEDOUT, NULL, c->endpoint, detail);
+        finish_req(p, r, SDC_ETIMEDOUT, SDC_FAIL_TIMEOUT, NULL, c->endpoint, detail);
       } else if(c->req->deadline_ms < next) {
         next = c->req->deadline_ms;
       }
@@ -835,7 +848,7 @@ static void scan(sdc_pool *p, uint64_t now)
         continue;
       }
       *pp = r->next;
-      finish_req(p, r, SDC_ETIMEDOUT, NULL, NULL,
+      finish_req(p, r, SDC_ETIMEDOUT, SDC_FAIL_TIMEOUT, NULL, NULL,
                  "timed out waiting for a connection (every one allowed is busy)");
     }
     if(!ts->wait_head)
@@ -887,20 +900,49 @@ void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
   reap(p);
 }
 
-void sdc__h1_free_all(sdc_pool *p)
+void sdc__h1_forget(sdc_pool *p, sdc_target *t)
 {
-  while(p->targets) {
-    struct tstate *ts = p->targets;
+  for(struct tstate **pp = &p->targets; *pp; pp = &(*pp)->next) {
+    struct tstate *ts = *pp;
     struct h1req *r;
+    if(ts->t != t)
+      continue;
     while((r = dequeue(ts)))
-      finish_req(p, r, SDC_EUNAVAILABLE, NULL, NULL, "the pool was freed");
+      finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, NULL,
+                 "the pool was told to forget the target");
     while(ts->conns) {
       struct h1conn *c = ts->conns;
       r = c->req;
       c->req = NULL;
       conn_close(p, c);
       if(r)
-        finish_req(p, r, SDC_EUNAVAILABLE, NULL, c->endpoint, "the pool was freed");
+        finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, c->endpoint,
+                   "the pool was told to forget the target");
+    }
+    *pp = ts->next;
+    sdc_free(ts);
+    break;
+  }
+  flush_done(p);
+  reap(p); /* no poll set of this turn points at them: we are not in one */
+}
+
+void sdc__h1_free_all(sdc_pool *p)
+{
+  while(p->targets) {
+    struct tstate *ts = p->targets;
+    struct h1req *r;
+    while((r = dequeue(ts)))
+      finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, NULL,
+                 "the pool was freed");
+    while(ts->conns) {
+      struct h1conn *c = ts->conns;
+      r = c->req;
+      c->req = NULL;
+      conn_close(p, c);
+      if(r)
+        finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, c->endpoint,
+                   "the pool was freed");
     }
     p->targets = ts->next;
     sdc_free(ts);

@@ -55,7 +55,7 @@ struct xfer {
   char *body, *hdrs;
   size_t body_n, hdr_n;
   bool body_over, hdr_over, facts_taken;
-  char tls_version[32];
+  char tls_version[32], tls_cipher[64];
   long verify;
   int64_t expiry;
   char **chain;
@@ -65,6 +65,7 @@ struct xfer {
   bool re_resolved;
   bool fresh;       /* SDC_HTTP_FRESH_CONN */
   sdc_status parked_st; /* parked: the failure that made it ask again */
+  sdc_fail_kind parked_kind;
   char *parked_msg;
   char endpoint[96];
   char errbuf[CURL_ERROR_SIZE];
@@ -213,6 +214,7 @@ void sdc_pool_free(sdc_pool *p)
 {
   if(!p)
     return;
+  p->fail = SDC_FAIL_CANCELLED; /* every callback from here on */
   while(p->live) {
     struct xfer *x = p->live;
     p->live = x->next;
@@ -234,12 +236,24 @@ void sdc_pool_free(sdc_pool *p)
     held_free(h);
   }
   sdc__h1_free_all(p);
+  sdc__tcp_free_all(p);
+  sdc__resolve_fail_callers(p);
   sdc__resolve_cleanup(p);
   curl_multi_cleanup(p->multi);
   sdc_free(p);
 }
 
 const char *sdc_pool_errmsg(const sdc_pool *p) { return p->err; }
+sdc_fail_kind sdc_pool_fail_kind(const sdc_pool *p) { return p->fail; }
+
+/* Run a failed request's callback with its kind readable. */
+static void fail_cb(sdc_pool *p, sdc_pool_cb cb, void *ud, sdc_status st,
+                    sdc_fail_kind kind, const char *msg)
+{
+  p->fail = st == SDC_ENOMEM ? SDC_FAIL_NOMEM : kind;
+  cb(st, NULL, msg, ud);
+  p->fail = SDC_FAIL_NONE;
+}
 unsigned long sdc_pool_connections_opened(const sdc_pool *p) { return p->opened; }
 
 /* ---- transfers ----------------------------------------------------------- */
@@ -247,7 +261,7 @@ static void xfer_free(struct xfer *x)
 {
   if(!x)
     return;
-  if(x->easy && x->t->idle_pool == x->pool->id && x->t->n_idle < IDLE_HANDLES)
+  if(x->easy && x->t && x->t->idle_pool == x->pool->id && x->t->n_idle < IDLE_HANDLES)
     x->t->idle[x->t->n_idle++] = x->easy; /* configured: keep for reuse */
   else if(x->easy)
     curl_easy_cleanup(x->easy);
@@ -295,6 +309,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     long ver = 0;
     x->facts_taken = true;
     sdc__tls_facts_capture(x->easy, x->tls_version, sizeof(x->tls_version),
+                           x->tls_cipher, sizeof(x->tls_cipher),
                            &x->verify, &x->expiry, &x->chain, &x->n_chain);
     curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
     if(x->probe && ver != CURL_HTTP_VERSION_2_0) /* read when done: the */
@@ -404,8 +419,15 @@ static CURL *easy_get(sdc_pool *p, sdc_target *t)
 static bool url_names_target(const sdc_target *t, const struct h1_url *u,
                              char *why, size_t cap)
 {
-  if(u->tls == !!t->tls && u->port == t->port &&
-     u->host_len == strlen(t->host) && !strncasecmp(u->host, t->host, u->host_len))
+  const char *h = t->host;
+  size_t hl = strlen(h);
+
+  if(h[0] == '[') { /* an IPv6 literal: http_parser gives it without [] */
+    h++;
+    hl -= 2;
+  }
+  if(u->tls == !!t->tls && u->port == t->port && u->host_len == hl &&
+     !strncasecmp(u->host, h, hl))
     return true;
   snprintf(why, cap, "the URL must be %s://%s:%d/... for this target",
            t->tls ? "https" : "http", t->host, t->port);
@@ -498,9 +520,10 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
 /* What `why`-held requests of `t` waited for is in: submit them again (they
  * take the path now known), or fail them with `st` and `msg`. */
 static void release_held(sdc_pool *p, sdc_target *t, enum hold_for why,
-                         sdc_status st, const char *msg)
+                         sdc_status st, sdc_fail_kind kind, const char *msg)
 {
   struct held *mine = NULL, **tail = &mine;
+  unsigned long forgets = p->forgets;
 
   for(struct held **pp = &p->held; *pp;) {
     struct held *h = *pp;
@@ -517,8 +540,14 @@ static void release_held(sdc_pool *p, sdc_target *t, enum hold_for why,
     struct held *h = mine;
     uint64_t now = sdc__now_ms();
     sdc_status rst = st;
+    sdc_fail_kind rkind = kind;
     mine = h->next;
-    if(rst) {
+    if(p->forgets != forgets) { /* a callback forgot (and maybe freed) t */
+      rst = st = SDC_EUNAVAILABLE;
+      rkind = kind = SDC_FAIL_CANCELLED;
+      snprintf(p->err, sizeof(p->err), "%s %.300s: the pool was told to forget "
+               "the target", h->req.method, h->req.url);
+    } else if(rst) {
       snprintf(p->err, sizeof(p->err), "%s %.300s: %s", h->req.method,
                h->req.url, msg);
     } else if(now < h->deadline_ms) {
@@ -527,13 +556,14 @@ static void release_held(sdc_pool *p, sdc_target *t, enum hold_for why,
                    h->cb, h->ud);
     } else {
       rst = SDC_ETIMEDOUT;
+      rkind = SDC_FAIL_TIMEOUT;
       snprintf(p->err, sizeof(p->err), "%s %.300s: timed out while %s",
                h->req.method, h->req.url,
                why == HOLD_ENDPOINTS ? "the directory was asked for endpoints"
                                      : "the target's protocol was being learnt");
     }
-    if(rst)
-      h->cb(rst, NULL, p->err, h->ud);
+    if(rst) /* a refused resubmit says so in p->err */
+      fail_cb(p, h->cb, h->ud, rst, st ? rkind : SDC_FAIL_PROTOCOL, p->err);
     held_free(h);
   }
 }
@@ -681,13 +711,15 @@ static void unlink_xfer(sdc_pool *p, struct xfer *x)
 }
 
 sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
-                                     char *const *chain, size_t n_chain)
+                                     const char *cipher, char *const *chain,
+                                     size_t n_chain)
 {
-  size_t el = strlen(endpoint) + 1, vl = strlen(version) + 1, size;
+  size_t el = strlen(endpoint) + 1, vl = strlen(version) + 1,
+         cl = strlen(cipher) + 1, size;
   sdc_http_response *r;
   char **slots, *at;
 
-  size = sizeof(*r) + n_chain * sizeof(char *) + el + vl;
+  size = sizeof(*r) + n_chain * sizeof(char *) + el + vl + cl;
   for(size_t i = 0; i < n_chain; i++)
     size += strlen(chain[i]) + 1;
   if(!(r = sdc__calloc(1, size)))
@@ -698,6 +730,8 @@ sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
   at += el;
   r->tls.version = memcpy(at, version, vl);
   at += vl;
+  r->tls.cipher = memcpy(at, cipher, cl);
+  at += cl;
   for(size_t i = 0; i < n_chain; i++) {
     size_t l = strlen(chain[i]) + 1;
     slots[i] = memcpy(at, chain[i], l);
@@ -724,7 +758,8 @@ bool sdc__response_take(sdc_http_response *r, char **hdrs, size_t hdr_n,
 
 static sdc_http_response *build_response(struct xfer *x)
 {
-  sdc_http_response *r = sdc__response_new(x->endpoint, x->tls_version, x->chain,
+  sdc_http_response *r = sdc__response_new(x->endpoint, x->tls_version,
+                                            x->tls_cipher, x->chain,
                                             x->n_chain);
   curl_off_t t_conn = 0, t_tls = 0, t_first = 0, t_total = 0;
   long ver = 0, conns = 0;
@@ -794,8 +829,11 @@ static enum failover failover(sdc_pool *p, struct xfer *x, CURLcode rc)
 
 /* Tell the caller: `r`, or failure `st` with `detail`. `x` is in no list. */
 static void complete(sdc_pool *p, struct xfer *x, sdc_status st,
-                     const char *detail, sdc_http_response *r)
+                     sdc_fail_kind kind, const char *detail,
+                     sdc_http_response *r)
 {
+  unsigned long forgets = p->forgets;
+
   if(x->probe) {
     struct tstate *ts = sdc__h1_state(p, x->t);
     if(ts)
@@ -806,12 +844,14 @@ static void complete(sdc_pool *p, struct xfer *x, sdc_status st,
     snprintf(msg, sizeof(msg), "%s %.300s via %s: %s", x->method, x->url,
              x->endpoint, detail);
     snprintf(p->err, sizeof(p->err), "%s", msg);
-    x->cb(st, NULL, msg, x->ud);
+    fail_cb(p, x->cb, x->ud, st, kind, msg);
   } else {
     x->cb(SDC_OK, r, "", x->ud);
   }
-  if(x->probe)
-    release_held(p, x->t, HOLD_PROTOCOL, SDC_OK, "");
+  if(p->forgets != forgets) /* the callback may have freed the target */
+    x->t = NULL;
+  else if(x->probe)
+    release_held(p, x->t, HOLD_PROTOCOL, SDC_OK, SDC_FAIL_NONE, "");
   xfer_free(x);
 }
 
@@ -822,6 +862,7 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   char detail[600];
   long conns = 0;
   enum failover fo = FO_NONE;
+  sdc_fail_kind kind = SDC_FAIL_NONE;
 
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
   p->opened += (unsigned long)conns;
@@ -829,15 +870,17 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
     return;
   if(rc == CURLE_WRITE_ERROR && x->body_over) {
     st = SDC_ETOOBIG;
+    kind = SDC_FAIL_TOO_BIG;
     snprintf(detail, sizeof(detail), "the response body passed %zu bytes; the "
              "transfer was stopped", p->o.max_body);
   } else if(rc == CURLE_WRITE_ERROR && x->hdr_over) {
     st = SDC_ETOOBIG;
+    kind = SDC_FAIL_TOO_BIG;
     snprintf(detail, sizeof(detail), "the response headers passed %zu bytes",
              p->o.max_header);
   } else if(rc != CURLE_OK) {
     st = sdc__curl_explain(rc, x->easy, x->errbuf, x->t->host,
-                           x->t->cert != NULL, detail, sizeof(detail));
+                           x->t->cert != NULL, detail, sizeof(detail), &kind);
   } else if(!(r = build_response(x))) {
     st = SDC_ENOMEM;
     snprintf(detail, sizeof(detail), "out of memory");
@@ -850,12 +893,13 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   curl_multi_remove_handle(p->multi, x->easy);
   if(fo == FO_PARKED) { /* kept with its failure, for if asking fails */
     x->parked_st = st;
+    x->parked_kind = kind;
     x->parked_msg = sdc__strdup(detail);
     x->next = p->parked;
     p->parked = x;
     return;
   }
-  complete(p, x, st, detail, r);
+  complete(p, x, st, kind, detail, r);
 }
 
 /* The directory answered again for `t`: parked requests go to an endpoint
@@ -883,6 +927,7 @@ static void unpark(sdc_pool *p, sdc_target *t, sdc_status st)
       continue;
     }
     complete(p, x, x->parked_st ? x->parked_st : SDC_EUNAVAILABLE,
+             x->parked_msg ? x->parked_kind : SDC_FAIL_NOMEM,
              x->parked_msg ? x->parked_msg : "out of memory", NULL);
   }
 }
@@ -893,8 +938,20 @@ static void deliver_answers(sdc_pool *p)
   struct sdc__resolved *list = sdc__resolve_take(p);
 
   for(struct sdc__resolved *a = list; a; a = a->next) {
-    struct tstate *ts = sdc__h1_state(p, a->t);
-    release_held(p, a->t, HOLD_ENDPOINTS, a->st, a->msg);
+    struct tstate *ts;
+    if(a->acb) {
+      a->acb(a->st, a->st ? NULL : (const char *const *)a->addrs, a->n_addrs,
+             a->st ? a->msg : "", a->ud);
+      continue;
+    }
+    if(a->cb) { /* a caller's sdc_pool_resolve(): the reference is theirs */
+      a->cb(a->st, a->st ? NULL : a->svc, a->st ? NULL : &a->info,
+            a->st || a->info.stale ? a->msg : "", a->ud);
+      a->svc = NULL;
+      continue;
+    }
+    ts = sdc__h1_state(p, a->t);
+    release_held(p, a->t, HOLD_ENDPOINTS, a->st, a->kind, a->msg);
     unpark(p, a->t, a->st);
     if(ts)
       sdc__h1_endpoints_known(p, ts, a->st);
@@ -921,7 +978,7 @@ static uint64_t expire_waiting(sdc_pool *p, uint64_t now)
              h->req.method, h->req.url,
              h->why == HOLD_ENDPOINTS ? "the directory was asked for endpoints"
                                       : "the target's protocol was being learnt");
-    h->cb(SDC_ETIMEDOUT, NULL, p->err, h->ud);
+    fail_cb(p, h->cb, h->ud, SDC_ETIMEDOUT, SDC_FAIL_TIMEOUT, p->err);
     held_free(h);
   }
   for(struct xfer **pp = &p->parked; *pp;) {
@@ -936,25 +993,71 @@ static uint64_t expire_waiting(sdc_pool *p, uint64_t now)
     *pp = x->next;
     snprintf(detail, sizeof(detail), "timed out while the directory was "
              "asked again after: %.600s", x->parked_msg ? x->parked_msg : "");
-    complete(p, x, SDC_ETIMEDOUT, detail, NULL);
+    complete(p, x, SDC_ETIMEDOUT, SDC_FAIL_TIMEOUT, detail, NULL);
   }
   return next;
+}
+
+void sdc_pool_forget_target(sdc_pool *p, sdc_target *t)
+{
+  if(!p || !t)
+    return;
+  p->forgets++;
+  for(struct xfer **pp = &p->live; *pp;) {
+    struct xfer *x = *pp;
+    if(x->t != t) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    p->running--;
+    curl_multi_remove_handle(p->multi, x->easy);
+    complete(p, x, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED,
+             "the pool was told to forget the target", NULL);
+  }
+  for(struct xfer **pp = &p->parked; *pp;) {
+    struct xfer *x = *pp;
+    if(x->t != t) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    complete(p, x, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED,
+             "the pool was told to forget the target", NULL);
+  }
+  for(struct held **pp = &p->held; *pp;) {
+    struct held *h = *pp;
+    if(h->t != t) {
+      pp = &h->next;
+      continue;
+    }
+    *pp = h->next;
+    fail_cb(p, h->cb, h->ud, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED,
+            "the pool was told to forget the target");
+    held_free(h);
+  }
+  sdc__resolve_forget(p, t);
+  sdc__h1_forget(p, t);
+  if(t->idle_pool == p->id) /* handles configured by this pool */
+    sdc__target_flush_idle(t);
 }
 
 sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
 {
   uint64_t end = sdc__now_ms() + timeout_ms;
 
-  while(p->running || p->h1_pending || p->held || p->parked) {
+  while(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
+        p->tcp_pending) {
     int still = 0, msgs = 0;
     CURLMsg *m;
     uint64_t now = sdc__now_ms(), wake, left, due;
-    size_t n;
+    size_t n, nt;
     if(now >= end)
       return SDC_ETIMEDOUT;
     deliver_answers(p);
     due = expire_waiting(p, now);
-    if(!(p->running || p->h1_pending || p->held || p->parked))
+    if(!(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
+         p->tcp_pending))
       break; /* the answers finished the last requests */
     if(p->running) {
       curl_multi_perform(p->multi, &still);
@@ -968,15 +1071,19 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
     }
     /* one poll for libcurl's transfers, our connections and cmulti's */
     n = sdc__h1_wait_set(p, 0, now, &wake);
+    nt = sdc__tcp_wait_set(p, n, &wake);
     if(due < wake)
       wake = due > now ? due : now;
+    if(wake < now)
+      wake = now;
     left = end - now;
     if(wake - now < left)
       left = wake - now;
     if(left > 100)
       left = 100;
-    curl_multi_poll(p->multi, p->wfds, (unsigned)n, (int)left, NULL);
+    curl_multi_poll(p->multi, p->wfds, (unsigned)nt, (int)left, NULL);
     sdc__h1_handle(p, 0, n);
+    sdc__tcp_handle(p, n, nt);
   }
   return SDC_OK;
 }

@@ -56,8 +56,16 @@ struct conn_use {
 /* A directory answer for a target, handed to the loop thread. */
 struct sdc__resolved {
   struct sdc__resolved *next;
-  sdc_target *t;
+  uint64_t ask;       /* which question this answers */
+  sdc_target *t;      /* for a target's endpoints, or NULL... */
+  sdc_resolve_cb cb;  /* ...for a caller's sdc_pool_resolve() */
+  sdc_addr_cb acb;    /* ...or sdc_pool_resolve_host() */
+  char *host, **addrs;
+  size_t n_addrs;
+  void *ud;
+  sdc_resolve_info info;
   sdc_status st;
+  sdc_fail_kind kind; /* when st is not SDC_OK */
   const sdc_service *svc;
   char msg[512];
 };
@@ -65,7 +73,9 @@ struct sdc__resolved {
 struct xfer;     /* a request libcurl runs (pool.c) */
 struct held;     /* a request waiting for endpoints or a protocol (pool.c) */
 struct asking;   /* a directory question in flight (resolve.c) */
+struct lookup;   /* a caller's sdc_pool_resolve(_host) (resolve.c) */
 struct sdc__inbox;
+struct tcpop;    /* a TCP connect (tcp.c) */
 struct tstate;   /* a target's HTTP/1.1 connections in a pool (h1conn.c) */
 struct h1conn;
 struct h1req;
@@ -81,6 +91,12 @@ struct sdc_pool {
   struct xfer *parked;   /* out of `multi` while the directory is asked again */
   struct held *held;     /* waiting for endpoints or a target's protocol */
   struct asking *asking; /* directory questions in flight */
+  uint64_t next_ask;
+  unsigned lookups;      /* sdc_pool_resolve(_host) calls not yet answered */
+  struct lookup *callers; /* ...and whom to tell */
+  unsigned dns_threads;
+  struct tcpop *tcp;     /* sdc_pool_tcp_connect() in progress */
+  unsigned tcp_pending;
   struct sdc__inbox *inbox; /* their answers, from the resolver's thread */
   unsigned running;      /* requests in `multi` */
   unsigned h1_pending;   /* requests on our own HTTP/1.1 connections */
@@ -96,6 +112,9 @@ struct sdc_pool {
   void **wowner;
   size_t cap_wfds;
   unsigned long opened;
+  sdc_fail_kind fail; /* of the failed request whose callback runs */
+  unsigned long forgets; /* sdc_pool_forget_target() calls: a callback that
+                            forgot a target may have freed it */
   char err[1024];
 };
 
@@ -126,8 +145,14 @@ sdc_status sdc__resolve_endpoints(sdc_pool *p, sdc_target *t);
 sdc_status sdc__resolve_again(sdc_pool *p, sdc_target *t);
 bool sdc__resolve_pending(const sdc_pool *p, const sdc_target *t);
 /* Answers that arrived, already applied to their targets (st is
- * SDC_EUNAVAILABLE when one lists no usable endpoint); free the list. */
+ * SDC_EUNAVAILABLE when one lists no usable endpoint; answers for targets
+ * the pool forgot are dropped), callers' answers with `cb` set; free the
+ * list. */
 struct sdc__resolved *sdc__resolve_take(sdc_pool *p);
+/* Tell every caller still waiting that the pool is gone. */
+void sdc__resolve_fail_callers(sdc_pool *p);
+/* Stop waiting for an answer about `t` (the pool forgets it). */
+void sdc__resolve_forget(sdc_pool *p, const sdc_target *t);
 void sdc__resolved_free(struct sdc__resolved *list);
 
 /* ---- our own HTTP/1.1 connections (h1conn.c) ---- */
@@ -153,7 +178,8 @@ void sdc__h1_endpoints_known(sdc_pool *p, struct tstate *ts, sdc_status st);
 /* A response whose endpoint, TLS version and chain live in its own block
  * (one allocation); body and headers are handed over by the caller. */
 sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
-                                     char *const *chain, size_t n_chain);
+                                     const char *cipher, char *const *chain,
+                                     size_t n_chain);
 /* Hand the answer's buffers (NULL: none) to `r`; on failure `r` is freed
  * and false returned. */
 bool sdc__response_take(sdc_http_response *r, char **hdrs, size_t hdr_n,
@@ -164,6 +190,19 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms);
  * cmulti's timer, enforce deadlines and idle limits. */
 void sdc__h1_handle(sdc_pool *p, size_t from, size_t to);
 void sdc__h1_free_all(sdc_pool *p);
+/* Room for n entries in p->wfds/p->wowner. */
+bool sdc__wait_room(sdc_pool *p, size_t n);
+
+/* ---- TCP connects (tcp.c) ---- */
+/* Add their sockets to p->wfds from index n; new count; *wake_ms lowered
+ * to the earliest deadline (or now, when one is ready to be told). */
+size_t sdc__tcp_wait_set(sdc_pool *p, size_t n, uint64_t *wake_ms);
+/* Act on poll's report for [from, to), deadlines, then the callbacks. */
+void sdc__tcp_handle(sdc_pool *p, size_t from, size_t to);
+void sdc__tcp_free_all(sdc_pool *p);
+/* Fail what `t` has in our HTTP/1.1 path, close its connections, forget
+ * its state. */
+void sdc__h1_forget(sdc_pool *p, sdc_target *t);
 
 /* ---- libcurl glue (tls.c) ---- */
 /* libcurl's process-wide share (TLS sessions, DNS), created on first use;
@@ -174,6 +213,7 @@ void sdc__curl_share_cleanup(void);
 /* TLS facts of the connection behind `easy` (call while the transfer is
  * running, e.g. from a header callback). Strings are malloc'd into *chain. */
 void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
+                            char *cipher, size_t ccap,
                             long *verify, int64_t *expiry, char ***chain,
                             size_t *n_chain);
 
@@ -181,6 +221,6 @@ void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
  * connection, for `host`. Returns the status class. */
 sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
                              const char *host, bool has_client_cert, char *out,
-                             size_t cap);
+                             size_t cap, sdc_fail_kind *kind);
 
 #endif

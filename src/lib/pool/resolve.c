@@ -20,7 +20,10 @@
 
 #include "core/core.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,8 +37,18 @@ struct sdc__inbox {
 /* A question in flight: the callback's userdata, turned into the answer. */
 struct asking {
   struct asking *next; /* in p->asking */
+  uint64_t id;         /* answers carry it: a forgotten target's are dropped */
   sdc_target *t;
   bool forced;
+};
+
+/* A caller waiting for sdc_pool_resolve(_host): answers find it by id. */
+struct lookup {
+  struct lookup *next;
+  uint64_t id;
+  sdc_resolve_cb cb;
+  sdc_addr_cb acb;
+  void *ud;
 };
 
 struct job {
@@ -51,12 +64,7 @@ static void inbox_unref(struct sdc__inbox *in)
   last = --in->refs == 0;
   pthread_mutex_unlock(&in->lock);
   if(last) {
-    while(in->head) {
-      struct sdc__resolved *a = in->head;
-      in->head = a->next;
-      sdc_service_release(a->svc);
-      sdc_free(a);
-    }
+    sdc__resolved_free(in->head);
     pthread_mutex_destroy(&in->lock);
     sdc_free(in);
   }
@@ -100,10 +108,11 @@ static void on_answer(sdc_status st, const sdc_service *svc,
   struct sdc__inbox *in = j->in;
   struct sdc__resolved *a = j->ans;
 
-  (void)info;
   sdc_free(j);
   a->st = st;
   a->svc = svc;
+  if(info)
+    a->info = *info;
   snprintf(a->msg, sizeof(a->msg), "%s", errmsg ? errmsg : "");
   pthread_mutex_lock(&in->lock);
   if(in->wake) {
@@ -121,6 +130,24 @@ static void on_answer(sdc_status st, const sdc_service *svc,
     sdc_free(a);
   }
   inbox_unref(in);
+}
+
+/* Apply a target's answer to it. */
+static void apply(struct sdc__resolved *a)
+{
+  const sdc_service *svc = a->svc;
+
+  a->svc = NULL;
+  a->kind = SDC_FAIL_DIRECTORY;
+  if(a->st == SDC_OK && sdc__target_apply(a->t, svc)) {
+    a->st = SDC_ENOMEM;
+    snprintf(a->msg, sizeof(a->msg), "out of memory");
+  } else if(a->st == SDC_OK && !a->t->n_eps) {
+    a->st = SDC_EUNAVAILABLE;
+    a->kind = SDC_FAIL_NO_ENDPOINT;
+    snprintf(a->msg, sizeof(a->msg), "the directory lists no usable "
+             "endpoint for %s", a->t->service);
+  }
 }
 
 static struct asking *asking_find(sdc_pool *p, const sdc_target *t)
@@ -159,6 +186,7 @@ static sdc_status ask(sdc_pool *p, sdc_target *t, bool forced)
   }
   j->in = p->inbox;
   j->ans->t = t;
+  j->ans->ask = ++p->next_ask;
   if(forced)
     sdc_resolver_invalidate(t->resolver, t->service);
   pthread_mutex_lock(&p->inbox->lock);
@@ -175,6 +203,7 @@ static sdc_status ask(sdc_pool *p, sdc_target *t, bool forced)
     return st;
   }
   a->t = t;
+  a->id = p->next_ask; /* j may be gone already: the answer frees it */
   a->forced = forced;
   a->next = p->asking;
   p->asking = a;
@@ -212,32 +241,293 @@ sdc_status sdc__resolve_again(sdc_pool *p, sdc_target *t)
 
 struct sdc__resolved *sdc__resolve_take(sdc_pool *p)
 {
-  struct sdc__resolved *list;
+  struct sdc__resolved *list, *keep = NULL, **tail = &keep;
 
   pthread_mutex_lock(&p->inbox->lock);
   list = p->inbox->head;
   p->inbox->head = p->inbox->tail = NULL;
   pthread_mutex_unlock(&p->inbox->lock);
-  for(struct sdc__resolved *a = list; a; a = a->next) {
-    for(struct asking **pp = &p->asking; *pp; pp = &(*pp)->next)
-      if((*pp)->t == a->t) {
+  while(list) {
+    struct sdc__resolved *a = list;
+    bool caller = a->cb || a->acb, wanted = false;
+    list = a->next;
+    a->next = NULL;
+    if(a->acb && a->host)
+      p->dns_threads--;
+    for(struct lookup **pp = &p->callers; caller && *pp; pp = &(*pp)->next)
+      if((*pp)->id == a->ask) { /* still wanted: not cancelled */
+        struct lookup *l = *pp;
+        *pp = l->next;
+        a->cb = l->cb;
+        a->acb = l->acb;
+        a->ud = l->ud;
+        sdc_free(l);
+        p->lookups--;
+        wanted = true;
+        break;
+      }
+    for(struct asking **pp = &p->asking; !caller && *pp; pp = &(*pp)->next)
+      if((*pp)->id == a->ask) {
         struct asking *q = *pp;
         *pp = q->next;
         sdc_free(q);
+        wanted = true;
         break;
       }
-    const sdc_service *svc = a->svc;
-    a->svc = NULL;
-    if(a->st == SDC_OK && sdc__target_apply(a->t, svc)) {
+    if(!wanted) { /* about a target the pool has forgotten */
+      sdc__resolved_free(a);
+      continue;
+    }
+    if(a->t)
+      apply(a);
+    *tail = a;
+    tail = &a->next;
+  }
+  return keep;
+}
+
+void sdc__resolve_forget(sdc_pool *p, const sdc_target *t)
+{
+  for(struct asking **pp = &p->asking; *pp;)
+    if((*pp)->t == t) {
+      struct asking *q = *pp;
+      *pp = q->next;
+      sdc_free(q);
+    } else {
+      pp = &(*pp)->next;
+    }
+}
+
+/* Put an answer in the inbox from any thread, waking the loop. */
+static void post(struct sdc__inbox *in, struct sdc__resolved *a)
+{
+  bool dropped;
+
+  pthread_mutex_lock(&in->lock);
+  dropped = !in->wake;
+  if(!dropped) {
+    if(in->tail)
+      in->tail->next = a;
+    else
+      in->head = a;
+    in->tail = a;
+    curl_multi_wakeup(in->wake);
+  }
+  pthread_mutex_unlock(&in->lock);
+  if(dropped)
+    sdc__resolved_free(a);
+}
+
+/* Remember who waits for answer `a` (its id, callback and userdata). */
+static bool track(sdc_pool *p, const struct sdc__resolved *a)
+{
+  struct lookup *l = sdc__calloc(1, sizeof(*l));
+
+  if(!l)
+    return false;
+  l->id = a->ask;
+  l->cb = a->cb;
+  l->acb = a->acb;
+  l->ud = a->ud;
+  l->next = p->callers;
+  p->callers = l;
+  p->lookups++;
+  return true;
+}
+
+static void untrack(sdc_pool *p, uint64_t id)
+{
+  for(struct lookup **pp = &p->callers; *pp; pp = &(*pp)->next)
+    if((*pp)->id == id) {
+      struct lookup *l = *pp;
+      *pp = l->next;
+      sdc_free(l);
+      p->lookups--;
+      return;
+    }
+}
+
+void sdc_pool_cancel_lookups(sdc_pool *p, void *userdata)
+{
+  for(struct lookup **pp = &p->callers; *pp;)
+    if((*pp)->ud == userdata) {
+      struct lookup *l = *pp;
+      *pp = l->next;
+      sdc_free(l);
+      p->lookups--;
+    } else {
+      pp = &(*pp)->next;
+    }
+}
+
+void sdc__resolve_fail_callers(sdc_pool *p)
+{
+  while(p->callers) {
+    struct lookup *l = p->callers;
+    p->callers = l->next;
+    p->lookups--;
+    if(l->cb)
+      l->cb(SDC_EUNAVAILABLE, NULL, NULL, "the pool was freed", l->ud);
+    else
+      l->acb(SDC_EUNAVAILABLE, NULL, 0, "the pool was freed", l->ud);
+    sdc_free(l);
+  }
+}
+
+sdc_status sdc_pool_resolve(sdc_pool *p, sdc_resolver *r, const char *name,
+                            int max_endpoints, const char *filter,
+                            sdc_resolve_cb cb, void *userdata)
+{
+  struct job *j;
+  struct sdc__resolved *a;
+  const sdc_service *s = NULL;
+  sdc_resolve_info info = {0};
+  sdc_status st;
+
+  if(!r || !name || !*name || !cb)
+    return SDC_EINVAL;
+  if(!(a = sdc__calloc(1, sizeof(*a))))
+    return SDC_ENOMEM;
+  a->cb = cb;
+  a->ud = userdata;
+  a->ask = ++p->next_ask;
+  st = sdc_resolve_cached(r, name, max_endpoints, filter, &s, &info);
+  if(st != SDC_EAGAIN) { /* known now: told next turn, never from here */
+    a->st = st;
+    a->svc = s;
+    a->info = info;
+    snprintf(a->msg, sizeof(a->msg), "%s", st ? sdc_resolver_errmsg(r) : "");
+    if(!track(p, a)) {
+      sdc__resolved_free(a);
+      return SDC_ENOMEM;
+    }
+    post(p->inbox, a);
+    return SDC_OK;
+  }
+  if(!(j = sdc__calloc(1, sizeof(*j))) || !track(p, a)) {
+    sdc_free(a);
+    sdc_free(j);
+    return SDC_ENOMEM;
+  }
+  j->in = p->inbox;
+  j->ans = a;
+  pthread_mutex_lock(&p->inbox->lock);
+  p->inbox->refs++;
+  pthread_mutex_unlock(&p->inbox->lock);
+  st = sdc_resolve_async(r, name, max_endpoints, filter, on_answer, j);
+  if(st) {
+    untrack(p, a->ask);
+    inbox_unref(p->inbox);
+    sdc_free(a);
+    sdc_free(j);
+    return st;
+  }
+  return SDC_OK;
+}
+
+/* ---- host names ---------------------------------------------------------- */
+static void *dns_main(void *arg)
+{
+  struct job *j = arg;
+  struct sdc__resolved *a = j->ans;
+  struct sdc__inbox *in = j->in;
+  struct addrinfo hints, *res = NULL;
+  int rc;
+
+  sdc_free(j);
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  rc = getaddrinfo(a->host, NULL, &hints, &res);
+  if(rc) {
+    a->st = rc == EAI_NONAME ? SDC_ENOTFOUND : SDC_EUNAVAILABLE;
+    snprintf(a->msg, sizeof(a->msg), "DNS lookup of %s: %s", a->host, gai_strerror(rc));
+  } else {
+    size_t n = 0;
+    for(struct addrinfo *ai = res; ai; ai = ai->ai_next)
+      n++;
+    a->addrs = sdc__calloc(n ? n : 1, sizeof(char *));
+    for(struct addrinfo *ai = res; a->addrs && ai && a->n_addrs < 16; ai = ai->ai_next) {
+      char buf[INET6_ADDRSTRLEN];
+      const void *src = ai->ai_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+      bool dup = false;
+      if(!inet_ntop(ai->ai_family, src, buf, sizeof(buf)))
+        continue;
+      for(size_t i = 0; i < a->n_addrs; i++)
+        dup |= !strcmp(a->addrs[i], buf);
+      if(!dup && (a->addrs[a->n_addrs] = sdc__strdup(buf)))
+        a->n_addrs++;
+    }
+    freeaddrinfo(res);
+    if(!a->n_addrs) {
       a->st = SDC_ENOMEM;
-      snprintf(a->msg, sizeof(a->msg), "out of memory");
-    } else if(a->st == SDC_OK && !a->t->n_eps) {
-      a->st = SDC_EUNAVAILABLE;
-      snprintf(a->msg, sizeof(a->msg), "the directory lists no usable "
-               "endpoint for %s", a->t->service);
+      snprintf(a->msg, sizeof(a->msg), "DNS lookup of %s: out of memory", a->host);
     }
   }
-  return list;
+  post(in, a);
+  inbox_unref(in);
+  return NULL;
+}
+
+sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host, sdc_addr_cb cb,
+                                 void *userdata)
+{
+  struct sdc__resolved *a;
+  struct job *j;
+  unsigned char bin[16];
+  pthread_t th;
+  pthread_attr_t attr;
+
+  if(!host || !*host || strlen(host) > 253 || !cb)
+    return SDC_EINVAL;
+  if(p->dns_threads >= 64)
+    return SDC_EAGAIN;
+  if(!(a = sdc__calloc(1, sizeof(*a))) || !(a->host = sdc__strdup(host))) {
+    sdc_free(a);
+    return SDC_ENOMEM;
+  }
+  a->acb = cb;
+  a->ud = userdata;
+  a->ask = ++p->next_ask;
+  if(inet_pton(AF_INET, host, bin) == 1 || inet_pton(AF_INET6, host, bin) == 1) {
+    if(!(a->addrs = sdc__calloc(1, sizeof(char *))) || !(a->addrs[0] = sdc__strdup(host))) {
+      sdc__resolved_free(a);
+      return SDC_ENOMEM;
+    }
+    a->n_addrs = 1;
+    if(!track(p, a)) {
+      sdc__resolved_free(a);
+      return SDC_ENOMEM;
+    }
+    p->dns_threads++; /* counted down with the others when taken */
+    post(p->inbox, a);
+    return SDC_OK;
+  }
+  if(!(j = sdc__calloc(1, sizeof(*j))) || !track(p, a)) {
+    sdc_free(j);
+    sdc__resolved_free(a);
+    return SDC_ENOMEM;
+  }
+  j->in = p->inbox;
+  j->ans = a;
+  pthread_mutex_lock(&p->inbox->lock);
+  p->inbox->refs++;
+  pthread_mutex_unlock(&p->inbox->lock);
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if(pthread_create(&th, &attr, dns_main, j)) {
+    pthread_attr_destroy(&attr);
+    untrack(p, a->ask);
+    inbox_unref(p->inbox);
+    sdc_free(j);
+    sdc__resolved_free(a);
+    return SDC_EAGAIN;
+  }
+  pthread_attr_destroy(&attr);
+  p->dns_threads++;
+  return SDC_OK;
 }
 
 void sdc__resolved_free(struct sdc__resolved *list)
@@ -245,6 +535,10 @@ void sdc__resolved_free(struct sdc__resolved *list)
   while(list) {
     struct sdc__resolved *a = list;
     list = a->next;
+    for(size_t i = 0; i < a->n_addrs; i++)
+      sdc_free(a->addrs[i]);
+    sdc_free(a->addrs);
+    sdc_free(a->host);
     sdc_service_release(a->svc);
     sdc_free(a);
   }

@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -19,12 +20,26 @@
 #include <string.h>
 
 /* ---- targets ------------------------------------------------------------- */
+/* "[v6 literal]", as URLs write it. */
+static bool bracketed_v6(const char *host)
+{
+  char inner[64];
+  size_t l = strlen(host);
+  struct in6_addr a;
+
+  if(l < 4 || l - 2 >= sizeof(inner) || host[0] != '[' || host[l - 1] != ']')
+    return false;
+  memcpy(inner, host + 1, l - 2);
+  inner[l - 2] = '\0';
+  return inet_pton(AF_INET6, inner, &a) == 1;
+}
+
 sdc_status sdc_target_new(sdc_target **out, const char *host, int port, int tls)
 {
   sdc_target *t;
 
-  if(!host || !*host || strlen(host) > 253 || strpbrk(host, " /:@[]") ||
-     port < 1 || port > 65535)
+  if(!host || !*host || strlen(host) > 253 ||
+     (strpbrk(host, " /:@[]") && !bracketed_v6(host)) || port < 1 || port > 65535)
     return SDC_EINVAL;
   t = sdc__calloc(1, sizeof(*t));
   if(!t || !(t->host = sdc__strdup(host))) {

@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 
+#include <errno.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -75,6 +76,7 @@ static int64_t asn1_to_unix(const ASN1_TIME *t)
 }
 
 void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
+                            char *cipher, size_t ccap,
                             long *verify, int64_t *expiry, char ***chain,
                             size_t *n_chain)
 {
@@ -88,6 +90,7 @@ void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
     return;
   ssl = info->internals;
   snprintf(version, vcap, "%s", SSL_get_version(ssl));
+  snprintf(cipher, ccap, "%s", SSL_get_cipher_name(ssl));
   *verify = SSL_get_verify_result(ssl);
   sk = SSL_get_peer_cert_chain(ssl);
   n = sk ? sk_X509_num(sk) : 0;
@@ -114,11 +117,15 @@ static int has(const char *s, const char *needle)
 
 sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
                              const char *host, bool has_client_cert, char *out,
-                             size_t cap)
+                             size_t cap, sdc_fail_kind *kind)
 {
-  long vr = 0, conns = 0;
-  curl_off_t tls_done = 0;
+  long vr = 0, conns = 0, oserr = 0;
+  curl_off_t tls_done = 0, connected = 0;
   const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
+  *kind = SDC_FAIL_PROTOCOL;
 
   curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &vr);
   curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_done);
@@ -126,16 +133,20 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
   switch(rc) {
   case CURLE_PEER_FAILED_VERIFICATION:
     /* curl checks the name itself; OpenSSL's result then says little */
+    *kind = SDC_FAIL_TLS_VERIFY;
     if(vr == X509_V_ERR_HOSTNAME_MISMATCH || has(why, "subject name") ||
-       has(why, "host name"))
+       has(why, "host name")) {
+      *kind = SDC_FAIL_TLS_HOSTNAME;
       snprintf(out, cap, "TLS: the certificate does not name %s in its subject "
                "alternative names; it must, since Google checks the URL's host", host);
-    else if(vr == X509_V_ERR_CERT_HAS_EXPIRED)
+    } else if(vr == X509_V_ERR_CERT_HAS_EXPIRED) {
+      *kind = SDC_FAIL_TLS_EXPIRED;
       snprintf(out, cap, "TLS: the certificate of %s has expired; renew it", host);
-    else if(vr == X509_V_ERR_CERT_NOT_YET_VALID)
+    } else if(vr == X509_V_ERR_CERT_NOT_YET_VALID) {
+      *kind = SDC_FAIL_TLS_EXPIRED;
       snprintf(out, cap, "TLS: the certificate of %s is not valid yet (check clocks)",
                host);
-    else if(vr != X509_V_OK)
+    } else if(vr != X509_V_OK)
       snprintf(out, cap, "TLS: the certificate of %s is not signed by a trusted CA (%s); "
                "give the target the CA that issued it", host,
                X509_verify_cert_error_string(vr));
@@ -145,17 +156,21 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
+    *kind = SDC_FAIL_TLS_HANDSHAKE;
     if(has(why, "unsupported protocol") || has(why, "protocol version") ||
-       has(why, "no protocols available"))
+       has(why, "no protocols available")) {
+      *kind = SDC_FAIL_TLS_VERSION;
       snprintf(out, cap, "TLS: %s offers no TLS 1.2 or newer (%s); TLS 1.0 and 1.1 "
                "are refused", host, why);
-    else if(has(why, "certificate required") || has(why, "handshake failure") ||
-            has(why, "bad certificate") || has(why, "unknown ca"))
+    } else if(has(why, "certificate required") || has(why, "handshake failure") ||
+            has(why, "bad certificate") || has(why, "unknown ca")) {
+      *kind = SDC_FAIL_TLS_CLIENT_CERT;
       snprintf(out, cap, "TLS: %s requires a client certificate it accepts (%s); "
                "give the target a client certificate and key", host, why);
-    else if(rc == CURLE_SSL_CONNECT_ERROR)
+    } else if(rc == CURLE_SSL_CONNECT_ERROR) {
       snprintf(out, cap, "TLS: handshake with %s failed: %s", host, why);
-    else if(conns > 0 && tls_done > 0)
+    } else if(conns > 0 && tls_done > 0) {
+      *kind = SDC_FAIL_TLS_CLIENT_CERT;
       /* TLS 1.3: the client finishes its handshake before the server has
        * judged the client certificate; a refusal then arrives as a reset
        * on the fresh connection, often before the alert can be read */
@@ -165,22 +180,28 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
                                : "probably requires a client certificate "
                                  "(mTLS); give the target a client "
                                  "certificate and key");
-    else
+    } else {
+      *kind = SDC_FAIL_PROTOCOL;
       break;
+    }
     return SDC_ETLS;
   case CURLE_SSL_CACERT_BADFILE:
+    *kind = SDC_FAIL_CONFIG;
     snprintf(out, cap, "TLS: no CA certificates to verify %s against (%s): install "
              "the system store (Debian: ca-certificates) or give the target its CA",
              host, why);
     return SDC_ECONFIG;
   case CURLE_SSL_CERTPROBLEM:
+    *kind = SDC_FAIL_CONFIG;
     snprintf(out, cap, "TLS: the client certificate or key for %s is unusable "
              "(%s): check the PEM files and the key's passphrase", host, why);
     return SDC_ECONFIG;
   case CURLE_OPERATION_TIMEDOUT:
+    *kind = connected ? SDC_FAIL_TIMEOUT : SDC_FAIL_CONNECT_TIMEOUT;
     snprintf(out, cap, "timed out: %s", why);
     return SDC_ETIMEDOUT;
   case CURLE_COULDNT_CONNECT:
+    *kind = oserr == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED : SDC_FAIL_CONNECT;
     snprintf(out, cap, "cannot connect: %s", why);
     return SDC_EUNAVAILABLE;
   default:

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 struct sdc_check_set {
   struct sdc_check **v;
@@ -134,12 +135,18 @@ static bool read_file(struct dec *d, const struct sdc__cfg_node *n,
   FILE *f;
   char *buf;
   size_t got;
+  struct stat sb;
 
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_SCALAR))
     return false;
   snprintf(full, sizeof(full), "%s%s", n->str[0] == '/' ? "" : d->base, n->str);
   if(!(f = fopen(full, "rb"))) {
     sdc__cfg_error(d->cfg, n, path, "cannot open '%s': %s", full, strerror(errno));
+    return false;
+  }
+  if(fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) { /* not /dev/stdin... */
+    sdc__cfg_error(d->cfg, n, path, "'%s' is not a regular file", full);
+    fclose(f);
     return false;
   }
   buf = sdc__malloc(1u << 20);

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sdconnect probe: run uptime checks (Cloud Monitoring UptimeCheckConfig
+ * files) once against every endpoint, and print a table or JSON lines.
+ * Exit 0 when every check passed, 3 when one failed, 2 for a bad file or
+ * flag, 1 when something else went wrong.
+ */
+#include "cmds.h"
+
+#include "msgs.h"
+#include "opts.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CMD "probe"
+#define MAX_FILES MAX_POSITIONAL
+
+struct outcome {
+  bool json;
+  size_t done, failed;
+  bool header_printed;
+};
+
+/* The last segment of an SD endpoint's name ("a" for .../endpoints/a). */
+static const char *short_name(const char *name)
+{
+  const char *slash = name ? strrchr(name, '/') : NULL;
+
+  return slash ? slash + 1 : name ? name : "";
+}
+
+static void print_row(const sdc_probe_report *rep, const sdc_probe_result *r)
+{
+  char addr[80] = "-", status[8] = "-", total[16] = "-", days[16] = "-";
+
+  if(*r->address && r->port)
+    snprintf(addr, sizeof(addr), strchr(r->address, ':') ? "[%s]:%d" : "%s:%d",
+             r->address, r->port);
+  if(r->http_status)
+    snprintf(status, sizeof(status), "%ld", r->http_status);
+  if(r->total_ms > 0)
+    snprintf(total, sizeof(total), "%.1f", r->total_ms);
+  if(r->cert_expiry)
+    snprintf(days, sizeof(days), "%.1f",
+             (double)(r->cert_expiry * 1000 - rep->started_unix_ms) / 86400000.0);
+  printf("%-24.24s %-18.18s %-24.24s %-4s %-20.20s %-6s %9s %-8s %8s\n",
+         sdc_check_id(rep->check), short_name(r->endpoint), addr,
+         r->passed ? "ok" : "FAIL", r->passed ? "-" : sdc_probe_reason_name(r->reason),
+         status, total, *r->tls_version ? r->tls_version : "-", days);
+}
+
+static void on_report(const sdc_probe_report *rep, void *ud)
+{
+  struct outcome *o = ud;
+
+  o->done++;
+  if(!rep->passed)
+    o->failed++;
+  for(size_t i = 0; i < rep->n_results; i++) {
+    const sdc_probe_result *r = &rep->results[i];
+    if(o->json) {
+      char *line = sdc_probe_result_json(rep, i);
+      if(line)
+        puts(line);
+      sdc_free(line);
+      continue;
+    }
+    if(!o->header_printed) {
+      printf("%-24s %-18s %-24s %-4s %-20s %-6s %9s %-8s %8s\n", "CHECK", "ENDPOINT",
+             "ADDRESS", "RESULT", "REASON", "STATUS", "TOTAL_MS", "TLS", "CERT_DAYS");
+      o->header_printed = true;
+    }
+    print_row(rep, r);
+  }
+  if(o->json)
+    return;
+  for(size_t i = 0; i < rep->n_results; i++) /* why, under the table rows */
+    if(!rep->results[i].passed && *rep->results[i].detail)
+      fprintf(stderr, "sdconnect probe: %s: %s: %s\n", sdc_check_id(rep->check),
+              short_name(rep->results[i].endpoint), rep->results[i].detail);
+  if(rep->directory_stale)
+    fprintf(stderr, "sdconnect probe: %s: the directory did not answer; its last "
+            "answer was used\n", sdc_check_id(rep->check));
+}
+
+int cmd_probe(int argc, char **argv)
+{
+  struct sd_flags sf = {0};
+  const char *timeout_s = NULL;
+  struct flag own[] = {
+      {.name = "probe-timeout", .value = &timeout_s, .help = "DURATION  overall limit "
+       "(default: the longest check timeout plus the directory's)"},
+      {0}};
+  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  struct parsed p;
+  sdc_check_set *sets[MAX_FILES] = {0};
+  size_t n_checks = 0;
+  bool need_sd = false;
+  sdc_resolver *r = NULL;
+  sdc_pool_opts *po = NULL;
+  sdc_pool *pool = NULL;
+  sdc_prober *pr = NULL;
+  struct outcome o = {0};
+  uint64_t limit = 0, longest = 0, started;
+  int rc = opts_parse(CMD, argc, argv, 1, tables, &p);
+
+  if(rc)
+    return rc;
+  if(p.help) {
+    printf("Usage: sdconnect probe CHECK_FILE... [OPTIONS]\n\n"
+           "Run each uptime check once against every endpoint of its Service\n"
+           "Directory service (or its host), each over a connection of its own.\n"
+           "A CHECK_FILE holds Cloud Monitoring UptimeCheckConfig resources (YAML or\n"
+           "JSON, as the API returns them). Exit status: 0 all checks passed, 3 one\n"
+           "failed, 2 a bad file or flag, 1 another failure.\n\nOptions:\n");
+    opts_help(tables);
+    return 0;
+  }
+  if(!p.n_pos)
+    return usage_error(CMD, "name at least one check file (UptimeCheckConfig YAML or JSON)");
+  if(timeout_s && !parse_duration_ms(timeout_s, &limit))
+    return usage_error(CMD, "--probe-timeout: '%s' is not a duration (e.g. 30s)", timeout_s);
+  o.json = sf.json;
+  rc = 2;
+  for(size_t f = 0; f < p.n_pos; f++) {
+    char *errs = NULL;
+    sdc_status st = sdc_checks_load_file(p.pos[f], &sets[f], &errs);
+    if(st) {
+      fputs(errs ? errs : "", stderr);
+      if(!errs)
+        cli_error(CMD, "%s: %s", p.pos[f], sdc_strerror(st));
+      if(st == SDC_ECONFIG)
+        cli_hint("fields use Google's REST names (httpCheck.useSsl, ...); settings "
+                 "the API lacks go under 'sdconnect:' (see sdconnect-check.yaml(5))");
+      sdc_free(errs);
+      rc = st == SDC_ENOMEM ? 1 : 2;
+      goto out;
+    }
+    for(size_t i = 0; i < sdc_check_set_count(sets[f]); i++) {
+      const sdc_check *c = sdc_check_set_get(sets[f], i);
+      need_sd |= sdc_check_service(c) != NULL;
+      if(sdc_check_timeout_ms(c) > longest)
+        longest = sdc_check_timeout_ms(c);
+      n_checks++;
+    }
+  }
+  if(need_sd && (rc = sd_connect(&sf, CMD, &r)))
+    goto out;
+  rc = 1;
+  if(sdc_pool_opts_new(&po) || sdc_pool_opts_set_max_body(po, 4u << 20) ||
+     sdc_pool_new(&pool, po) || sdc_prober_new(&pr, pool, r)) {
+    cli_error(CMD, "out of memory");
+    goto out;
+  }
+  for(size_t f = 0; f < p.n_pos; f++)
+    for(size_t i = 0; i < sdc_check_set_count(sets[f]); i++)
+      if(sdc_probe_run(pr, sdc_check_set_get(sets[f], i), on_report, &o)) {
+        cli_error(CMD, "%s: cannot start: %s", sdc_check_id(sdc_check_set_get(sets[f], i)),
+                  sdc_pool_errmsg(pool));
+        goto out;
+      }
+  if(!limit)
+    limit = longest + 60000; /* the directory's own deadline is within it */
+  started = (uint64_t)time(NULL);
+  while(o.done < n_checks && (uint64_t)time(NULL) - started <= limit / 1000 + 1)
+    if(sdc_pool_perform(pool, limit) == SDC_ETIMEDOUT)
+      break;
+  if(o.done < n_checks) {
+    cli_error(CMD, "%zu of %zu checks did not finish within %llu ms", n_checks - o.done,
+              n_checks, (unsigned long long)limit);
+    goto out;
+  }
+  if(!o.json)
+    printf("%zu check%s, %zu passed, %zu failed\n", n_checks, n_checks == 1 ? "" : "s",
+           n_checks - o.failed, o.failed);
+  rc = o.failed ? 3 : 0;
+out:
+  sdc_prober_free(pr); /* unfinished runs are told, and counted, first */
+  sdc_pool_free(pool);
+  sdc_pool_opts_free(po);
+  sdc_resolver_free(r);
+  for(size_t f = 0; f < MAX_FILES; f++)
+    sdc_check_set_free(sets[f]);
+  return rc;
+}

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: uptime checks run against real things on 127.0.0.1: a local
+ * Service Directory (`sdconnect sd-server`), HTTP and HTTPS servers
+ * (tests/servers/httpd) with certificates this test makes, closed ports
+ * and a listener whose backlog is full. Every failure reason comes from a
+ * real fault. Every process is stopped by its PID.
+ */
+#include "certs.h"
+#include "proc.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOST "orders.internal"
+#define NS "projects/p/locations/us-central1/namespaces/n"
+
+static char dir[64];
+static struct tproc procs[12];
+static size_t n_procs;
+static struct tproc *sd;
+static sdc_resolver *res;
+static int plain_port, tls_port;
+static int svc_seq;
+
+static const char *in_dir(const char *name) { return tproc_path(dir, name); }
+
+static void make_certs(void)
+{
+  struct tcert_opts ca_o = {"probe test CA", NULL, -1, 30, true, false};
+  struct tcert_opts other_o = {"another CA", NULL, -1, 30, true, false};
+  struct tcert_opts srv_o = {HOST, "DNS:" HOST, -1, 30, false, false};
+  struct tcert_opts old_o = {HOST, "DNS:" HOST, -30, -1, false, false};
+  struct tcert_opts cli_o = {"uptime-client", NULL, -1, 30, false, true};
+  struct tcert *ca = tcert_new(&ca_o, NULL), *other = tcert_new(&other_o, NULL);
+  struct tcert *srv = tcert_new(&srv_o, ca), *old = tcert_new(&old_o, ca);
+  struct tcert *cli = tcert_new(&cli_o, ca);
+
+  ck_assert(ca && other && srv && old && cli);
+  ck_assert_int_eq(tcert_write(ca, dir, "ca"), 0);
+  ck_assert_int_eq(tcert_write_der(ca, dir, "ca"), 0);
+  ck_assert_int_eq(tcert_write(other, dir, "other"), 0);
+  ck_assert_int_eq(tcert_write(srv, dir, "server"), 0);
+  ck_assert_int_eq(tcert_write(old, dir, "expired"), 0);
+  ck_assert_int_eq(tcert_write(cli, dir, "client"), 0);
+  tcert_free(ca);
+  tcert_free(other);
+  tcert_free(srv);
+  tcert_free(old);
+  tcert_free(cli);
+}
+
+static int start(const char *const *argv)
+{
+  struct tproc *p;
+
+  ck_assert_uint_lt(n_procs, sizeof(procs) / sizeof(procs[0]));
+  p = &procs[n_procs++];
+  memset(p, 0, sizeof(*p));
+  ck_assert_msg(tproc_start(p, argv, true) == 0, "%s did not start: %s", argv[0], p->log);
+  return p->port;
+}
+
+/* httpd with certificate `cert` ("server", "expired"; NULL: plaintext). */
+static int httpd(const char *cert, const char *extra1, const char *extra2)
+{
+  const char *bin = getenv("SDC_HTTPD_BIN");
+  char crt[96], key[96];
+  const char *argv[10] = {bin && *bin ? bin : "httpd"};
+  size_t n = 1;
+
+  if(cert) {
+    snprintf(crt, sizeof(crt), "%s/%s.pem", dir, cert);
+    snprintf(key, sizeof(key), "%s/%s.key", dir, cert);
+    argv[n++] = "--cert";
+    argv[n++] = crt;
+    argv[n++] = "--key";
+    argv[n++] = key;
+  }
+  if(extra1)
+    argv[n++] = extra1;
+  if(extra2)
+    argv[n++] = extra2;
+  argv[n] = NULL;
+  return start(argv);
+}
+
+static sdc_resolver *resolver_for(int port, const char *token)
+{
+  sdc_resolver_opts *o = NULL;
+  sdc_resolver *r = NULL;
+  char ep[64], err[256];
+
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  sdc_resolver_opts_set_cache_ttl_ms(o, 0); /* every run asks the directory */
+  sdc_resolver_opts_set_timeout_ms(o, 5000);
+  if(token)
+    sdc_resolver_opts_set_bearer_token(o, token);
+  ck_assert_int_eq(sdc_resolver_new(&r, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  return r;
+}
+
+static void setup(void)
+{
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", NULL};
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource *out = NULL;
+
+  ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
+  ck_assert_int_eq(tproc_tmpdir(dir), 0);
+  make_certs();
+  n_procs = 0;
+  start(sd_argv);
+  sd = &procs[0];
+  res = resolver_for(sd->port, NULL);
+  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  plain_port = httpd(NULL, NULL, NULL);
+  tls_port = httpd("server", NULL, NULL);
+}
+
+static void teardown(void)
+{
+  sdc_resolver_free(res);
+  for(size_t i = 0; i < n_procs; i++) {
+    tproc_stop(&procs[i], 5000);
+    tproc_rmdir(procs[i].dir);
+  }
+  tproc_rmdir(dir);
+  sdc_global_cleanup();
+}
+
+/* A new service with endpoints at 127.0.0.1:ports[i] (0: no port);
+ * returns its id ("s1", "s2", ...) in `id`. */
+static void service(char *id, size_t cap, const int *ports, size_t n)
+{
+  char name[200];
+  sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource *out = NULL;
+
+  snprintf(id, cap, "s%d", ++svc_seq);
+  snprintf(name, sizeof(name), NS "/services/%s", id);
+  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  for(size_t i = 0; i < n; i++) {
+    char ename[260];
+    sdc_sd_resource e = {SDC_SD_ENDPOINT, ename, NULL, 0, NULL, "127.0.0.1", ports[i], NULL};
+    snprintf(ename, sizeof(ename), "%s/endpoints/e%zu", name, i);
+    ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
+    sdc_sd_resource_free(out);
+  }
+}
+
+/* What a run reported, copied out of the callback. */
+struct seen {
+  int done, passed;
+  size_t n, n_passed;
+  int stale;
+  struct {
+    sdc_probe_reason reason;
+    int passed, verified;
+    long status;
+    unsigned redirects;
+    char detail[600], tls[32], cipher[64], address[64];
+    int port;
+    int64_t expiry;
+    double connect_ms, total_ms;
+  } r[8];
+  char json[2][2048];
+};
+
+static void on_report(const sdc_probe_report *rep, void *ud)
+{
+  struct seen *s = ud;
+
+  s->done++;
+  s->passed = rep->passed;
+  s->n = rep->n_results;
+  s->n_passed = rep->n_passed;
+  s->stale = rep->directory_stale;
+  for(size_t i = 0; i < rep->n_results && i < 8; i++) {
+    const sdc_probe_result *r = &rep->results[i];
+    char *j = i < 2 ? sdc_probe_result_json(rep, i) : NULL;
+    s->r[i].reason = r->reason;
+    s->r[i].passed = r->passed;
+    s->r[i].verified = r->cert_verified;
+    s->r[i].status = r->http_status;
+    s->r[i].redirects = r->redirects;
+    s->r[i].port = r->port;
+    s->r[i].expiry = r->cert_expiry;
+    s->r[i].connect_ms = r->connect_ms;
+    s->r[i].total_ms = r->total_ms;
+    snprintf(s->r[i].detail, sizeof(s->r[i].detail), "%s", r->detail);
+    snprintf(s->r[i].tls, sizeof(s->r[i].tls), "%s", r->tls_version);
+    snprintf(s->r[i].cipher, sizeof(s->r[i].cipher), "%s", r->tls_cipher);
+    snprintf(s->r[i].address, sizeof(s->r[i].address), "%s", r->address);
+    if(j)
+      snprintf(s->json[i], sizeof(s->json[i]), "%s", j);
+    sdc_free(j);
+  }
+}
+
+/* Run the check in `yaml` (the resource block is added: the service `svc`)
+ * once, with `r` as the directory. */
+static void run_with(sdc_resolver *r, const char *svc, const char *yaml, struct seen *s)
+{
+  char text[4096];
+  sdc_check_set *set = NULL;
+  char *errs = NULL;
+  sdc_pool_opts *po = NULL;
+  sdc_pool *pool = NULL;
+  sdc_prober *pr = NULL;
+
+  snprintf(text, sizeof(text),
+           "displayName: check %s\n"
+           "checkerType: VPC_CHECKERS\n"
+           "monitoredResource:\n"
+           "  type: servicedirectory_service\n"
+           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
+           "service_name: %s}\n%s",
+           svc, svc, yaml);
+  ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
+                "%s", errs ? errs : "");
+  memset(s, 0, sizeof(*s));
+  sdc_pool_opts_new(&po);
+  sdc_pool_opts_set_max_body(po, 4u << 20);
+  ck_assert_int_eq(sdc_pool_new(&pool, po), SDC_OK);
+  ck_assert_int_eq(sdc_prober_new(&pr, pool, r), SDC_OK);
+  ck_assert_int_eq(sdc_probe_run(pr, sdc_check_set_get(set, 0), on_report, s), SDC_OK);
+  ck_assert_int_eq(s->done, 0); /* never inside the call */
+  for(int i = 0; i < 100 && !s->done; i++)
+    sdc_pool_perform(pool, 1000);
+  ck_assert_int_eq(s->done, 1);
+  sdc_prober_free(pr);
+  sdc_pool_free(pool);
+  sdc_pool_opts_free(po);
+  sdc_check_set_free(set);
+}
+
+static void run(const char *svc, const char *yaml, struct seen *s)
+{
+  run_with(res, svc, yaml, s);
+}
+
+/* One endpoint at `port`, a check `yaml`: the one result's reason. */
+static sdc_probe_reason reason_at(int port, const char *yaml, struct seen *s)
+{
+  char id[16];
+
+  service(id, sizeof(id), &port, 1);
+  run(id, yaml, s);
+  ck_assert_uint_eq(s->n, 1);
+  return s->r[0].reason;
+}
+
+static const char *tls_yaml(char *buf, size_t cap, const char *ca, const char *extra)
+{
+  snprintf(buf, cap, "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "sdconnect:\n  host: " HOST "\n  caFile: %s\n%s", in_dir(ca), extra ? extra : "");
+  return buf;
+}
+
+START_TEST(https_with_private_ca_reaches_the_address_as_the_url_host)
+{
+  struct seen s;
+  char y[1024], id[16];
+  int ports[2] = {tls_port, tls_port};
+
+  service(id, sizeof(id), ports, 2);
+  /* what the server saw, asserted by the check's own matcher */
+  snprintf(y, sizeof(y), "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "contentMatchers: [{content: '" HOST "', matcher: MATCHES_JSON_PATH, "
+           "jsonPathMatcher: {jsonPath: $.sni, jsonMatcher: EXACT_MATCH}}]\n"
+           "sdconnect: {host: " HOST ", caFile: %s}\n", in_dir("ca.pem"));
+  run(id, y, &s);
+  ck_assert_msg(s.passed, "%s", s.r[0].detail);
+  ck_assert_uint_eq(s.n, 2);
+  ck_assert_uint_eq(s.n_passed, 2);
+  for(int i = 0; i < 2; i++) {
+    ck_assert_int_eq(s.r[i].status, 200);
+    ck_assert(s.r[i].verified);
+    ck_assert_str_eq(s.r[i].tls, "TLSv1.3");
+    ck_assert(strlen(s.r[i].cipher) > 0);
+    ck_assert_int_gt(s.r[i].expiry, (int64_t)time(NULL) + 28 * 86400);
+    ck_assert_double_gt(s.r[i].connect_ms, 0); /* a connection of its own */
+    ck_assert_str_eq(s.r[i].address, "127.0.0.1");
+  }
+  /* Google's User-Agent, the Check-Id header and the Host */
+  snprintf(y, sizeof(y), "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "contentMatchers: [{content: 'GoogleStackdriverMonitoring-UptimeChecks\\(https://"
+           "cloud.google.com/monitoring\\)', matcher: MATCHES_JSON_PATH, jsonPathMatcher: "
+           "{jsonPath: $.user_agent, jsonMatcher: REGEX_MATCH}}]\n"
+           "sdconnect: {host: " HOST ", caFile: %s}\n", in_dir("ca.pem"));
+  run(id, y, &s);
+  ck_assert_msg(s.passed, "%s", s.r[0].detail);
+  snprintf(y, sizeof(y), "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "contentMatchers: [{content: 'check-%s', matcher: MATCHES_JSON_PATH, "
+           "jsonPathMatcher: {jsonPath: $.check_id, jsonMatcher: EXACT_MATCH}}]\n"
+           "sdconnect: {host: " HOST ", caFile: %s}\n", id, in_dir("ca.der"));
+  run(id, y, &s); /* a DER CA works too */
+  ck_assert_msg(s.passed, "%s", s.r[0].detail);
+  snprintf(y, sizeof(y), "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "contentMatchers: [{content: '%s:%d', matcher: MATCHES_JSON_PATH, "
+           "jsonPathMatcher: {jsonPath: $.host, jsonMatcher: EXACT_MATCH}}]\n"
+           "sdconnect: {host: " HOST ", caFile: %s, userAgent: mine}\n", HOST, tls_port,
+           in_dir("ca.pem"));
+  run(id, y, &s);
+  ck_assert_msg(s.passed, "%s", s.r[0].detail);
+}
+END_TEST
+
+START_TEST(without_a_host_name_certificates_are_not_checked_and_it_says_so)
+{
+  struct seen s;
+
+  /* the wrong CA, no host: Google's private checkers would pass it */
+  ck_assert_int_eq(reason_at(tls_port, "httpCheck: {useSsl: true, path: /echo}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_PASSED);
+  ck_assert(!s.r[0].verified);
+  ck_assert_ptr_nonnull(strstr(s.json[0], "\"cert_verified\":false"));
+  /* validateSsl: false turns the check off even with a host */
+  ck_assert_int_eq(reason_at(tls_port, "httpCheck: {useSsl: true, path: /echo, "
+                             "validateSsl: false}\ntimeout: 5s\nsdconnect: {host: "
+                             "elsewhere.internal}\n", &s), SDC_PROBE_PASSED);
+  ck_assert(!s.r[0].verified);
+}
+END_TEST
+
+START_TEST(every_tls_fault_has_its_reason)
+{
+  struct seen s;
+  char y[1024];
+  int expired = httpd("expired", NULL, NULL);
+  int old = httpd("server", "--max-tls", "1.1");
+  int mtls = httpd("server", "--client-ca", in_dir("ca.pem"));
+  char mtls_ok[1024];
+
+  ck_assert_int_eq(reason_at(tls_port, tls_yaml(y, sizeof(y), "other.pem", NULL), &s),
+                   SDC_PROBE_TLS_VERIFY);
+  ck_assert_ptr_nonnull(strstr(s.r[0].detail, "not signed by a trusted CA"));
+  ck_assert_int_eq(reason_at(expired, tls_yaml(y, sizeof(y), "ca.pem", NULL), &s),
+                   SDC_PROBE_TLS_EXPIRED);
+  ck_assert_int_eq(reason_at(old, tls_yaml(y, sizeof(y), "ca.pem", NULL), &s),
+                   SDC_PROBE_TLS_VERSION);
+  ck_assert_int_eq(reason_at(mtls, tls_yaml(y, sizeof(y), "ca.pem", NULL), &s),
+                   SDC_PROBE_TLS_HANDSHAKE);
+  snprintf(mtls_ok, sizeof(mtls_ok), "  clientCertFile: %s\n  clientKeyFile: %s\n"
+           "contentMatchers: [{content: uptime-client, matcher: MATCHES_JSON_PATH, "
+           "jsonPathMatcher: {jsonPath: $.client_cn, jsonMatcher: EXACT_MATCH}}]\n",
+           in_dir("client.pem"), in_dir("client.key"));
+  ck_assert_int_eq(reason_at(mtls, tls_yaml(y, sizeof(y), "ca.pem", mtls_ok), &s),
+                   SDC_PROBE_PASSED);
+  /* a host the certificate does not name */
+  snprintf(y, sizeof(y), "httpCheck: {useSsl: true, path: /echo}\ntimeout: 5s\n"
+           "sdconnect: {host: elsewhere.internal, caFile: %s}\n", in_dir("ca.pem"));
+  ck_assert_int_eq(reason_at(tls_port, y, &s), SDC_PROBE_TLS_VERIFY);
+  ck_assert_ptr_nonnull(strstr(s.r[0].detail, "elsewhere.internal"));
+}
+END_TEST
+
+/* A listener whose accept queue is full: further SYNs go unanswered, as
+ * behind a firewall that drops. */
+static int full_listener(int fds[4])
+{
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t len = sizeof(a);
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_eq(bind(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(listen(fds[0], 0), 0);
+  ck_assert_int_eq(getsockname(fds[0], (struct sockaddr *)&a, &len), 0);
+  for(int i = 1; i < 4; i++) { /* fill the queue; the last may hang */
+    fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fds[i], (struct sockaddr *)&a, sizeof(a));
+  }
+  return ntohs(a.sin_port);
+}
+
+START_TEST(connect_faults_and_tcp_checks)
+{
+  struct seen s;
+  int fds[4], full = full_listener(fds), closed = tproc_free_port();
+  char y[256];
+
+  snprintf(y, sizeof(y), "tcpCheck: {port: %d}\ntimeout: 2s\n", plain_port);
+  ck_assert_int_eq(reason_at(plain_port, y, &s), SDC_PROBE_PASSED);
+  ck_assert_double_gt(s.r[0].connect_ms, 0);
+  ck_assert_int_eq(reason_at(closed, "tcpCheck: {port: 1}\ntimeout: 2s\n", &s),
+                   SDC_PROBE_CONNECT_REFUSED); /* the check's port wins */
+  ck_assert_int_eq(s.r[0].port, 1);
+  snprintf(y, sizeof(y), "tcpCheck: {port: %d}\ntimeout: 1s\n", closed);
+  ck_assert_int_eq(reason_at(plain_port, y, &s), SDC_PROBE_CONNECT_REFUSED);
+  snprintf(y, sizeof(y), "tcpCheck: {port: %d}\ntimeout: 1s\n", full);
+  ck_assert_int_eq(reason_at(full, y, &s), SDC_PROBE_CONNECT_TIMEOUT);
+  ck_assert_int_eq(reason_at(full, "httpCheck: {path: /}\ntimeout: 1s\n", &s),
+                   SDC_PROBE_CONNECT_TIMEOUT);
+  ck_assert_int_eq(reason_at(closed, "httpCheck: {path: /}\ntimeout: 1s\n", &s),
+                   SDC_PROBE_CONNECT_REFUSED);
+  for(int i = 0; i < 4; i++)
+    close(fds[i]);
+}
+END_TEST
+
+START_TEST(http_faults_have_their_reasons_and_redirects_are_followed)
+{
+  struct seen s;
+  int never = 0, lfd;
+
+  {
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(lfd, 16), 0); /* the kernel accepts; nobody answers */
+    getsockname(lfd, (struct sockaddr *)&a, &len);
+    never = ntohs(a.sin_port);
+  }
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /status/503}\ntimeout: 5s\n", &s),
+                   SDC_PROBE_HTTP_STATUS);
+  ck_assert_str_eq(s.r[0].detail, "HTTP 503 (accepted: 200-299)");
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /status/503, "
+                             "acceptedResponseStatusCodes: [{statusClass: STATUS_CLASS_5XX}]}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_PASSED);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /status/404, "
+                             "acceptedResponseStatusCodes: [{statusValue: 200}]}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_HTTP_STATUS);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /echo}\ntimeout: 5s\n"
+                             "contentMatchers: [{content: DELETE}]\n", &s),
+                   SDC_PROBE_CONTENT_MISMATCH);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /echo}\ntimeout: 5s\n"
+                             "contentMatchers: [{content: POST, matcher: MATCHES_JSON_PATH, "
+                             "jsonPathMatcher: {jsonPath: $.method, jsonMatcher: "
+                             "EXACT_MATCH}}]\n", &s), SDC_PROBE_CONTENT_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(s.r[0].detail, "(found \"GET\")"));
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /echo, requestMethod: POST, "
+                             "contentType: URL_ENCODED, body: YT0x}\ntimeout: 5s\n"
+                             "contentMatchers: [{content: '\"body_len\":3', matcher: "
+                             "CONTAINS_STRING}]\n", &s), SDC_PROBE_PASSED);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/slow?ms=3000'}\ntimeout: 1s\n",
+                             &s), SDC_PROBE_TIMEOUT);
+  ck_assert_int_eq(reason_at(never, "httpCheck: {path: /}\ntimeout: 1s\n", &s),
+                   SDC_PROBE_TIMEOUT);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/big?bytes=5000000'}\n"
+                             "timeout: 10s\n", &s), SDC_PROBE_BODY_TOO_LARGE);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /hangup}\ntimeout: 5s\n", &s),
+                   SDC_PROBE_HTTP_PROTOCOL);
+  /* redirects: followed, the final answer judged */
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/redirect?to=/status/200'}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_PASSED);
+  ck_assert_int_eq(s.r[0].redirects, 1);
+  ck_assert_int_eq(s.r[0].status, 200);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/redirect?to=/status/500'}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_HTTP_STATUS);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/redirect?to=http://"
+                             "else.example/'}\ntimeout: 5s\n", &s), SDC_PROBE_REDIRECT);
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/redirect?to=/redirect?to=/x'}\n"
+                             "timeout: 5s\n", &s), SDC_PROBE_HTTP_STATUS); /* a 404 */
+  ck_assert_int_eq(s.r[0].redirects, 2);
+  close(lfd);
+}
+END_TEST
+
+START_TEST(directory_faults_have_their_reasons)
+{
+  struct seen s;
+  char id[16];
+  int ports[2] = {plain_port, 0}, deny_port;
+  const char *deny_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                             "127.0.0.1:0", "--token-file", NULL, NULL};
+  char tok[128];
+  sdc_resolver *bad;
+  FILE *f;
+
+  run("missing", "tcpCheck: {port: 1}\ntimeout: 2s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_SD_NOT_FOUND);
+  service(id, sizeof(id), NULL, 0);
+  run(id, "tcpCheck: {port: 1}\ntimeout: 2s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_NO_ENDPOINTS);
+  ck_assert(!s.passed);
+  service(id, sizeof(id), ports, 2); /* the second has no port */
+  run(id, "httpCheck: {path: /echo}\ntimeout: 5s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_PASSED);
+  ck_assert_int_eq(s.r[1].reason, SDC_PROBE_ENDPOINT_INVALID);
+  ck_assert(!s.passed);
+  run(id, "httpCheck: {path: /echo}\ntimeout: 5s\nsdconnect: {pass: any}\n", &s);
+  ck_assert(s.passed); /* one is enough when asked */
+  /* a service removed from the directory */
+  {
+    char name[128];
+    snprintf(name, sizeof(name), NS "/services/%s", id);
+    ck_assert_int_eq(sdc_sd_delete(res, SDC_SD_SERVICE, name), SDC_OK);
+  }
+  run(id, "httpCheck: {path: /echo}\ntimeout: 5s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_SD_NOT_FOUND);
+  /* a directory that refuses the caller */
+  snprintf(tok, sizeof(tok), "%s/token", dir);
+  f = fopen(tok, "w");
+  fputs("right\n", f);
+  fclose(f);
+  deny_argv[6] = tok;
+  deny_port = start(deny_argv);
+  bad = resolver_for(deny_port, "wrong");
+  run_with(bad, "any", "tcpCheck: {port: 1}\ntimeout: 2s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_SD_PERMISSION_DENIED);
+  sdc_resolver_free(bad);
+  /* a directory that is not there */
+  bad = resolver_for(tproc_free_port(), NULL);
+  run_with(bad, "any", "tcpCheck: {port: 1}\ntimeout: 2s\n", &s);
+  ck_assert_int_eq(s.r[0].reason, SDC_PROBE_SD_UNAVAILABLE);
+  sdc_resolver_free(bad);
+}
+END_TEST
+
+/* uptime_url: the host's address from DNS (here /etc/hosts), or as given */
+START_TEST(uptime_url_checks_look_the_host_up_without_blocking)
+{
+  char text[512];
+  sdc_check_set *set = NULL;
+  char *errs = NULL;
+  sdc_pool *pool = NULL;
+  sdc_prober *pr = NULL;
+  struct seen s[3];
+
+  snprintf(text, sizeof(text),
+           "- {displayName: by name, monitoredResource: {type: uptime_url, labels: "
+           "{host: localhost, project_id: p}}, httpCheck: {path: /echo, port: %d}, "
+           "timeout: 5s}\n"
+           "- {displayName: by address, monitoredResource: {type: uptime_url, labels: "
+           "{host: 127.0.0.1}}, tcpCheck: {port: %d}, timeout: 5s}\n"
+           "- {displayName: nowhere, monitoredResource: {type: uptime_url, labels: "
+           "{host: no-such-host.invalid}}, tcpCheck: {port: 1}, timeout: 5s}\n",
+           plain_port, plain_port);
+  ck_assert_msg(sdc_checks_load_mem("u.yaml", text, strlen(text), &set, &errs) == SDC_OK,
+                "%s", errs ? errs : "");
+  memset(s, 0, sizeof(s));
+  ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
+  ck_assert_int_eq(sdc_prober_new(&pr, pool, NULL), SDC_OK);
+  for(int i = 0; i < 3; i++)
+    ck_assert_int_eq(sdc_probe_run(pr, sdc_check_set_get(set, i), on_report, &s[i]), SDC_OK);
+  for(int i = 0; i < 100 && !(s[0].done && s[1].done && s[2].done); i++)
+    sdc_pool_perform(pool, 1000);
+  ck_assert_msg(s[0].passed, "%s", s[0].r[0].detail);
+  ck_assert_msg(!strcmp(s[0].r[0].address, "127.0.0.1") || !strcmp(s[0].r[0].address, "::1"),
+                "%s", s[0].r[0].address);
+  ck_assert_msg(s[1].passed, "%s", s[1].r[0].detail);
+  ck_assert(!s[2].passed);
+  ck_assert_int_eq(s[2].r[0].reason, SDC_PROBE_CONNECT_ERROR);
+  ck_assert_ptr_nonnull(strstr(s[2].r[0].detail, "DNS lookup of no-such-host.invalid"));
+  sdc_prober_free(pr);
+  sdc_pool_free(pool);
+  sdc_check_set_free(set);
+}
+END_TEST
+
+/* ---- the command ------------------------------------------------------------ */
+static int cli(struct tproc *p, const char *const *args)
+{
+  const char *argv[24] = {tproc_sdconnect()};
+  char ep[64];
+  size_t n = 1;
+
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd->port);
+  for(size_t i = 0; args[i]; i++)
+    argv[n++] = args[i];
+  argv[n++] = "--sd-endpoint";
+  argv[n++] = ep;
+  argv[n++] = "--insecure";
+  argv[n] = NULL;
+  memset(p, 0, sizeof(*p));
+  ck_assert_int_eq(tproc_tmpdir(p->dir), 0);
+  return tproc_run(p, argv);
+}
+
+static void write_text(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+START_TEST(cli_table_json_and_exit_codes)
+{
+  char id[16], file[128], text[2048];
+  int ports[2] = {plain_port, tproc_free_port()};
+  struct tproc p;
+
+  service(id, sizeof(id), ports, 1);
+  /* the sheet's example, pasted, pointed at the local directory */
+  snprintf(text, sizeof(text),
+           "{\n"
+           "  \"displayName\": \"orders-webhook private\",\n"
+           "  \"checkerType\": \"VPC_CHECKERS\",\n"
+           "  \"monitoredResource\": {\n"
+           "    \"type\": \"servicedirectory_service\",\n"
+           "    \"labels\": {\"project_id\": \"p\", \"location\": \"us-central1\",\n"
+           "               \"namespace_name\": \"n\", \"service_name\": \"%s\"}\n"
+           "  },\n"
+           "  \"httpCheck\": {\"useSsl\": false, \"path\": \"/echo\", \"port\": %d},\n"
+           "  \"period\": \"60s\",\n"
+           "  \"timeout\": \"10s\"\n"
+           "}\n", id, plain_port);
+  snprintf(file, sizeof(file), "%s/ok.json", dir);
+  write_text(file, text);
+  {
+    const char *args[] = {"probe", file, NULL};
+    ck_assert_msg(cli(&p, args) == 0, "%s", p.log);
+    ck_assert(tproc_log_has(&p, "orders-webhook-private"));
+    ck_assert(tproc_log_has(&p, "1 check, 1 passed, 0 failed"));
+    tproc_rmdir(p.dir);
+  }
+  {
+    const char *args[] = {"probe", file, "--json", NULL};
+    FILE *f;
+    char line[4096];
+    json_t *j;
+    ck_assert_int_eq(cli(&p, args), 0);
+    f = fopen(p.log, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    fclose(f);
+    j = json_loads(line, 0, NULL);
+    ck_assert_msg(j != NULL, "not JSON: %s", line);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "passed");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "http_status")), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "check")), "orders-webhook-private");
+    ck_assert(json_is_true(json_object_get(j, "check_passed")));
+    json_decref(j);
+    tproc_rmdir(p.dir);
+  }
+  /* a failing check: exit 3, the reason in the table, the detail below */
+  snprintf(text, sizeof(text),
+           "displayName: down\ncheckerType: VPC_CHECKERS\nmonitoredResource: {type: "
+           "servicedirectory_service, labels: {project_id: p, location: us-central1, "
+           "namespace_name: n, service_name: %s}}\ntcpCheck: {port: %d}\ntimeout: 2s\n",
+           id, ports[1]);
+  snprintf(file, sizeof(file), "%s/down.yaml", dir);
+  write_text(file, text);
+  {
+    const char *args[] = {"probe", file, NULL};
+    ck_assert_int_eq(cli(&p, args), 3);
+    ck_assert(tproc_log_has(&p, "connect_refused"));
+    ck_assert(tproc_log_has(&p, "1 check, 0 passed, 1 failed"));
+    tproc_rmdir(p.dir);
+  }
+  /* a bad file: exit 2, every problem with its line and column */
+  snprintf(file, sizeof(file), "%s/bad.yaml", dir);
+  write_text(file, "displayName: x\nmonitoredResource: {type: uptime_url, labels: "
+             "{host: h}}\nhttpCheck: {port: 99999}\ntimout: 2s\nperiod: 45s\n");
+  {
+    const char *args[] = {"probe", file, NULL};
+    ck_assert_int_eq(cli(&p, args), 2);
+    ck_assert(tproc_log_has(&p, "bad.yaml:3:19: httpCheck.port: 99999 is out of range"));
+    ck_assert(tproc_log_has(&p, "bad.yaml:4:1: unknown field 'timout'; did you mean "
+                                "'timeout'?"));
+    ck_assert(tproc_log_has(&p, "bad.yaml:5:9: period: '45s' is not allowed"));
+    ck_assert(tproc_log_has(&p, "timeout: missing"));
+    tproc_rmdir(p.dir);
+  }
+  {
+    const char *args[] = {"probe", NULL};
+    ck_assert_int_eq(cli(&p, args), 2);
+    tproc_rmdir(p.dir);
+  }
+  {
+    const char *args[] = {"probe", "/nonexistent/x.yaml", NULL};
+    ck_assert_int_eq(cli(&p, args), 2);
+    ck_assert(tproc_log_has(&p, "/nonexistent/x.yaml: cannot open"));
+    tproc_rmdir(p.dir);
+  }
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("probe");
+  TCase *tc = tcase_create("probe");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, https_with_private_ca_reaches_the_address_as_the_url_host);
+  tcase_add_test(tc, without_a_host_name_certificates_are_not_checked_and_it_says_so);
+  tcase_add_test(tc, every_tls_fault_has_its_reason);
+  tcase_add_test(tc, connect_faults_and_tcp_checks);
+  tcase_add_test(tc, http_faults_have_their_reasons_and_redirects_are_followed);
+  tcase_add_test(tc, directory_faults_have_their_reasons);
+  tcase_add_test(tc, uptime_url_checks_look_the_host_up_without_blocking);
+  tcase_add_test(tc, cli_table_json_and_exit_codes);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
