@@ -100,6 +100,11 @@ SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
  *  which measures connect and TLS). It still counts against the target's
  *  connection limit while it lives. */
 #define SDC_HTTP_FRESH_CONN 0x1u
+/*! sdc_http_request.flags: a body past the pool's body cap is cut there
+ *  and the answer handed over (sdc_http_response.truncated), instead of
+ *  failing with SDC_ETOOBIG: what uptime checks do with their scan window.
+ *  The connection is then closed. */
+#define SDC_HTTP_TRUNCATE 0x2u
 
 typedef struct sdc_http_request {
   const char *method;          /*!< NULL: GET, or POST when there is a body */
@@ -138,6 +143,7 @@ typedef struct sdc_http_response {
   int http_version;      /*!< 11 or 2 */
   sdc_http_timings timings;
   sdc_tls_facts tls;
+  int truncated;         /*!< the body was cut at the cap (SDC_HTTP_TRUNCATE) */
 } sdc_http_response;
 
 SDC_EXTERN void sdc_http_response_free(sdc_http_response *r); /* NULL ok */

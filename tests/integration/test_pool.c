@@ -414,6 +414,23 @@ START_TEST(body_cap_aborts_a_large_response_and_the_pool_goes_on)
     sdc_http_response_free(r);
     sdc_pool_free(p);
   }
+  /* SDC_HTTP_TRUNCATE: cut at the cap and handed over, on both paths */
+  for(int h2 = 1; h2 >= 0; h2--) {
+    char url[128];
+    sdc_http_request req = {.url = url, .timeout_ms = 10000, .flags = SDC_HTTP_TRUNCATE};
+    p = pool_h2(h2);
+    snprintf(url, sizeof(url), "https://" HOST ":%d/big?bytes=10485760", port);
+    ck_assert_msg(sdc_pool_request(p, t, &req, &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+    ck_assert_uint_eq(r->body_len, 65536);
+    ck_assert_int_eq(r->truncated, 1);
+    ck_assert_int_eq(r->status, 200);
+    sdc_http_response_free(r);
+    snprintf(url, sizeof(url), "https://" HOST ":%d/big?bytes=100", port);
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    ck_assert_int_eq(r->truncated, 0);
+    sdc_http_response_free(r);
+    sdc_pool_free(p);
+  }
   sdc_target_free(t);
 }
 END_TEST

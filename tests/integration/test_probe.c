@@ -180,6 +180,7 @@ struct seen {
     int port;
     int64_t expiry;
     double connect_ms, total_ms;
+    size_t body_bytes;
   } r[8];
   char json[2][2048];
 };
@@ -205,6 +206,7 @@ static void on_report(const sdc_probe_report *rep, void *ud)
     s->r[i].expiry = r->cert_expiry;
     s->r[i].connect_ms = r->connect_ms;
     s->r[i].total_ms = r->total_ms;
+    s->r[i].body_bytes = r->body_bytes;
     snprintf(s->r[i].detail, sizeof(s->r[i].detail), "%s", r->detail);
     snprintf(s->r[i].tls, sizeof(s->r[i].tls), "%s", r->tls_version);
     snprintf(s->r[i].cipher, sizeof(s->r[i].cipher), "%s", r->tls_cipher);
@@ -217,6 +219,8 @@ static void on_report(const sdc_probe_report *rep, void *ud)
 
 /* Run the check in `yaml` (the resource block is added: the service `svc`)
  * once, with `r` as the directory. */
+static size_t body_cap = 4u << 20;
+
 static void run_with(sdc_resolver *r, const char *svc, const char *yaml, struct seen *s)
 {
   char text[4096];
@@ -238,7 +242,7 @@ static void run_with(sdc_resolver *r, const char *svc, const char *yaml, struct 
                 "%s", errs ? errs : "");
   memset(s, 0, sizeof(*s));
   sdc_pool_opts_new(&po);
-  sdc_pool_opts_set_max_body(po, 4u << 20);
+  sdc_pool_opts_set_max_body(po, body_cap);
   ck_assert_int_eq(sdc_pool_new(&pool, po), SDC_OK);
   ck_assert_int_eq(sdc_prober_new(&pr, pool, r), SDC_OK);
   ck_assert_int_eq(sdc_probe_run(pr, sdc_check_set_get(set, 0), on_report, s), SDC_OK);
@@ -457,8 +461,15 @@ START_TEST(http_faults_have_their_reasons_and_redirects_are_followed)
                              &s), SDC_PROBE_TIMEOUT);
   ck_assert_int_eq(reason_at(never, "httpCheck: {path: /}\ntimeout: 1s\n", &s),
                    SDC_PROBE_TIMEOUT);
+  /* Google examines the first 4 MiB and judges on them */
   ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/big?bytes=5000000'}\n"
+                             "timeout: 10s\ncontentMatchers: [{content: xxx}]\n", &s),
+                   SDC_PROBE_PASSED);
+  ck_assert_uint_eq(s.r[0].body_bytes, 4u << 20);
+  body_cap = 65536; /* a pool that cannot hold that much says so */
+  ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: '/big?bytes=100000'}\n"
                              "timeout: 10s\n", &s), SDC_PROBE_BODY_TOO_LARGE);
+  body_cap = 4u << 20;
   ck_assert_int_eq(reason_at(plain_port, "httpCheck: {path: /hangup}\ntimeout: 5s\n", &s),
                    SDC_PROBE_HTTP_PROTOCOL);
   /* redirects: followed, the final answer judged */

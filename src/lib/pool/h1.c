@@ -362,6 +362,15 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
   struct h1_reader *r = of(p);
 
+  if(r->body_n + len > r->max_body && r->truncate) {
+    /* keep what fits, end the answer there; the connection cannot be
+     * used again (the rest of the body is still coming) */
+    len = r->max_body - r->body_n;
+    r->truncated = r->complete = true;
+    r->keep_alive = false;
+    http_parser_pause(p, 1);
+    return len && grow_append(r, &r->body, &r->body_n, &r->body_cap, at, len) ? -1 : 0;
+  }
   if(r->body_n + len > r->max_body) {
     char why[96];
     snprintf(why, sizeof(why), "the response body passed %zu bytes; the "

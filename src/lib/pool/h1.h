@@ -48,6 +48,8 @@ struct h1_reader {
   http_parser parser;
   size_t max_body, max_header;
   bool no_body;          /* answer to HEAD */
+  bool truncate;         /* a body past max_body is cut there, not an error */
+  bool truncated;        /* ...and this one was */
   /* the answer so far */
   long status;
   char *hdrs, *body;     /* NUL-terminated; handed over by the caller */

@@ -66,6 +66,7 @@ struct h1req {
   size_t tried;
   bool re_resolved, retried;
   bool fresh;    /* SDC_HTTP_FRESH_CONN: a connection of its own, not kept */
+  bool truncate; /* SDC_HTTP_TRUNCATE */
   bool awaiting; /* every endpoint failed; the directory is asked again */
   sdc_status wait_st; /* ...and this is the failure if that does not help */
   sdc_fail_kind wait_kind;
@@ -457,6 +458,7 @@ static sdc_http_response *build_response(struct h1conn *c, struct h1req *r,
   if(!sdc__response_take(resp, &r->rd.hdrs, r->rd.hdr_n, &r->rd.body, r->rd.body_n))
     return NULL;
   resp->status = r->rd.status;
+  resp->truncated = r->rd.truncated;
   resp->reused = reused;
   resp->http_version = 11;
   if(!reused && c->created_us >= r->start_us)
@@ -571,6 +573,7 @@ static CURLcode conn_start(sdc_pool *p, struct h1conn *c, struct h1req *r)
   h1_reader_free(&r->rd);
   h1_reader_init(&r->rd, !strcmp(r->method, "HEAD"), p->o.max_body,
                  p->o.max_header);
+  r->rd.truncate = r->truncate;
   r->out_off = 0;
   return conn_send(c);
 }
@@ -633,6 +636,7 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
   r->ud = ud;
   r->re_resolved = re_resolved;
   r->fresh = req->flags & SDC_HTTP_FRESH_CONN;
+  r->truncate = req->flags & SDC_HTTP_TRUNCATE;
   r->method = memcpy((char *)(r + 1), method, ml);
   r->url = memcpy(r->method + ml, req->url, ul);
   r->out = h1_request(method, u, ts->t->host, ts->t->port, SDC_USER_AGENT,

@@ -64,6 +64,7 @@ struct xfer {
   size_t ep, tried;
   bool re_resolved;
   bool fresh;       /* SDC_HTTP_FRESH_CONN */
+  bool truncate;    /* SDC_HTTP_TRUNCATE */
   sdc_status parked_st; /* parked: the failure that made it ask again */
   sdc_fail_kind parked_kind;
   char *parked_msg;
@@ -287,6 +288,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 
   if(x->body_n + len > x->pool->o.max_body) {
     x->body_over = true;
+    len = x->truncate ? x->pool->o.max_body - x->body_n : 0;
+    if(len && (grown = sdc__realloc(x->body, x->body_n + len + 1))) {
+      x->body = grown; /* keep what fits (SDC_HTTP_TRUNCATE) */
+      memcpy(x->body + x->body_n, data, len);
+      x->body_n += len;
+      x->body[x->body_n] = '\0';
+    }
     return 0; /* abort now: the rest is never read */
   }
   grown = sdc__realloc(x->body, x->body_n + len + 1);
@@ -646,6 +654,7 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
   x->probe = probe;
   x->re_resolved = how & SUB_RE_RESOLVED;
   x->fresh = req->flags & SDC_HTTP_FRESH_CONN;
+  x->truncate = req->flags & SDC_HTTP_TRUNCATE;
   x->cb = cb;
   x->ud = userdata;
   x->deadline_ms = sdc__now_ms() + (req->timeout_ms ? req->timeout_ms
@@ -776,6 +785,7 @@ static sdc_http_response *build_response(struct xfer *x)
   r->timings = (sdc_http_timings){(double)t_conn / 1e3, (double)t_tls / 1e3,
                                   (double)t_first / 1e3, (double)t_total / 1e3};
   r->http_version = ver == CURL_HTTP_VERSION_2_0 ? 2 : 11;
+  r->truncated = x->body_over;
   r->reused = conns == 0;
   r->tls.verify_result = x->verify;
   r->tls.earliest_expiry = x->expiry;
@@ -866,6 +876,8 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
 
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
   p->opened += (unsigned long)conns;
+  if(rc == CURLE_WRITE_ERROR && x->body_over && x->truncate)
+    rc = CURLE_OK; /* cut at the cap, as asked: the answer is what we have */
   if(rc != CURLE_OK && (fo = failover(p, x, rc)) == FO_REQUEUED)
     return;
   if(rc == CURLE_WRITE_ERROR && x->body_over) {

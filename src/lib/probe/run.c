@@ -397,6 +397,13 @@ static void judge(struct ep_probe *e, sdc_http_response *resp)
     }
   }
   e->res.total_ms = (double)(sdc__now_us() - e->run->start_us) / 1e3 - e->run->resolve_ms;
+  if(resp->truncated && resp->body_len < CHECK_HTTP_SCAN) {
+    snprintf(why, sizeof(why), "the body passed the pool's cap of %zu bytes, "
+             "short of the 4 MiB an uptime check examines; raise the cap",
+             resp->body_len);
+    ep_done(e, SDC_PROBE_BODY_TOO_LARGE, why);
+    return;
+  }
   if(!status_accepted(c, resp->status)) {
     describe_accepted(c, acc, sizeof(acc));
     snprintf(why, sizeof(why), "HTTP %ld (accepted: %s)", resp->status, acc);
@@ -442,7 +449,7 @@ static sdc_status ep_submit(struct ep_probe *e)
     req.body_len = c->body_len;
   }
   req.timeout_ms = e->deadline_ms - now;
-  req.flags = SDC_HTTP_FRESH_CONN;
+  req.flags = SDC_HTTP_FRESH_CONN | SDC_HTTP_TRUNCATE;
   return sdc_pool_submit(e->run->pr->pool, e->t, &req, on_http, e);
 }
 
