@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the benchmark programs: processes on loopback (started
  * and stopped by PID), the echo ceiling, channels, and the JSON line. */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include "bench_common.h"
 
 #include "echo_server.h"
 #include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
 #include "sd/sd.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <grpc/grpc_security.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,3 +202,107 @@ int seed(int port)
   return rc;
 }
 
+
+int free_port(void)
+{
+  struct sockaddr_in a = {0};
+  socklen_t len = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&a, sizeof(a));
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+int n_cpus(void)
+{
+  cpu_set_t set;
+
+  return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
+}
+
+void pin_to_cpu(int cpu)
+{
+  cpu_set_t set;
+
+  if(n_cpus() < 2)
+    return;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+double median(double *v, int n)
+{
+  qsort(v, (size_t)n, sizeof(*v), cmp_double);
+  return v[n / 2];
+}
+
+pid_t start_nginx(const char *dir, const char *servers)
+{
+  char conf[256], path[300];
+  FILE *f;
+  pid_t pid;
+
+  snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
+  f = fopen(conf, "w");
+  if(!f)
+    return -1;
+  fprintf(f,
+          "worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+          "worker_rlimit_nofile 16384;\n"
+          "events { worker_connections 8192; }\n"
+          "http {\n  access_log off;\n  keepalive_requests 10000000;\n"
+          "  keepalive_timeout 300s;\n"
+          "  client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+          "  uwsgi_temp_path %s; scgi_temp_path %s;\n%s}\n",
+          dir, dir, dir, dir, dir, dir, dir, servers);
+  fclose(f);
+  pid = fork();
+  if(pid == 0) {
+    int null = open("/dev/null", 1);
+    pin_to_cpu(0);
+    dup2(null, 1);
+    dup2(null, 2);
+    execlp("nginx", "nginx", "-p", dir, "-c", conf, (char *)NULL);
+    _exit(127);
+  }
+  snprintf(path, sizeof(path), "%s/nginx.pid", dir);
+  for(int i = 0; i < 100; i++) { /* wait for it to listen: 5 s */
+    if(!access(path, F_OK))
+      return pid;
+    sleep_ms(50);
+  }
+  stop_proc(pid);
+  return -1;
+}
+
+double proc_cpu_s(pid_t pid)
+{
+  char path[64], buf[2048], *p;
+  unsigned long ut = 0, st = 0;
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  if(!(f = fopen(path, "r")))
+    return -1;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')'); /* the command may hold spaces */
+  if(!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                  &st) != 2)
+    return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}

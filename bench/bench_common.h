@@ -22,6 +22,22 @@ double now_s(void);
 void sleep_ms(int ms);
 void json_add(const char *key, double v);
 
+/* A loopback TCP port nothing listens on now. */
+int free_port(void);
+/* CPUs this process may run on. */
+int n_cpus(void);
+/* Keep the calling process (and what it starts) on one CPU (no-op with
+ * one CPU). */
+void pin_to_cpu(int cpu);
+/* Median of v[0..n) (sorts v). */
+double median(double *v, int n);
+/* nginx with one worker on CPU 0, its files in `dir`, serving `servers`
+ * (text inside the http block: server blocks, ssl settings); waits until
+ * it has written its pid file. The pid, or -1. */
+pid_t start_nginx(const char *dir, const char *servers);
+/* User + system CPU seconds of a process so far (/proc), or -1. */
+double proc_cpu_s(pid_t pid);
+
 /* `sdconnect sd-server` on 127.0.0.1:0, in memory or on disk; 0 or -1. */
 int start_sd(struct server *s, const char *bin, bool durable);
 void stop_sd(struct server *s);

@@ -43,96 +43,21 @@ static int use_h2;
 static int conns = 16;
 static char dir[64];
 
-static int free_port(void)
+/* nginx serving the pool's three targets from `dir`. */
+static pid_t start_pool_nginx(int port, int port_mtls, int port_h2)
 {
-  struct sockaddr_in a = {0};
-  socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  char servers[1400];
 
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&a, sizeof(a));
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
-
-static int n_cpus(void)
-{
-  cpu_set_t set;
-
-  return sched_getaffinity(0, sizeof(set), &set) ? 1 : CPU_COUNT(&set);
-}
-
-/* Keep the calling process (and what it starts) on one CPU. */
-static void pin_to_cpu(int cpu)
-{
-  cpu_set_t set;
-
-  if(n_cpus() < 2)
-    return;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof(set), &set);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
-  return v[n / 2];
-}
-
-static pid_t start_nginx(int port, int port_mtls, int port_h2)
-{
-  char conf[256], path[300];
-  FILE *f;
-  pid_t pid;
-
-  snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
-  f = fopen(conf, "w");
-  if(!f)
-    return -1;
-  fprintf(f,
-          "worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
-          "events { worker_connections 4096; }\n"
-          "http {\n  access_log off;\n  keepalive_requests 10000000;\n"
-          "  keepalive_timeout 300s;\n"
-          "  client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
-          "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
-          "  ssl_certificate %s/server.pem;\n  ssl_certificate_key %s/server.key;\n"
-          "  ssl_protocols TLSv1.2 TLSv1.3;\n"
-          "  server { listen 127.0.0.1:%d ssl; location / { return 200 \"ok\\n\"; } }\n"
-          "  server { listen 127.0.0.1:%d ssl; ssl_client_certificate %s/ca.pem;\n"
-          "    ssl_verify_client on; location / { return 200 \"ok\\n\"; } }\n"
-          "  http2_max_requests 10000000;\n"
-          "  server { listen 127.0.0.1:%d ssl http2; location / { return 200 \"ok\\n\"; } }\n"
-          "}\n",
-          dir, dir, dir, dir, dir, dir, dir, dir, dir, port, port_mtls, dir, port_h2);
-  fclose(f);
-  pid = fork();
-  if(pid == 0) {
-    int null = open("/dev/null", 1);
-    pin_to_cpu(0);
-    dup2(null, 1);
-    dup2(null, 2);
-    execlp("nginx", "nginx", "-p", dir, "-c", conf, (char *)NULL);
-    _exit(127);
-  }
-  snprintf(path, sizeof(path), "%s/nginx.pid", dir);
-  for(int i = 0; i < 100; i++) { /* wait for it to listen: 5 s */
-    if(!access(path, F_OK))
-      return pid;
-    sleep_ms(50);
-  }
-  stop_proc(pid);
-  return -1;
+  snprintf(servers, sizeof(servers),
+           "  ssl_certificate %s/server.pem;\n  ssl_certificate_key %s/server.key;\n"
+           "  ssl_protocols TLSv1.2 TLSv1.3;\n"
+           "  server { listen 127.0.0.1:%d ssl; location / { return 200 \"ok\\n\"; } }\n"
+           "  server { listen 127.0.0.1:%d ssl; ssl_client_certificate %s/ca.pem;\n"
+           "    ssl_verify_client on; location / { return 200 \"ok\\n\"; } }\n"
+           "  http2_max_requests 10000000;\n"
+           "  server { listen 127.0.0.1:%d ssl http2; location / { return 200 \"ok\\n\"; } }\n",
+           dir, dir, port, port_mtls, dir, port_h2);
+  return start_nginx(dir, servers);
 }
 
 static void *slurp(const char *name, size_t *len)
@@ -368,7 +293,7 @@ int main(int argc, char **argv)
   port = free_port();
   port_mtls = free_port();
   port_h2 = free_port();
-  nginx = start_nginx(port, port_mtls, port_h2);
+  nginx = start_pool_nginx(port, port_mtls, port_h2);
   if(nginx <= 0) {
     fprintf(stderr, "bench_pool: nginx did not start (see %s/error.log)\n", dir);
     return 1;
