@@ -275,6 +275,27 @@ SDC_EXTERN sdc_status sdc_pool_tcp_connect(sdc_pool *p, const char *addr,
                                            size_t read_max, sdc_tcp_cb cb,
                                            void *userdata);
 
+/*! A handle other threads use to hand work back to the pool's loop (like
+ *  libuv's uv_async): blocking work (a token fetch) runs on a thread of
+ *  its own and posts its completion here. */
+typedef struct sdc_pool_waker sdc_pool_waker;
+typedef void (*sdc_pool_fn)(void *userdata);
+
+/*! Make a waker (on the loop thread). It may outlive the pool: posts then
+ *  do nothing. SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_pool_waker_new(sdc_pool *p, sdc_pool_waker **out);
+/*! From any thread: run `fn(userdata)` on the loop thread in its next turn,
+ *  waking its poll. 1 when queued; 0 when the pool is gone (or out of
+ *  memory): then `fn` never runs. Thread-safe. */
+SDC_EXTERN int sdc_pool_waker_post(sdc_pool_waker *w, sdc_pool_fn fn,
+                                   void *userdata);
+/*! From any thread; NULL is a no-op. */
+SDC_EXTERN void sdc_pool_waker_free(sdc_pool_waker *w);
+/*! On the loop thread: sdc_pool_perform() keeps going (waiting) until as
+ *  many sdc_pool_release() calls, e.g. while a post is expected. */
+SDC_EXTERN void sdc_pool_hold(sdc_pool *p);
+SDC_EXTERN void sdc_pool_release(sdc_pool *p);
+
 /*! Connections opened so far (reuse shows as fewer opens than requests). */
 SDC_EXTERN unsigned long sdc_pool_connections_opened(const sdc_pool *p);
 

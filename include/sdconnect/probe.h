@@ -80,7 +80,8 @@ typedef enum sdc_probe_reason {
   SDC_PROBE_BODY_TOO_LARGE = 16,      /*!< past the pool's body cap */
   SDC_PROBE_HTTP_PROTOCOL = 17,       /*!< a broken answer or none */
   SDC_PROBE_REDIRECT = 18,            /*!< a redirect that cannot be followed */
-  SDC_PROBE_INTERNAL = 19             /*!< out of memory, cancelled, ... */
+  SDC_PROBE_INTERNAL = 19,            /*!< out of memory, cancelled, ... */
+  SDC_PROBE_AUTH = 20                 /*!< no ID token for serviceAgentAuthentication */
 } sdc_probe_reason;
 
 /*! "passed", "sd_not_found", "connect_refused", ...: static. */
@@ -131,6 +132,17 @@ SDC_EXTERN sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
  *  have (unfinished endpoints fail as SDC_PROBE_INTERNAL). NULL is a
  *  no-op. */
 SDC_EXTERN void sdc_prober_free(sdc_prober *pr);
+
+/*! Credentials for checks with serviceAgentAuthentication: a service-account
+ *  key file, or NULL (the default) for Google's default search
+ *  (GOOGLE_APPLICATION_CREDENTIALS, then the metadata server at
+ *  GCE_METADATA_HOST). Google sends an ID token of its Monitoring service
+ *  agent; sdconnect sends one of these credentials, for the audience
+ *  sdconnect.audience or else the check's URL without its query. Tokens
+ *  are fetched on a thread of their own and cached until shortly before
+ *  they expire. Copied. SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_prober_set_credentials(sdc_prober *pr,
+                                                 const char *file);
 
 /*! Completion of sdc_probe_run(): the report is borrowed for the call. */
 typedef void (*sdc_probe_cb)(const sdc_probe_report *report, void *userdata);

@@ -91,8 +91,11 @@ static void on_report(const sdc_probe_report *rep, void *ud)
 int cmd_probe(int argc, char **argv)
 {
   struct sd_flags sf = {0};
-  const char *timeout_s = NULL;
+  const char *timeout_s = NULL, *id_creds = NULL;
   struct flag own[] = {
+      {.name = "id-token-credentials", .value = &id_creds, .help = "FILE  service-account "
+       "key for the ID tokens of serviceAgentAuthentication checks (default: "
+       "GOOGLE_APPLICATION_CREDENTIALS, then the metadata server)"},
       {.name = "probe-timeout", .value = &timeout_s, .help = "DURATION  overall limit "
        "(default: the longest check timeout plus the directory's)"},
       {0}};
@@ -153,7 +156,8 @@ int cmd_probe(int argc, char **argv)
     goto out;
   rc = 1;
   if(sdc_pool_opts_new(&po) || sdc_pool_opts_set_max_body(po, 4u << 20) ||
-     sdc_pool_new(&pool, po) || sdc_prober_new(&pr, pool, r)) {
+     sdc_pool_new(&pool, po) || sdc_prober_new(&pr, pool, r) ||
+     sdc_prober_set_credentials(pr, id_creds)) {
     cli_error(CMD, "out of memory");
     goto out;
   }

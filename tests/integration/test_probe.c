@@ -7,6 +7,7 @@
  * real fault. Every process is stopped by its PID.
  */
 #include "certs.h"
+#include "fakehttp.h"
 #include "proc.h"
 
 #include <sdconnect/sdconnect.h>
@@ -580,6 +581,81 @@ START_TEST(uptime_url_checks_look_the_host_up_without_blocking)
 }
 END_TEST
 
+/* A metadata server that mints ID tokens (or refuses, with status 403). */
+struct md_fake {
+  int status;
+  char audience[512];
+};
+
+static void md_answer(const struct fakehttp_req *req, int *status, char *body, size_t cap,
+                      void *ud)
+{
+  struct md_fake *m = ud;
+  const char *a = strstr(req->path, "audience=");
+
+  *status = strstr(req->headers, "metadata-flavor: google") ? m->status : 400;
+  if(a)
+    snprintf(m->audience, sizeof(m->audience), "%.*s", (int)strcspn(a + 9, "&"), a + 9);
+  /* header {"alg":"none"}, claims {"iat":1,"exp":3601}: an hour */
+  snprintf(body, cap, "eyJhbGciOiJub25lIn0.eyJpYXQiOjEsImV4cCI6MzYwMX0.sig\n");
+}
+
+START_TEST(service_agent_authentication_sends_an_id_token)
+{
+  struct md_fake m = {200, ""};
+  int md_port;
+  struct fakehttp *f = fakehttp_start(md_answer, &m, &md_port);
+  char host[64], y[512], want_aud[128];
+  struct seen s;
+
+  snprintf(host, sizeof(host), "127.0.0.1:%d", md_port);
+  setenv("GCE_METADATA_HOST", host, 1);
+  setenv("HOME", dir, 1); /* no gcloud file */
+  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+  unsetenv("CLOUDSDK_CONFIG");
+  snprintf(y, sizeof(y), "httpCheck: {path: /echo, serviceAgentAuthentication: {type: "
+           "OIDC_TOKEN}}\ntimeout: 5s\ncontentMatchers: [{content: 'Bearer "
+           "eyJhbGciOiJub25lIn0.eyJpYXQiOjEsImV4cCI6MzYwMX0.sig', matcher: "
+           "MATCHES_JSON_PATH, jsonPathMatcher: {jsonPath: $.authorization, "
+           "jsonMatcher: EXACT_MATCH}}]\n");
+  {
+    /* two endpoints, one audience: one fetch, the second waits for it */
+    char id[16];
+    int ports[2] = {plain_port, plain_port};
+    service(id, sizeof(id), ports, 2);
+    run(id, y, &s);
+    ck_assert_msg(s.passed, "%s", s.r[0].detail);
+    ck_assert_uint_eq(s.n_passed, 2);
+  }
+  snprintf(want_aud, sizeof(want_aud), "http%%3A%%2F%%2F127.0.0.1%%3A%d%%2Fecho", plain_port);
+  ck_assert_str_eq(m.audience, want_aud); /* the check's URL */
+  ck_assert_uint_eq(fakehttp_count(f), 1);
+  /* a refusal is told as `auth`, without leaking a token */
+  m.status = 403;
+  snprintf(y, sizeof(y), "httpCheck: {path: /echo, serviceAgentAuthentication: {}}\n"
+           "timeout: 5s\nsdconnect: {audience: 'https://orders.internal/'}\n");
+  ck_assert_int_eq(reason_at(plain_port, y, &s), SDC_PROBE_AUTH);
+  ck_assert_msg(strstr(s.r[0].detail, "https://orders.internal/"), "%s", s.r[0].detail);
+  ck_assert_ptr_null(strstr(s.r[0].detail, "eyJ"));
+  fakehttp_stop(f);
+  /* credentials that cannot mint ID tokens */
+  {
+    char adc[160];
+    FILE *fp;
+    snprintf(adc, sizeof(adc), "%s/user.json", dir);
+    fp = fopen(adc, "w");
+    fputs("{\"type\":\"authorized_user\",\"client_id\":\"c\",\"client_secret\":\"s\","
+          "\"refresh_token\":\"r\"}", fp);
+    fclose(fp);
+    setenv("GOOGLE_APPLICATION_CREDENTIALS", adc, 1);
+    ck_assert_int_eq(reason_at(plain_port, y, &s), SDC_PROBE_AUTH);
+    ck_assert_ptr_nonnull(strstr(s.r[0].detail, "cannot mint an ID token"));
+    unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+  }
+  unsetenv("GCE_METADATA_HOST");
+}
+END_TEST
+
 /* ---- the command ------------------------------------------------------------ */
 static int cli(struct tproc *p, const char *const *args)
 {
@@ -713,6 +789,7 @@ int main(void)
   tcase_add_test(tc, http_faults_have_their_reasons_and_redirects_are_followed);
   tcase_add_test(tc, directory_faults_have_their_reasons);
   tcase_add_test(tc, uptime_url_checks_look_the_host_up_without_blocking);
+  tcase_add_test(tc, service_agent_authentication_sends_an_id_token);
   tcase_add_test(tc, cli_table_json_and_exit_codes);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);

@@ -51,7 +51,8 @@ START_TEST(jwt_is_rs256_signed_with_the_right_claims)
   EVP_MD_CTX *md = EVP_MD_CTX_new();
 
   ck_assert_int_eq(sdc__jwt_assertion(pem, "kid-9", "a@b.iam.gserviceaccount.com",
-                                      "scope-x", "https://token.example/t", 1700000000, &jwt,
+                                      "scope-x", NULL, "https://token.example/t", 1700000000,
+                                      &jwt,
                                       err, sizeof(err)), SDC_OK);
   d1 = strchr(jwt, '.');
   d2 = strchr(d1 + 1, '.');
@@ -70,7 +71,19 @@ START_TEST(jwt_is_rs256_signed_with_the_right_claims)
   ck_assert_int_eq(EVP_DigestVerify(md, sig, sn, (const unsigned char *)jwt,
                                     (size_t)(d2 - jwt)), 1);
   sdc_free(jwt);
-  ck_assert_int_eq(sdc__jwt_assertion("not a key", NULL, "a", "s", "u", 1, &jwt, err,
+  /* for an ID token: target_audience instead of scope */
+  ck_assert_int_eq(sdc__jwt_assertion(pem, NULL, "a@b", NULL, "https://hook.internal/x",
+                                      "https://token.example/t", 1700000000, &jwt, err,
+                                      sizeof(err)), SDC_OK);
+  d1 = strchr(jwt, '.');
+  d2 = strchr(d1 + 1, '.');
+  n = unb64url(d1 + 1, (size_t)(d2 - d1 - 1), part);
+  part[n] = '\0';
+  ck_assert_str_eq((char *)part, "{\"iss\":\"a@b\",\"target_audience\":"
+                                 "\"https://hook.internal/x\",\"aud\":\"https://token.example/t\","
+                                 "\"iat\":1700000000,\"exp\":1700003600}");
+  sdc_free(jwt);
+  ck_assert_int_eq(sdc__jwt_assertion("not a key", NULL, "a", "s", NULL, "u", 1, &jwt, err,
                                       sizeof(err)), SDC_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err, "private_key"));
   EVP_MD_CTX_free(md);

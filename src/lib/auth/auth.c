@@ -33,6 +33,7 @@ struct sdc__auth {
   char *client_id, *client_secret, *refresh_token; /* authorized user */
   char *token_uri;
   char *metadata_host;
+  char *audience; /* set: OIDC ID tokens for it, not access tokens */
   pthread_mutex_t lock;
   char token[SDC_TOKEN_MAX];
   uint64_t expires_ms; /* monotonic; 0 = never (static) */
@@ -62,6 +63,7 @@ void sdc__auth_free(struct sdc__auth *a)
   free_secret(a->refresh_token);
   sdc_free(a->token_uri);
   sdc_free(a->metadata_host);
+  sdc_free(a->audience);
   OPENSSL_cleanse(a->token, sizeof(a->token));
   pthread_mutex_destroy(&a->lock);
   sdc_free(a);
@@ -288,6 +290,53 @@ static int form_append(char *buf, size_t cap, size_t *len, const char *key,
   return 0;
 }
 
+sdc_status sdc__auth_set_id_audience(struct sdc__auth *a, const char *audience,
+                                     char *err, size_t errlen)
+{
+  if(a->kind != K_SERVICE_ACCOUNT && a->kind != K_METADATA) {
+    snprintf(err, errlen, "%s cannot mint an ID token for an audience; use a "
+             "service-account key file (GOOGLE_APPLICATION_CREDENTIALS) or the "
+             "metadata server", a->describe);
+    return SDC_ECONFIG;
+  }
+  sdc_free(a->audience);
+  if(!(a->audience = sdc__strdup(audience)))
+    return SDC_ENOMEM;
+  return SDC_OK;
+}
+
+/* Seconds until an ID token (a JWT) expires, from its exp and iat claims;
+ * an hour when they cannot be read. */
+static int64_t id_lifetime_s(const char *tok)
+{
+  const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+  unsigned char buf[4096];
+  size_t n = 0;
+  unsigned acc = 0, bits = 0;
+  json_t *j;
+  json_int_t exp, iat;
+
+  if(!d2 || (size_t)(d2 - d1) * 3 / 4 >= sizeof(buf))
+    return 3600;
+  for(const char *p = d1 + 1; p < d2; p++) { /* base64url, no padding */
+    int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p >= 'a' && *p <= 'z' ? *p - 'a' + 26
+          : *p >= '0' && *p <= '9' ? *p - '0' + 52 : *p == '-' ? 62 : *p == '_' ? 63 : -1;
+    if(v < 0)
+      return 3600;
+    acc = (acc << 6) | (unsigned)v;
+    bits += 6;
+    if(bits >= 8) {
+      bits -= 8;
+      buf[n++] = (unsigned char)(acc >> bits);
+    }
+  }
+  j = json_loadb((const char *)buf, n, 0, NULL);
+  exp = json_integer_value(json_object_get(j, "exp"));
+  iat = json_integer_value(json_object_get(j, "iat"));
+  json_decref(j);
+  return exp > iat && iat > 0 ? (int64_t)(exp - iat) : 3600;
+}
+
 /* Read {access_token, expires_in} or an OAuth error answer. */
 static sdc_status parse_token(struct sdc__auth *a,
                               const struct sdc__http_resp *r, const char *from,
@@ -298,6 +347,11 @@ static sdc_status parse_token(struct sdc__auth *a,
   json_int_t exp = json_integer_value(json_object_get(j, "expires_in"));
   sdc_status st = SDC_OK;
 
+  if(a->audience && r->status == 200) { /* an ID token: raw, or id_token */
+    tok = a->kind == K_METADATA ? r->body
+                                : json_string_value(json_object_get(j, "id_token"));
+    exp = tok && *tok ? id_lifetime_s(tok) : 0;
+  }
   if(r->status != 200) {
     const char *e = json_string_value(json_object_get(j, "error"));
     const char *d = json_string_value(json_object_get(j, "error_description"));
@@ -305,11 +359,16 @@ static sdc_status parse_token(struct sdc__auth *a,
              r->status, e ? ": " : "", e ? e : "", d ? ": " : "", d ? d : "");
     st = r->status >= 500 ? SDC_EUNAVAILABLE : SDC_EPERM;
   } else if(!tok || !*tok || strlen(tok) >= SDC_TOKEN_MAX || exp <= 0) {
-    snprintf(err, errlen, "%s answered without a usable access_token and "
-             "expires_in", from);
+    snprintf(err, errlen, "%s answered without a usable %s", from,
+             a->audience ? "ID token" : "access_token and expires_in");
     st = SDC_EPROTO;
   } else {
+    size_t tl;
     snprintf(a->token, sizeof(a->token), "%s", tok);
+    tl = strlen(a->token); /* the metadata server's body: no trailing space */
+    while(tl && (a->token[tl - 1] == '\n' || a->token[tl - 1] == '\r' ||
+                 a->token[tl - 1] == ' '))
+      a->token[--tl] = '\0';
     a->lifetime_ms = (uint64_t)exp * 1000u;
     a->expires_ms = sdc__now_ms() + a->lifetime_ms;
   }
@@ -332,8 +391,9 @@ static sdc_status fetch(struct sdc__auth *a, uint64_t timeout_ms, char *err,
   form[0] = '\0';
   if(a->kind == K_SERVICE_ACCOUNT) {
     st = sdc__jwt_assertion(a->private_key, a->key_id, a->client_email,
-                            a->scope, a->token_uri, (int64_t)time(NULL), &jwt,
-                            err, errlen);
+                            a->audience ? NULL : a->scope, a->audience,
+                            a->token_uri, (int64_t)time(NULL), &jwt, err,
+                            errlen);
     if(st)
       return st;
     if(form_append(form, sizeof(form), &n, "grant_type",
@@ -352,6 +412,16 @@ static sdc_status fetch(struct sdc__auth *a, uint64_t timeout_ms, char *err,
        form_append(form, sizeof(form), &n, "refresh_token", a->refresh_token))
       return SDC_ETOOBIG;
     snprintf(url, sizeof(url), "%s", a->token_uri);
+  } else if(a->audience) {
+    size_t u = 0;
+    char aud[1100];
+    if(form_append(aud, sizeof(aud), &u, "audience", a->audience))
+      return SDC_ETOOBIG;
+    snprintf(url, sizeof(url), "http://%s/computeMetadata/v1/instance/"
+             "service-accounts/default/identity?%s&format=full",
+             a->metadata_host, aud);
+    headers = md_headers;
+    body = NULL;
   } else {
     snprintf(url, sizeof(url), "http://%s/computeMetadata/v1/instance/"
              "service-accounts/default/token?scopes=%s", a->metadata_host,

@@ -47,6 +47,16 @@ SDC_WARN_UNUSED sdc_status sdc__auth_default(struct sdc__auth **out,
 SDC_WARN_UNUSED sdc_status sdc__auth_static(struct sdc__auth **out,
                                             const char *token);
 
+/* Make `a` a source of OIDC ID tokens for `audience` instead of access
+ * tokens: a service-account key signs a JWT with target_audience and
+ * exchanges it at its token_uri for an id_token; the metadata server is
+ * asked at .../service-accounts/default/identity?audience=. SDC_ECONFIG
+ * (err says why) for authorized-user files and static tokens, which cannot
+ * mint ID tokens for an audience. Call before the first token. */
+SDC_WARN_UNUSED sdc_status sdc__auth_set_id_audience(struct sdc__auth *a,
+                                                     const char *audience,
+                                                     char *err, size_t errlen);
+
 /* A valid access token into out (NUL-terminated), fetching one when the
  * cached token is missing or near expiry. Thread-safe; blocks at most
  * `timeout_ms` while fetching. Errors: SDC_EUNAVAILABLE (endpoint down),
@@ -65,11 +75,14 @@ const char *sdc__auth_describe(const struct sdc__auth *a);
 void sdc__auth_free(struct sdc__auth *a);
 
 /* ---- jwt.c --------------------------------------------------------------- */
-/* RS256 JWT assertion for a service account (RFC 7523), malloc'd. */
+/* RS256 JWT assertion for a service account (RFC 7523), malloc'd: for an
+ * access token with `scope`, or, with `scope` NULL, for an ID token whose
+ * audience is `target_audience`. */
 SDC_WARN_UNUSED sdc_status sdc__jwt_assertion(const char *private_key_pem,
                                               const char *key_id,
                                               const char *client_email,
                                               const char *scope,
+                                              const char *target_audience,
                                               const char *audience,
                                               int64_t now_s, char **out,
                                               char *err, size_t errlen);

@@ -46,13 +46,15 @@ static char *b64url_json(json_t *j)
 
 sdc_status sdc__jwt_assertion(const char *private_key_pem, const char *key_id,
                               const char *client_email, const char *scope,
-                              const char *audience, int64_t now_s, char **out,
-                              char *err, size_t errlen)
+                              const char *target_audience, const char *audience,
+                              int64_t now_s, char **out, char *err,
+                              size_t errlen)
 {
   sdc_status st = SDC_ENOMEM;
   json_t *hdr = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
   json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", client_email,
-                             "scope", scope, "aud", audience,
+                             scope ? "scope" : "target_audience",
+                             scope ? scope : target_audience, "aud", audience,
                              "iat", (json_int_t)now_s,
                              "exp", (json_int_t)(now_s + 3600));
   char *h64 = NULL, *c64 = NULL, *s64 = NULL, *jwt = NULL, *input = NULL;

@@ -951,6 +951,10 @@ static void deliver_answers(sdc_pool *p)
 
   for(struct sdc__resolved *a = list; a; a = a->next) {
     struct tstate *ts;
+    if(a->pfn) { /* posted through a waker */
+      a->pfn(a->ud);
+      continue;
+    }
     if(a->acb) {
       a->acb(a->st, a->st ? NULL : (const char *const *)a->addrs, a->n_addrs,
              a->st ? a->msg : "", a->ud);
@@ -1059,7 +1063,7 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
   uint64_t end = sdc__now_ms() + timeout_ms;
 
   while(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
-        p->tcp_pending) {
+        p->tcp_pending || p->holds) {
     int still = 0, msgs = 0;
     CURLMsg *m;
     uint64_t now = sdc__now_ms(), wake, left, due;
@@ -1069,7 +1073,7 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
     deliver_answers(p);
     due = expire_waiting(p, now);
     if(!(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
-         p->tcp_pending))
+         p->tcp_pending || p->holds))
       break; /* the answers finished the last requests */
     if(p->running) {
       curl_multi_perform(p->multi, &still);

@@ -60,6 +60,7 @@ struct sdc__resolved {
   sdc_target *t;      /* for a target's endpoints, or NULL... */
   sdc_resolve_cb cb;  /* ...for a caller's sdc_pool_resolve() */
   sdc_addr_cb acb;    /* ...or sdc_pool_resolve_host() */
+  sdc_pool_fn pfn;    /* ...or a function posted through a waker */
   char *host, **addrs;
   size_t n_addrs;
   void *ud;
@@ -95,6 +96,7 @@ struct sdc_pool {
   unsigned lookups;      /* sdc_pool_resolve(_host) calls not yet answered */
   struct lookup *callers; /* ...and whom to tell */
   unsigned dns_threads;
+  unsigned holds;        /* sdc_pool_hold(): work expected from elsewhere */
   struct tcpop *tcp;     /* sdc_pool_tcp_connect() in progress */
   unsigned tcp_pending;
   struct sdc__inbox *inbox; /* their answers, from the resolver's thread */

@@ -252,6 +252,11 @@ struct sdc__resolved *sdc__resolve_take(sdc_pool *p)
     bool caller = a->cb || a->acb, wanted = false;
     list = a->next;
     a->next = NULL;
+    if(a->pfn) { /* a waker's post: always delivered */
+      *tail = a;
+      tail = &a->next;
+      continue;
+    }
     if(a->acb && a->host)
       p->dns_threads--;
     for(struct lookup **pp = &p->callers; caller && *pp; pp = &(*pp)->next)
@@ -528,6 +533,67 @@ sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host, sdc_addr_cb cb,
   pthread_attr_destroy(&attr);
   p->dns_threads++;
   return SDC_OK;
+}
+
+/* ---- wakers: other threads hand work back to the loop --------------------- */
+struct sdc_pool_waker {
+  struct sdc__inbox *in;
+};
+
+sdc_status sdc_pool_waker_new(sdc_pool *p, sdc_pool_waker **out)
+{
+  sdc_pool_waker *w;
+
+  if(!p || !out)
+    return SDC_EINVAL;
+  if(!(w = sdc__calloc(1, sizeof(*w))))
+    return SDC_ENOMEM;
+  w->in = p->inbox;
+  pthread_mutex_lock(&w->in->lock);
+  w->in->refs++;
+  pthread_mutex_unlock(&w->in->lock);
+  *out = w;
+  return SDC_OK;
+}
+
+int sdc_pool_waker_post(sdc_pool_waker *w, sdc_pool_fn fn, void *userdata)
+{
+  struct sdc__resolved *a;
+  bool queued = false;
+
+  if(!w || !fn || !(a = sdc__calloc(1, sizeof(*a))))
+    return 0;
+  a->pfn = fn;
+  a->ud = userdata;
+  pthread_mutex_lock(&w->in->lock);
+  if(w->in->wake) {
+    if(w->in->tail)
+      w->in->tail->next = a;
+    else
+      w->in->head = a;
+    w->in->tail = a;
+    curl_multi_wakeup(w->in->wake);
+    queued = true;
+  }
+  pthread_mutex_unlock(&w->in->lock);
+  if(!queued)
+    sdc_free(a);
+  return queued;
+}
+
+void sdc_pool_waker_free(sdc_pool_waker *w)
+{
+  if(w) {
+    inbox_unref(w->in);
+    sdc_free(w);
+  }
+}
+
+void sdc_pool_hold(sdc_pool *p) { p->holds++; }
+void sdc_pool_release(sdc_pool *p)
+{
+  if(p->holds)
+    p->holds--;
 }
 
 void sdc__resolved_free(struct sdc__resolved *list)

@@ -72,6 +72,7 @@ void sdc__check_free(struct sdc_check *c)
     sdc_free(c->key);
   }
   sdc_free(c->user_agent);
+  sdc_free(c->audience);
   sdc_free(c);
 }
 
@@ -581,7 +582,7 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
 {
   static const char *const known[] = {"host", "caFile", "ca", "clientCertFile",
                                       "clientKeyFile", "period", "userAgent",
-                                      "pass", "maxEndpoints", NULL};
+                                      "pass", "maxEndpoints", "audience", NULL};
   static const struct sdc__cfg_enum pass[] = {{"all", 0}, {"any", 1}};
   char path[256], fpath[300], *host = NULL;
   const struct sdc__cfg_node *f;
@@ -633,11 +634,12 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
     }
   }
   opt_str(d, n, path, "userAgent", 256, false, &c->user_agent);
+  opt_str(d, n, path, "audience", 1024, false, &c->audience);
   if((f = sdc__cfg_field(n, "pass")) &&
      sdc__cfg_enum(d->cfg, f, P(fpath, path, "pass"), pass, N_OF(pass), &v))
     c->pass_any = v == 1;
   if((f = sdc__cfg_field(n, "maxEndpoints")) &&
-     sdc__cfg_int(d->cfg, f, P(fpath, path, "maxEndpoints"), 1, 10000, &max))
+     sdc__cfg_int(d->cfg, f, P(fpath, path, "maxEndpoints"), 1, 100, &max))
     c->max_endpoints = (int)max;
   sdc__cfg_unknown(d->cfg, n, path, known);
 }

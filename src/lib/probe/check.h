@@ -87,9 +87,27 @@ struct sdc_check {
   char *user_agent;
   bool pass_any;
   int max_endpoints;
+  char *audience;     /* of the ID token (serviceAgentAuthentication) */
 };
 
 void sdc__check_free(struct sdc_check *c);
+
+/* ---- running (run.c) and ID tokens (idtoken.c) ---- */
+struct ep_probe;  /* one endpoint of a run */
+struct id_source; /* ID tokens for one audience */
+sdc_pool *sdc__prober_pool(const sdc_prober *pr);
+/* The token for `e` is here: send its request. / It could not be had. */
+void sdc__probe_auth_ready(struct ep_probe *e, const char *token);
+void sdc__probe_auth_failed(struct ep_probe *e, const char *why);
+/* An ID token for `audience` from `creds` (NULL: Google's default search),
+ * without blocking. true with `token` set: use it now; true with `token`
+ * "": one is being fetched, and e hears of it through the two functions
+ * above; false: none can be had (err says why). */
+bool sdc__idtoken_get(sdc_prober *pr, struct id_source **list, const char *creds,
+                      const char *audience, struct ep_probe *e, char *token,
+                      size_t cap, char *err, size_t errcap);
+/* The prober goes: drop every source (waiting endpoints are not told). */
+void sdc__idtoken_free_all(sdc_prober *pr, struct id_source **list);
 
 /* Does `body` (the scan window of an answer) satisfy the matcher? On false
  * `why` says what was looked for and what was found. */

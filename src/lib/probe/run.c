@@ -34,12 +34,15 @@
 #include <time.h>
 
 #define MAX_REDIRECTS 10
+#define SDC_TOKEN_MAX_PROBE 4096 /* the auth module's SDC_TOKEN_MAX */
 #define DETAIL_MAX 600
 
 struct sdc_prober {
   sdc_pool *pool;
   sdc_resolver *resolver;
   struct run *runs; /* in progress */
+  struct id_source *ids;
+  char *id_creds;
 };
 
 struct ep_probe {
@@ -55,6 +58,7 @@ struct ep_probe {
   uint64_t deadline_ms;
   char detail[DETAIL_MAX];
   char tls_version[32], tls_cipher[64];
+  char **hdrs;          /* the run's, and Authorization: its own copy */
   sdc_probe_result res;
 };
 
@@ -81,9 +85,22 @@ const char *sdc_probe_reason_name(sdc_probe_reason r)
       "no_endpoints", "endpoint_invalid", "connect_refused", "connect_timeout",
       "connect_error", "tls_handshake", "tls_verify", "tls_expired",
       "tls_version", "http_status", "content_mismatch", "timeout",
-      "body_too_large", "http_protocol", "redirect", "internal"};
+      "body_too_large", "http_protocol", "redirect", "internal", "auth"};
 
   return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "internal";
+}
+
+sdc_pool *sdc__prober_pool(const sdc_prober *pr) { return pr->pool; }
+
+sdc_status sdc_prober_set_credentials(sdc_prober *pr, const char *file)
+{
+  char *copy = NULL;
+
+  if(file && !(copy = sdc__strdup(file)))
+    return SDC_ENOMEM;
+  sdc_free(pr->id_creds);
+  pr->id_creds = copy;
+  return SDC_OK;
 }
 
 sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
@@ -156,18 +173,25 @@ static bool build_headers(struct run *r)
 }
 
 /* ---- ending ---------------------------------------------------------------------- */
+static void free_lines(char **lines)
+{
+  for(size_t i = 0; lines && lines[i]; i++) {
+    memset(lines[i], 0, strlen(lines[i])); /* may hold a password or token */
+    sdc_free(lines[i]);
+  }
+  sdc_free(lines);
+}
+
 static void run_free(struct run *r)
 {
-  for(size_t i = 0; i < r->n; i++)
+  for(size_t i = 0; i < r->n; i++) {
     if(r->eps[i].t) {
       sdc_pool_forget_target(r->pr->pool, r->eps[i].t);
       sdc_target_free(r->eps[i].t);
     }
-  for(size_t i = 0; i < r->n_hdrs; i++) {
-    memset(r->hdrs[i], 0, strlen(r->hdrs[i])); /* may hold a password */
-    sdc_free(r->hdrs[i]);
+    free_lines(r->eps[i].hdrs);
   }
-  sdc_free(r->hdrs);
+  free_lines(r->hdrs);
   sdc_free(r->eps);
   sdc_free(r);
 }
@@ -443,7 +467,7 @@ static sdc_status ep_submit(struct ep_probe *e)
   }
   req.method = e->post ? "POST" : "GET";
   req.url = e->url;
-  req.headers = (const char *const *)e->run->hdrs;
+  req.headers = (const char *const *)(e->hdrs ? e->hdrs : e->run->hdrs);
   if(e->post) {
     req.body = c->body;
     req.body_len = c->body_len;
@@ -524,8 +548,55 @@ static void ep_start(struct ep_probe *e)
     ep_done(e, st == SDC_ENOMEM ? SDC_PROBE_INTERNAL : SDC_PROBE_ENDPOINT_INVALID, why);
     return;
   }
+  if(c->service_agent_auth) {
+    char aud[2400], tok[SDC_TOKEN_MAX_PROBE], why[1300];
+    const char *q;
+    if(c->audience)
+      snprintf(aud, sizeof(aud), "%s", c->audience);
+    else if((q = strchr(e->url, '?'))) /* the URL without its query */
+      snprintf(aud, sizeof(aud), "%.*s", (int)(q - e->url), e->url);
+    else
+      snprintf(aud, sizeof(aud), "%s", e->url);
+    if(!sdc__idtoken_get(e->run->pr, &e->run->pr->ids, e->run->pr->id_creds, aud, e,
+                         tok, sizeof(tok), why, sizeof(why))) {
+      ep_done(e, SDC_PROBE_AUTH, why);
+      return;
+    }
+    if(tok[0])
+      sdc__probe_auth_ready(e, tok);
+    memset(tok, 0, sizeof(tok));
+    return; /* else told when the token is in */
+  }
   if(ep_submit(e))
     ep_done(e, SDC_PROBE_INTERNAL, sdc_pool_errmsg(e->run->pr->pool));
+}
+
+void sdc__probe_auth_ready(struct ep_probe *e, const char *token)
+{
+  size_t n = e->run->n_hdrs, len = strlen(token) + 32;
+  char **lines = sdc__calloc(n + 2, sizeof(char *));
+
+  for(size_t i = 0; lines && i < n; i++)
+    if(!(lines[i] = sdc__strdup(e->run->hdrs[i]))) {
+      free_lines(lines);
+      lines = NULL;
+    }
+  if(lines && (lines[n] = sdc__malloc(len)))
+    snprintf(lines[n], len, "Authorization: Bearer %s", token);
+  if(!lines || !lines[n]) {
+    free_lines(lines);
+    ep_done(e, SDC_PROBE_INTERNAL, "out of memory");
+    return;
+  }
+  free_lines(e->hdrs);
+  e->hdrs = lines;
+  if(ep_submit(e))
+    ep_done(e, SDC_PROBE_INTERNAL, sdc_pool_errmsg(e->run->pr->pool));
+}
+
+void sdc__probe_auth_failed(struct ep_probe *e, const char *why)
+{
+  ep_done(e, SDC_PROBE_AUTH, why);
 }
 
 /* Probe the endpoints now known (run->eps filled); `why` fails them all. */
@@ -707,6 +778,7 @@ void sdc_prober_free(sdc_prober *pr)
 {
   if(!pr)
     return;
+  sdc__idtoken_free_all(pr, &pr->ids); /* endpoints waiting for tokens too */
   while(pr->runs) {
     struct run *r = pr->runs;
     sdc_pool_cancel_lookups(pr->pool, r);
@@ -724,5 +796,6 @@ void sdc_prober_free(sdc_prober *pr)
     else
       report(r);
   }
+  sdc_free(pr->id_creds);
   sdc_free(pr);
 }
