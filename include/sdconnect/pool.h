@@ -98,7 +98,10 @@ SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
 /*! sdc_http_request.flags: a connection of its own, opened for this request
  *  and closed after it, never taken from or given to the pool (a probe,
  *  which measures connect and TLS). It still counts against the target's
- *  connection limit while it lives. */
+ *  connection limit while it lives. The pool dials it itself (one TLS
+ *  context per target, a full handshake each time, no session resumption)
+ *  and speaks HTTP/1.1 on it, unless the target is known to speak HTTP/2,
+ *  when libcurl makes a fresh HTTP/2 connection. */
 #define SDC_HTTP_FRESH_CONN 0x1u
 /*! sdc_http_request.flags: a body past the pool's body cap is cut there
  *  and the answer handed over (sdc_http_response.truncated), instead of

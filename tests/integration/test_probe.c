@@ -549,16 +549,29 @@ START_TEST(uptime_url_checks_look_the_host_up_without_blocking)
   sdc_pool *pool = NULL;
   sdc_prober *pr = NULL;
   struct seen s[3];
+  int closed = tproc_free_port();
 
+  /* a name /etc/hosts holds, so that the lookup never leaves the machine;
+   * a minimal chroot may have none: then the address stands in (the
+   * lookup path is the same) */
+  const char *name = "127.0.0.1";
+  FILE *hosts = fopen("/etc/hosts", "r");
+  char line[256];
+
+  while(hosts && fgets(line, sizeof(line), hosts))
+    if(!strncmp(line, "127.0.0.1", 9) && strstr(line, "localhost"))
+      name = "localhost";
+  if(hosts)
+    fclose(hosts);
   snprintf(text, sizeof(text),
            "- {displayName: by name, monitoredResource: {type: uptime_url, labels: "
-           "{host: localhost, project_id: p}}, httpCheck: {path: /echo, port: %d}, "
+           "{host: %s, project_id: p}}, httpCheck: {path: /echo, port: %d}, "
            "timeout: 5s}\n"
            "- {displayName: by address, monitoredResource: {type: uptime_url, labels: "
            "{host: 127.0.0.1}}, tcpCheck: {port: %d}, timeout: 5s}\n"
-           "- {displayName: nowhere, monitoredResource: {type: uptime_url, labels: "
-           "{host: no-such-host.invalid}}, tcpCheck: {port: 1}, timeout: 5s}\n",
-           plain_port, plain_port);
+           "- {displayName: v6, monitoredResource: {type: uptime_url, labels: "
+           "{host: '::1'}}, tcpCheck: {port: %d}, timeout: 5s}\n",
+           name, plain_port, plain_port, closed);
   ck_assert_msg(sdc_checks_load_mem("u.yaml", text, strlen(text), &set, &errs) == SDC_OK,
                 "%s", errs ? errs : "");
   memset(s, 0, sizeof(s));
@@ -572,9 +585,12 @@ START_TEST(uptime_url_checks_look_the_host_up_without_blocking)
   ck_assert_msg(!strcmp(s[0].r[0].address, "127.0.0.1") || !strcmp(s[0].r[0].address, "::1"),
                 "%s", s[0].r[0].address);
   ck_assert_msg(s[1].passed, "%s", s[1].r[0].detail);
+  /* an IPv6 literal host, where nothing listens (the test server is on
+   * 127.0.0.1 only): refused, or no IPv6 on this machine at all */
   ck_assert(!s[2].passed);
-  ck_assert_int_eq(s[2].r[0].reason, SDC_PROBE_CONNECT_ERROR);
-  ck_assert_ptr_nonnull(strstr(s[2].r[0].detail, "DNS lookup of no-such-host.invalid"));
+  ck_assert_msg(s[2].r[0].reason == SDC_PROBE_CONNECT_REFUSED ||
+                s[2].r[0].reason == SDC_PROBE_CONNECT_ERROR, "%s", s[2].r[0].detail);
+  ck_assert_str_eq(s[2].r[0].address, "::1");
   sdc_prober_free(pr);
   sdc_pool_free(pool);
   sdc_check_set_free(set);

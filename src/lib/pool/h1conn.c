@@ -83,7 +83,8 @@ struct h1req {
 struct h1conn {
   struct h1conn *next; /* in ts->conns, then in p->closed */
   struct tstate *ts;
-  CURL *easy;
+  CURL *easy;               /* libcurl connected it... */
+  struct sdc__dial *dial;   /* ...or the pool did (fresh requests) */
   struct curl_slist *connect_to;
   curl_socket_t fd;
   size_t ep;
@@ -124,6 +125,11 @@ bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts)
 {
   return !p->o.http2 || !ts->t->tls ||
          (ts->proto == PROTO_H1 && sdc__now_ms() < ts->proto_until);
+}
+
+bool sdc__h1_known_h2(const struct tstate *ts)
+{
+  return ts->proto == PROTO_H2 && sdc__now_ms() < ts->proto_until;
 }
 
 bool sdc__h1_probe(sdc_pool *p, struct tstate *ts, bool *hold)
@@ -309,6 +315,7 @@ static void conn_close(sdc_pool *p, struct h1conn *c)
 
 static void conn_free(sdc_pool *p, struct h1conn *c)
 {
+  sdc__dial_free(c->dial);
   if(c->easy) {
     curl_multi_remove_handle(p->cmulti, c->easy); /* closes the connection */
     curl_easy_cleanup(c->easy);
@@ -348,14 +355,20 @@ static int on_connected(void *ud, char *remote_ip, char *local_ip,
 }
 
 /* Start a connection for `r` to the next endpoint. */
-static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r)
+/* Start a connection for `r` to the next endpoint: dialed by the pool for a
+ * fresh request, else by libcurl. A failure to start says why in *kind and
+ * `why` when it is not plain memory. */
+static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r,
+                            sdc_fail_kind *kind, char *why, size_t cap)
 {
   sdc_target *t = ts->t;
   uint64_t now = sdc__now_ms();
   struct h1conn *c;
   char url[300], line[400];
   long ep;
+  sdc_status st;
 
+  why[0] = '\0';
   if(!t->n_eps)
     return SDC_EUNAVAILABLE;
   ep = sdc__target_pick(t, now);
@@ -368,6 +381,15 @@ static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r)
   c->fd = CURL_SOCKET_BAD;
   sdc__target_endpoint(t, c->ep, c->endpoint, sizeof(c->endpoint), line,
                        sizeof(line));
+  if(r->fresh) {
+    st = sdc__dial_start(p, t, t->eps[ep].addr, t->eps[ep].port, &c->dial, kind, why, cap);
+    if(st) {
+      conn_free(p, c);
+      return st;
+    }
+    c->fd = sdc__dial_fd(c->dial);
+    goto opened;
+  }
   snprintf(url, sizeof(url), "%s://%s:%d/", t->tls ? "https" : "http", t->host,
            t->port);
   c->connect_to = curl_slist_append(NULL, line);
@@ -400,6 +422,7 @@ static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r)
     conn_free(p, c);
     return SDC_ENOMEM;
   }
+opened:
   c->connecting = true;
   c->created_us = sdc__now_us();
   c->used_ms = now;
@@ -433,8 +456,10 @@ static CURLcode conn_send(struct h1conn *c)
 
   while(r->out_off < r->out_len) {
     size_t n = 0;
-    CURLcode rc = curl_easy_send(c->easy, r->out + r->out_off,
-                                 r->out_len - r->out_off, &n);
+    CURLcode rc = c->dial ? sdc__dial_send(c->dial, r->out + r->out_off,
+                                           r->out_len - r->out_off, &n)
+                          : curl_easy_send(c->easy, r->out + r->out_off,
+                                           r->out_len - r->out_off, &n);
     if(rc == CURLE_AGAIN)
       return CURLE_OK;
     if(rc)
@@ -513,8 +538,11 @@ static void conn_broke(sdc_pool *p, struct h1conn *c, CURLcode rc,
     return;
   }
   if(rc != CURLE_OK) {
-    st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                           c->ts->t->cert != NULL, detail, sizeof(detail), &kind);
+    st = c->dial ? sdc__dial_explain(c->dial, rc, !r->rd.started, &kind, detail,
+                                     sizeof(detail))
+                 : sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
+                                     c->ts->t->cert != NULL, detail, sizeof(detail),
+                                     &kind);
   } else {
     kind = r->rd.fail == H1_BODY_TOO_BIG || r->rd.fail == H1_HEADER_TOO_BIG
                ? SDC_FAIL_TOO_BIG : SDC_FAIL_PROTOCOL;
@@ -534,7 +562,8 @@ static void conn_readable(sdc_pool *p, struct h1conn *c)
   for(;;) {
     struct h1req *r = c->req;
     size_t n = 0;
-    CURLcode rc = curl_easy_recv(c->easy, buf, sizeof(buf), &n);
+    CURLcode rc = c->dial ? sdc__dial_recv(c->dial, buf, sizeof(buf), &n)
+                          : curl_easy_recv(c->easy, buf, sizeof(buf), &n);
 
     if(rc == CURLE_AGAIN)
       return;
@@ -607,14 +636,16 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
         conn_broke(p, idle, rc, "");
     } else if(ts->n_conns < p->o.max_conns && !asking) {
       struct h1req *r = dequeue(ts);
-      sdc_status st = conn_open(p, ts, r);
+      sdc_fail_kind kind = SDC_FAIL_NO_ENDPOINT;
+      char why[600];
+      sdc_status st = conn_open(p, ts, r, &kind, why, sizeof(why));
       if(st) {
         enqueue(ts, r, true);
         if(!may_fail)
           return;
-        finish_req(p, dequeue(ts), st, SDC_FAIL_NO_ENDPOINT, NULL, NULL,
-                   st == SDC_ENOMEM ? "out of memory"
-                                    : "no endpoint to connect to");
+        finish_req(p, dequeue(ts), st, kind, NULL, NULL,
+                   why[0] ? why : st == SDC_ENOMEM ? "out of memory"
+                                                  : "no endpoint to connect to");
       }
     } else {
       return;
@@ -662,17 +693,13 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
  * request moves to the next one; when all have failed, the directory is
  * asked again once and the request waits for the answer. */
 static bool connect_failover(sdc_pool *p, struct h1conn *c, struct h1req *r,
-                             CURLcode rc, sdc_status st, sdc_fail_kind kind,
+                             bool no_tcp, sdc_status st, sdc_fail_kind kind,
                              const char *detail)
 {
   sdc_target *t = c->ts->t;
   uint64_t now = sdc__now_ms();
-  curl_off_t connected = 0;
 
-  curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
-  if(!(rc == CURLE_COULDNT_CONNECT ||
-       (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) ||
-     now >= r->deadline_ms)
+  if(!no_tcp || now >= r->deadline_ms) /* only a TCP failure moves on */
     return false;
   if(c->ep < t->n_eps)
     t->eps[c->ep].down_until_ms = now + DOWN_MS;
@@ -750,8 +777,52 @@ static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
     return;
   st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
                          c->ts->t->cert != NULL, detail, sizeof(detail), &kind);
-  if(!connect_failover(p, c, r, rc, st, kind, detail))
-    finish_req(p, r, st, kind, NULL, c->endpoint, detail);
+  {
+    curl_off_t connected = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
+    if(connect_failover(p, c, r, rc == CURLE_COULDNT_CONNECT ||
+                                     (rc == CURLE_OPERATION_TIMEDOUT && connected == 0),
+                        st, kind, detail))
+      return;
+  }
+  finish_req(p, r, st, kind, NULL, c->endpoint, detail);
+}
+
+/* A connection the pool dials made progress (poll said `revents`). */
+static void dial_progress(sdc_pool *p, struct h1conn *c, short revents)
+{
+  struct h1req *r = c->req;
+  char why[600];
+  sdc_fail_kind kind = SDC_FAIL_CONNECT;
+  sdc_status st = SDC_EUNAVAILABLE;
+  int rc = sdc__dial_step(c->dial, revents, &st, &kind, why, sizeof(why));
+  CURLcode crc;
+
+  if(rc == 0)
+    return;
+  if(rc > 0) {
+    c->connecting = false;
+    p->opened++;
+    c->connect_ms = sdc__dial_connect_ms(c->dial);
+    c->tls_ms = sdc__dial_tls_ms(c->dial);
+    c->used_ms = sdc__now_ms();
+    if(sdc__dial_ssl(c->dial))
+      sdc__tls_facts_from_ssl(sdc__dial_ssl(c->dial), c->tls_version,
+                              sizeof(c->tls_version), c->tls_cipher,
+                              sizeof(c->tls_cipher), &c->verify, &c->expiry,
+                              &c->chain, &c->n_chain);
+    c->req = NULL;
+    if(r && (crc = conn_start(p, c, r)))
+      conn_broke(p, c, crc, "");
+    return;
+  }
+  c->req = NULL;
+  conn_close(p, c);
+  if(r && !connect_failover(p, c, r, kind == SDC_FAIL_CONNECT_REFUSED ||
+                                         kind == SDC_FAIL_CONNECT ||
+                                         kind == SDC_FAIL_CONNECT_TIMEOUT,
+                            st, kind, why))
+    finish_req(p, r, st, kind, NULL, c->endpoint, why);
 }
 
 static void cmulti_results(sdc_pool *p)
@@ -792,8 +863,15 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
 
   for(struct tstate *ts = p->targets; ts; ts = ts->next)
     for(struct h1conn *c = ts->conns; c; c = c->next) {
-      if(c->connecting || !sdc__wait_room(p, n))
+      if((c->connecting && !c->dial) || !sdc__wait_room(p, n))
         continue;
+      if(c->connecting) { /* dialed by the pool: as its state asks */
+        short ev = sdc__dial_events(c->dial);
+        p->wfds[n] = (struct curl_waitfd){c->fd, (short)(((ev & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+                                          ((ev & POLLOUT) ? CURL_WAIT_POLLOUT : 0)), 0};
+        p->wowner[n++] = c;
+        continue;
+      }
       p->wfds[n] = (struct curl_waitfd){c->fd, (short)(CURL_WAIT_POLLIN |
                                         (sending(c) ? CURL_WAIT_POLLOUT : 0)), 0};
       p->wowner[n++] = c;
@@ -823,6 +901,32 @@ static void scan(sdc_pool *p, uint64_t now)
     struct h1conn *cn;
     for(struct h1conn *c = ts->conns; c; c = cn) {
       cn = c->next;
+      if(c->connecting && c->dial) { /* ours: the connect and request limits */
+        uint64_t limit = c->created_us / 1000 + p->o.connect_ms;
+        struct h1req *r = c->req;
+        bool tcp_up = sdc__dial_connect_ms(c->dial) > 0;
+        if(r && r->deadline_ms < limit)
+          limit = r->deadline_ms;
+        if(now < limit) {
+          if(limit < next)
+            next = limit;
+          continue;
+        }
+        c->req = NULL;
+        conn_close(p, c);
+        if(r) {
+          char detail[160];
+          snprintf(detail, sizeof(detail), "timed out: %s after %llu ms",
+                   tcp_up ? "no TLS handshake" : "no connection",
+                   (unsigned long long)(now - c->created_us / 1000));
+          if(tcp_up || !connect_failover(p, c, r, true, SDC_ETIMEDOUT,
+                                          SDC_FAIL_CONNECT_TIMEOUT, detail))
+            finish_req(p, r, SDC_ETIMEDOUT,
+                       tcp_up ? SDC_FAIL_TIMEOUT : SDC_FAIL_CONNECT_TIMEOUT, NULL,
+                       c->endpoint, detail);
+        }
+        continue;
+      }
       if(c->connecting)
         continue; /* libcurl's own timeout covers the connect */
       if(!c->req) {
@@ -877,8 +981,15 @@ void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
       curl_multi_socket_action(p->cmulti, w->fd, mask, &still);
       continue;
     }
-    if(c->closed || c->connecting)
+    if(c->closed)
       continue;
+    if(c->connecting) {
+      if(c->dial)
+        dial_progress(p, c, (short)(((w->revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+                                    ((w->revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0) |
+                                    ((w->revents & CURL_WAIT_POLLPRI) ? POLLERR : 0)));
+      continue;
+    }
     if((w->revents & CURL_WAIT_POLLOUT) && sending(c)) {
       CURLcode rc = conn_send(c);
       if(rc) {

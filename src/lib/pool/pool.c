@@ -238,6 +238,7 @@ void sdc_pool_free(sdc_pool *p)
   }
   sdc__h1_free_all(p);
   sdc__tcp_free_all(p);
+  sdc__dial_cleanup(p);
   sdc__resolve_fail_callers(p);
   sdc__resolve_cleanup(p);
   curl_multi_cleanup(p->multi);
@@ -632,7 +633,10 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
   }
   if(!(ts = sdc__h1_state(p, t)))
     return SDC_ENOMEM;
-  if(sdc__h1_eligible(p, ts)) {
+  /* fresh connections are dialed by the pool and speak HTTP/1.1, unless
+   * the target is known to speak HTTP/2 */
+  if(sdc__h1_eligible(p, ts) ||
+     ((req->flags & SDC_HTTP_FRESH_CONN) && !sdc__h1_known_h2(ts))) {
     st = sdc__h1_submit(p, ts, req, &u, method, how & SUB_RE_RESOLVED, cb,
                         userdata);
     if(st == SDC_ENOMEM)

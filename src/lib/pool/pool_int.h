@@ -14,6 +14,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define SDC_USER_AGENT "sdconnect/" SDC_VERSION_STRING
 #define CONN_SLOTS 1024
+#define DIAL_CTXS 16 /* TLS contexts a pool keeps for the connections it dials */
 
 struct sdc_pool_opts {
   unsigned max_conns, max_requests;
@@ -113,6 +114,9 @@ struct sdc_pool {
   struct curl_waitfd *wfds;
   void **wowner;
   size_t cap_wfds;
+  /* TLS contexts of the connections the pool dials, by settings (dial.c) */
+  struct dial_ctx { unsigned char key[32]; struct ssl_ctx_st *ctx; } ctxs[DIAL_CTXS];
+  size_t n_ctxs;
   unsigned long opened;
   sdc_fail_kind fail; /* of the failed request whose callback runs */
   unsigned long forgets; /* sdc_pool_forget_target() calls: a callback that
@@ -162,6 +166,8 @@ struct tstate *sdc__h1_state(sdc_pool *p, sdc_target *t);
 /* Should this request go over our HTTP/1.1 connections? Known HTTP/1.1
  * servers, plaintext, or a pool without HTTP/2. */
 bool sdc__h1_eligible(sdc_pool *p, struct tstate *ts);
+/* The target is known to speak HTTP/2 (learnt through libcurl). */
+bool sdc__h1_known_h2(const struct tstate *ts);
 /* A request for libcurl while the protocol is not known: true when it is
  * to learn it (the first); *hold when another is already learning, so this
  * one waits for the answer (a burst of first requests must not each open
@@ -206,6 +212,33 @@ void sdc__tcp_free_all(sdc_pool *p);
  * its state. */
 void sdc__h1_forget(sdc_pool *p, sdc_target *t);
 
+/* ---- connections the pool dials itself (dial.c) ---- */
+struct sdc__dial;
+struct ssl_st;
+/* Start a non-blocking connect to addr:port (and, for a TLS target, the
+ * handshake that follows). On failure *kind and why say what. */
+sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int port,
+                           struct sdc__dial **out, sdc_fail_kind *kind,
+                           char *why, size_t cap);
+int sdc__dial_fd(const struct sdc__dial *d);
+short sdc__dial_events(const struct sdc__dial *d); /* POLLIN/POLLOUT */
+/* Go on after poll said `revents`: 1 up, 0 not yet, -1 failed (st, kind,
+ * why set). */
+int sdc__dial_step(struct sdc__dial *d, short revents, sdc_status *st,
+                   sdc_fail_kind *kind, char *why, size_t cap);
+double sdc__dial_connect_ms(const struct sdc__dial *d);
+double sdc__dial_tls_ms(const struct sdc__dial *d);
+struct ssl_st *sdc__dial_ssl(const struct sdc__dial *d);
+/* curl_easy_send/recv's contract: CURLE_OK, CURLE_AGAIN, or an error. */
+CURLcode sdc__dial_send(struct sdc__dial *d, const void *buf, size_t len, size_t *n);
+CURLcode sdc__dial_recv(struct sdc__dial *d, void *buf, size_t cap, size_t *n);
+/* Why an established connection broke (before_answer: no byte of an
+ * answer came). */
+sdc_status sdc__dial_explain(struct sdc__dial *d, CURLcode rc, bool before_answer,
+                             sdc_fail_kind *kind, char *why, size_t cap);
+void sdc__dial_free(struct sdc__dial *d);
+void sdc__dial_cleanup(sdc_pool *p);
+
 /* ---- libcurl glue (tls.c) ---- */
 /* libcurl's process-wide share (TLS sessions, DNS), created on first use;
  * sdc_global_cleanup() releases it. */
@@ -214,6 +247,14 @@ void sdc__curl_share_cleanup(void);
 
 /* TLS facts of the connection behind `easy` (call while the transfer is
  * running, e.g. from a header callback). Strings are malloc'd into *chain. */
+void sdc__tls_facts_from_ssl(struct ssl_st *ssl, char *version, size_t vcap,
+                             char *cipher, size_t ccap, long *verify,
+                             int64_t *expiry, char ***chain, size_t *n_chain);
+/* The words for a TLS failure of `kind` with `host` (vr: the verify
+ * result; why: the library's text). Returns the status class. */
+sdc_status sdc__tls_message(sdc_fail_kind kind, long vr, const char *host,
+                            const char *why, bool has_client_cert, char *out,
+                            size_t cap);
 void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
                             char *cipher, size_t ccap,
                             long *verify, int64_t *expiry, char ***chain,

@@ -81,14 +81,21 @@ void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
                             size_t *n_chain)
 {
   struct curl_tlssessioninfo *info = NULL;
-  SSL *ssl;
-  STACK_OF(X509) *sk;
-  int n;
 
   if(curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK ||
      !info || info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
     return;
-  ssl = info->internals;
+  sdc__tls_facts_from_ssl(info->internals, version, vcap, cipher, ccap, verify,
+                          expiry, chain, n_chain);
+}
+
+void sdc__tls_facts_from_ssl(SSL *ssl, char *version, size_t vcap,
+                             char *cipher, size_t ccap, long *verify,
+                             int64_t *expiry, char ***chain, size_t *n_chain)
+{
+  STACK_OF(X509) *sk;
+  int n;
+
   snprintf(version, vcap, "%s", SSL_get_version(ssl));
   snprintf(cipher, ccap, "%s", SSL_get_cipher_name(ssl));
   *verify = SSL_get_verify_result(ssl);
@@ -108,6 +115,46 @@ void sdc__tls_facts_capture(CURL *easy, char *version, size_t vcap,
     if(na && (!*expiry || na < *expiry))
       *expiry = na;
   }
+}
+
+sdc_status sdc__tls_message(sdc_fail_kind kind, long vr, const char *host,
+                            const char *why, bool has_client_cert, char *out,
+                            size_t cap)
+{
+  switch(kind) {
+  case SDC_FAIL_TLS_HOSTNAME:
+    snprintf(out, cap, "TLS: the certificate does not name %s in its subject "
+             "alternative names; it must, since Google checks the URL's host", host);
+    break;
+  case SDC_FAIL_TLS_EXPIRED:
+    if(vr == X509_V_ERR_CERT_NOT_YET_VALID)
+      snprintf(out, cap, "TLS: the certificate of %s is not valid yet (check clocks)",
+               host);
+    else
+      snprintf(out, cap, "TLS: the certificate of %s has expired; renew it", host);
+    break;
+  case SDC_FAIL_TLS_VERIFY:
+    if(vr != X509_V_OK)
+      snprintf(out, cap, "TLS: the certificate of %s is not signed by a trusted CA (%s); "
+               "give the target the CA that issued it", host,
+               X509_verify_cert_error_string(vr));
+    else
+      snprintf(out, cap, "TLS: verification of %s failed: %s", host, why);
+    break;
+  case SDC_FAIL_TLS_VERSION:
+    snprintf(out, cap, "TLS: %s offers no TLS 1.2 or newer (%s); TLS 1.0 and 1.1 "
+             "are refused", host, why);
+    break;
+  case SDC_FAIL_TLS_CLIENT_CERT:
+    snprintf(out, cap, "TLS: %s requires a client certificate it accepts (%s); %s",
+             host, why, has_client_cert ? "it refused the one given"
+                                        : "give the target a client certificate and key");
+    break;
+  default:
+    snprintf(out, cap, "TLS: handshake with %s failed: %s", host, why);
+    break;
+  }
+  return SDC_ETLS;
 }
 
 static int has(const char *s, const char *needle)
@@ -133,26 +180,14 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
   switch(rc) {
   case CURLE_PEER_FAILED_VERIFICATION:
     /* curl checks the name itself; OpenSSL's result then says little */
-    *kind = SDC_FAIL_TLS_VERIFY;
-    if(vr == X509_V_ERR_HOSTNAME_MISMATCH || has(why, "subject name") ||
-       has(why, "host name")) {
-      *kind = SDC_FAIL_TLS_HOSTNAME;
-      snprintf(out, cap, "TLS: the certificate does not name %s in its subject "
-               "alternative names; it must, since Google checks the URL's host", host);
-    } else if(vr == X509_V_ERR_CERT_HAS_EXPIRED) {
-      *kind = SDC_FAIL_TLS_EXPIRED;
-      snprintf(out, cap, "TLS: the certificate of %s has expired; renew it", host);
-    } else if(vr == X509_V_ERR_CERT_NOT_YET_VALID) {
-      *kind = SDC_FAIL_TLS_EXPIRED;
-      snprintf(out, cap, "TLS: the certificate of %s is not valid yet (check clocks)",
-               host);
-    } else if(vr != X509_V_OK)
-      snprintf(out, cap, "TLS: the certificate of %s is not signed by a trusted CA (%s); "
-               "give the target the CA that issued it", host,
-               X509_verify_cert_error_string(vr));
-    else
-      snprintf(out, cap, "TLS: verification of %s failed: %s", host, why);
-    return SDC_ETLS;
+    /* curl checks the name itself; OpenSSL's result then says little */
+    *kind = vr == X509_V_ERR_HOSTNAME_MISMATCH || has(why, "subject name") ||
+                    has(why, "host name")
+                ? SDC_FAIL_TLS_HOSTNAME
+            : vr == X509_V_ERR_CERT_HAS_EXPIRED || vr == X509_V_ERR_CERT_NOT_YET_VALID
+                ? SDC_FAIL_TLS_EXPIRED
+                : SDC_FAIL_TLS_VERIFY;
+    return sdc__tls_message(*kind, vr, host, why, has_client_cert, out, cap);
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_RECV_ERROR:
   case CURLE_SEND_ERROR:
@@ -160,15 +195,13 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
     if(has(why, "unsupported protocol") || has(why, "protocol version") ||
        has(why, "no protocols available")) {
       *kind = SDC_FAIL_TLS_VERSION;
-      snprintf(out, cap, "TLS: %s offers no TLS 1.2 or newer (%s); TLS 1.0 and 1.1 "
-               "are refused", host, why);
+      return sdc__tls_message(*kind, vr, host, why, has_client_cert, out, cap);
     } else if(has(why, "certificate required") || has(why, "handshake failure") ||
             has(why, "bad certificate") || has(why, "unknown ca")) {
       *kind = SDC_FAIL_TLS_CLIENT_CERT;
-      snprintf(out, cap, "TLS: %s requires a client certificate it accepts (%s); "
-               "give the target a client certificate and key", host, why);
+      return sdc__tls_message(*kind, vr, host, why, has_client_cert, out, cap);
     } else if(rc == CURLE_SSL_CONNECT_ERROR) {
-      snprintf(out, cap, "TLS: handshake with %s failed: %s", host, why);
+      return sdc__tls_message(*kind, vr, host, why, has_client_cert, out, cap);
     } else if(conns > 0 && tls_done > 0) {
       *kind = SDC_FAIL_TLS_CLIENT_CERT;
       /* TLS 1.3: the client finishes its handshake before the server has

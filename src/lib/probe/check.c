@@ -299,7 +299,7 @@ static void decode_headers(struct dec *d, const struct sdc__cfg_node *n,
                      "token such as X-Check)", k->kind == SDC_CFG_SCALAR ? k->str : "");
       continue;
     }
-    snprintf(hpath, sizeof(hpath), "%s.%s", path, k->str);
+    snprintf(hpath, sizeof(hpath), "%.200s.%.90s", path, k->str);
     if(!sdc__cfg_str(d->cfg, v, hpath, 8192, &h->value))
       continue;
     if(strpbrk(h->value, "\r\n")) {

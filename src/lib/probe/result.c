@@ -42,7 +42,7 @@ char *sdc_probe_result_json(const sdc_probe_report *rep, size_t i)
   const sdc_probe_result *r;
   const struct sdc_check *c;
   json_t *o;
-  char when[40], expiry[40], *text, *out;
+  char when[64], expiry[64], *text, *out;
 
   if(!rep || i >= rep->n_results)
     return NULL;

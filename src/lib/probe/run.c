@@ -230,7 +230,7 @@ static void ep_done(struct ep_probe *e, sdc_probe_reason reason, const char *det
   e->res.redirects = e->redirects;
   e->res.passed = reason == SDC_PROBE_PASSED;
   e->res.reason = reason;
-  snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "");
+  snprintf(e->detail, sizeof(e->detail), "%.599s", detail ? detail : "");
   e->res.detail = e->detail;
   if(e->run->pending && --e->run->pending == 0)
     report(e->run);
@@ -325,7 +325,7 @@ static void on_http(sdc_status st, sdc_http_response *resp, const char *err, voi
  * cannot be. */
 static bool follow(struct ep_probe *e, long status, const char *loc)
 {
-  char scheme[8], host[260], rest[2048], why[400];
+  char scheme[8], host[260], rest[2048], why[700];
   int port = 0;
   bool tls = e->tls;
 
