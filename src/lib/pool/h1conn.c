@@ -1015,25 +1015,30 @@ void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
   reap(p);
 }
 
+/* Every request of `ts` fails (told at flush_done), its connections close. */
+static void cancel_all(sdc_pool *p, struct tstate *ts, const char *why)
+{
+  struct h1req *r;
+
+  while((r = dequeue(ts)))
+    finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, NULL, why);
+  while(ts->conns) {
+    struct h1conn *c = ts->conns;
+    r = c->req;
+    c->req = NULL;
+    conn_close(p, c);
+    if(r)
+      finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, c->endpoint, why);
+  }
+}
+
 void sdc__h1_forget(sdc_pool *p, sdc_target *t)
 {
   for(struct tstate **pp = &p->targets; *pp; pp = &(*pp)->next) {
     struct tstate *ts = *pp;
-    struct h1req *r;
     if(ts->t != t)
       continue;
-    while((r = dequeue(ts)))
-      finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, NULL,
-                 "the pool was told to forget the target");
-    while(ts->conns) {
-      struct h1conn *c = ts->conns;
-      r = c->req;
-      c->req = NULL;
-      conn_close(p, c);
-      if(r)
-        finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, c->endpoint,
-                   "the pool was told to forget the target");
-    }
+    cancel_all(p, ts, "the pool was told to forget the target");
     *pp = ts->next;
     sdc_free(ts);
     break;
@@ -1046,19 +1051,7 @@ void sdc__h1_free_all(sdc_pool *p)
 {
   while(p->targets) {
     struct tstate *ts = p->targets;
-    struct h1req *r;
-    while((r = dequeue(ts)))
-      finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, NULL,
-                 "the pool was freed");
-    while(ts->conns) {
-      struct h1conn *c = ts->conns;
-      r = c->req;
-      c->req = NULL;
-      conn_close(p, c);
-      if(r)
-        finish_req(p, r, SDC_EUNAVAILABLE, SDC_FAIL_CANCELLED, NULL, c->endpoint,
-                   "the pool was freed");
-    }
+    cancel_all(p, ts, "the pool was freed");
     p->targets = ts->next;
     sdc_free(ts);
   }

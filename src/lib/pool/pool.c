@@ -1062,12 +1062,18 @@ void sdc_pool_forget_target(sdc_pool *p, sdc_target *t)
     sdc__target_flush_idle(t);
 }
 
+/* Work in progress, or expected. */
+static bool busy(const sdc_pool *p)
+{
+  return p->running || p->h1_pending || p->held || p->parked || p->lookups ||
+         p->tcp_pending || p->holds;
+}
+
 sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
 {
   uint64_t end = sdc__now_ms() + timeout_ms;
 
-  while(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
-        p->tcp_pending || p->holds) {
+  while(busy(p)) {
     int still = 0, msgs = 0;
     CURLMsg *m;
     uint64_t now = sdc__now_ms(), wake, left, due;
@@ -1076,8 +1082,7 @@ sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
       return SDC_ETIMEDOUT;
     deliver_answers(p);
     due = expire_waiting(p, now);
-    if(!(p->running || p->h1_pending || p->held || p->parked || p->lookups ||
-         p->tcp_pending || p->holds))
+    if(!busy(p))
       break; /* the answers finished the last requests */
     if(p->running) {
       curl_multi_perform(p->multi, &still);

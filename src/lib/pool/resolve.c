@@ -70,6 +70,27 @@ static void inbox_unref(struct sdc__inbox *in)
   }
 }
 
+static void inbox_ref(struct sdc__inbox *in)
+{
+  pthread_mutex_lock(&in->lock);
+  in->refs++;
+  pthread_mutex_unlock(&in->lock);
+}
+
+/* A job carrying answer `a` to another thread and back; it holds a
+ * reference to the inbox. */
+static struct job *job_new(sdc_pool *p, struct sdc__resolved *a)
+{
+  struct job *j = sdc__calloc(1, sizeof(*j));
+
+  if(j) {
+    j->in = p->inbox;
+    j->ans = a;
+    inbox_ref(p->inbox);
+  }
+  return j;
+}
+
 sdc_status sdc__resolve_init(sdc_pool *p)
 {
   struct sdc__inbox *in = sdc__calloc(1, sizeof(*in));
@@ -99,6 +120,27 @@ void sdc__resolve_cleanup(sdc_pool *p)
   }
 }
 
+/* Put an answer in the inbox from any thread, waking the loop. */
+static bool post(struct sdc__inbox *in, struct sdc__resolved *a)
+{
+  bool dropped;
+
+  pthread_mutex_lock(&in->lock);
+  dropped = !in->wake;
+  if(!dropped) {
+    if(in->tail)
+      in->tail->next = a;
+    else
+      in->head = a;
+    in->tail = a;
+    curl_multi_wakeup(in->wake);
+  }
+  pthread_mutex_unlock(&in->lock);
+  if(dropped)
+    sdc__resolved_free(a);
+  return !dropped;
+}
+
 /* Runs on the resolver's worker thread. */
 static void on_answer(sdc_status st, const sdc_service *svc,
                       const sdc_resolve_info *info, const char *errmsg,
@@ -114,21 +156,7 @@ static void on_answer(sdc_status st, const sdc_service *svc,
   if(info)
     a->info = *info;
   snprintf(a->msg, sizeof(a->msg), "%s", errmsg ? errmsg : "");
-  pthread_mutex_lock(&in->lock);
-  if(in->wake) {
-    if(in->tail)
-      in->tail->next = a;
-    else
-      in->head = a;
-    in->tail = a;
-    curl_multi_wakeup(in->wake);
-    a = NULL;
-  }
-  pthread_mutex_unlock(&in->lock);
-  if(a) { /* the pool is gone */
-    sdc_service_release(a->svc);
-    sdc_free(a);
-  }
+  post(in, a); /* dropped when the pool is gone */
   inbox_unref(in);
 }
 
@@ -189,9 +217,7 @@ static sdc_status ask(sdc_pool *p, sdc_target *t, bool forced)
   j->ans->ask = ++p->next_ask;
   if(forced)
     sdc_resolver_invalidate(t->resolver, t->service);
-  pthread_mutex_lock(&p->inbox->lock);
-  p->inbox->refs++;
-  pthread_mutex_unlock(&p->inbox->lock);
+  inbox_ref(p->inbox);
   st = sdc_resolve_async(t->resolver, t->service, 0, NULL, on_answer, j);
   if(st) {
     inbox_unref(p->inbox);
@@ -303,25 +329,6 @@ void sdc__resolve_forget(sdc_pool *p, const sdc_target *t)
     }
 }
 
-/* Put an answer in the inbox from any thread, waking the loop. */
-static void post(struct sdc__inbox *in, struct sdc__resolved *a)
-{
-  bool dropped;
-
-  pthread_mutex_lock(&in->lock);
-  dropped = !in->wake;
-  if(!dropped) {
-    if(in->tail)
-      in->tail->next = a;
-    else
-      in->head = a;
-    in->tail = a;
-    curl_multi_wakeup(in->wake);
-  }
-  pthread_mutex_unlock(&in->lock);
-  if(dropped)
-    sdc__resolved_free(a);
-}
 
 /* Remember who waits for answer `a` (its id, callback and userdata). */
 static bool track(sdc_pool *p, const struct sdc__resolved *a)
@@ -409,16 +416,15 @@ sdc_status sdc_pool_resolve(sdc_pool *p, sdc_resolver *r, const char *name,
     post(p->inbox, a);
     return SDC_OK;
   }
-  if(!(j = sdc__calloc(1, sizeof(*j))) || !track(p, a)) {
+  if(!track(p, a)) {
     sdc_free(a);
-    sdc_free(j);
     return SDC_ENOMEM;
   }
-  j->in = p->inbox;
-  j->ans = a;
-  pthread_mutex_lock(&p->inbox->lock);
-  p->inbox->refs++;
-  pthread_mutex_unlock(&p->inbox->lock);
+  if(!(j = job_new(p, a))) {
+    untrack(p, a->ask);
+    sdc_free(a);
+    return SDC_ENOMEM;
+  }
   st = sdc_resolve_async(r, name, max_endpoints, filter, on_answer, j);
   if(st) {
     untrack(p, a->ask);
@@ -510,16 +516,15 @@ sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host, sdc_addr_cb cb,
     post(p->inbox, a);
     return SDC_OK;
   }
-  if(!(j = sdc__calloc(1, sizeof(*j))) || !track(p, a)) {
-    sdc_free(j);
+  if(!track(p, a)) {
     sdc__resolved_free(a);
     return SDC_ENOMEM;
   }
-  j->in = p->inbox;
-  j->ans = a;
-  pthread_mutex_lock(&p->inbox->lock);
-  p->inbox->refs++;
-  pthread_mutex_unlock(&p->inbox->lock);
+  if(!(j = job_new(p, a))) {
+    untrack(p, a->ask);
+    sdc__resolved_free(a);
+    return SDC_ENOMEM;
+  }
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   if(pthread_create(&th, &attr, dns_main, j)) {
@@ -549,9 +554,7 @@ sdc_status sdc_pool_waker_new(sdc_pool *p, sdc_pool_waker **out)
   if(!(w = sdc__calloc(1, sizeof(*w))))
     return SDC_ENOMEM;
   w->in = p->inbox;
-  pthread_mutex_lock(&w->in->lock);
-  w->in->refs++;
-  pthread_mutex_unlock(&w->in->lock);
+  inbox_ref(w->in);
   *out = w;
   return SDC_OK;
 }
@@ -559,26 +562,12 @@ sdc_status sdc_pool_waker_new(sdc_pool *p, sdc_pool_waker **out)
 int sdc_pool_waker_post(sdc_pool_waker *w, sdc_pool_fn fn, void *userdata)
 {
   struct sdc__resolved *a;
-  bool queued = false;
 
   if(!w || !fn || !(a = sdc__calloc(1, sizeof(*a))))
     return 0;
   a->pfn = fn;
   a->ud = userdata;
-  pthread_mutex_lock(&w->in->lock);
-  if(w->in->wake) {
-    if(w->in->tail)
-      w->in->tail->next = a;
-    else
-      w->in->head = a;
-    w->in->tail = a;
-    curl_multi_wakeup(w->in->wake);
-    queued = true;
-  }
-  pthread_mutex_unlock(&w->in->lock);
-  if(!queued)
-    sdc_free(a);
-  return queued;
+  return post(w->in, a);
 }
 
 void sdc_pool_waker_free(sdc_pool_waker *w)
