@@ -893,7 +893,9 @@ static int silent_listener(int *fd_out)
   return ntohs(a.sin_port);
 }
 
-static sdc_resolver *resolver_at(int port, uint64_t timeout_ms)
+/* A resolver for 127.0.0.1:port; `attempts` 1 for a directory that hangs,
+ * more for one just started (its first call may find it not ready). */
+static sdc_resolver *resolver_at(int port, uint64_t timeout_ms, unsigned attempts)
 {
   sdc_resolver_opts *o = NULL;
   sdc_resolver *res = NULL;
@@ -904,7 +906,7 @@ static sdc_resolver *resolver_at(int port, uint64_t timeout_ms)
   sdc_resolver_opts_set_endpoint(o, ep);
   sdc_resolver_opts_set_plaintext(o, 1);
   sdc_resolver_opts_set_timeout_ms(o, timeout_ms);
-  sdc_resolver_opts_set_max_attempts(o, 1);
+  sdc_resolver_opts_set_max_attempts(o, attempts);
   ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
   sdc_resolver_opts_free(o);
   return res;
@@ -917,7 +919,7 @@ static sdc_resolver *resolver_at(int port, uint64_t timeout_ms)
 START_TEST(submit_never_blocks_on_the_directory)
 {
   int lfd, sd_port = silent_listener(&lfd), port = start_httpd("server", NULL);
-  sdc_resolver *res = resolver_at(sd_port, 1500);
+  sdc_resolver *res = resolver_at(sd_port, 1500, 1);
   sdc_target *t = NULL;
   struct seen seen = {0};
   struct tag quick = {&seen, 1}, patient = {&seen, 2};
@@ -979,7 +981,7 @@ START_TEST(directory_answers_reach_waiting_requests)
 
   memset(sd, 0, sizeof(*sd));
   ck_assert_int_eq(tproc_start(sd, sd_argv, true), 0);
-  res = resolver_at(sd->port, 5000);
+  res = resolver_at(sd->port, 5000, 4);
   e.port = port;
   ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
   sdc_sd_resource_free(out);
