@@ -3,7 +3,9 @@
  * bench_probe: CPU time per probe of sdconnect's uptime checks against
  * nginx on 127.0.0.1, beside Prometheus's blackbox_exporter probing the
  * same nginx in the same run, and the full-handshake floor (wrk with
- * "Connection: close": a new TLS connection per request, nothing else).
+ * "Connection: close": a new TLS connection per request, nothing else;
+ * wrk resumes TLS sessions when the server allows, so it is measured both
+ * against a server that does and one that does not).
  *   - HTTPS: one run of checks over N endpoints (Service Directory answers
  *     at most 100 endpoints per service, so N/100 services of 100), each
  *     endpoint probed over a connection of its own, certificates verified
@@ -329,7 +331,7 @@ int main(int argc, char **argv)
   struct server sd = {0};
   const char *bin = "./sdconnect";
   char servers[600], ep[64], err[256], target[64];
-  int port, bb_port, n_services, rc = 1;
+  int port, full_port, bb_port, n_services, rc = 1;
   pid_t nginx = -1, bb = -1;
   sdc_resolver_opts *ro = NULL;
   sdc_resolver *res = NULL;
@@ -340,6 +342,7 @@ int main(int argc, char **argv)
   sdc_check_set *https = NULL, *tcp = NULL;
   double ours_h[MAX_ROUNDS], ours_t[MAX_ROUNDS], bb_h[MAX_ROUNDS], bb_t[MAX_ROUNDS];
   double floor_us[MAX_ROUNDS], wall_h[MAX_ROUNDS], ossl_us[MAX_ROUNDS];
+  double full_us[MAX_ROUNDS];
   struct tally t;
   struct bb_tally bt;
 
@@ -373,11 +376,16 @@ int main(int argc, char **argv)
     return 1;
   make_certs();
   port = free_port();
+  full_port = free_port();
   snprintf(servers, sizeof(servers),
            "  ssl_certificate %s/server.pem;\n  ssl_certificate_key %s/server.key;\n"
            "  ssl_protocols TLSv1.2 TLSv1.3;\n"
            "  server { listen 127.0.0.1:%d ssl backlog=8192; "
-           "location / { return 200 \"ok\\n\"; } }\n", dir, dir, port);
+           "location / { return 200 \"ok\\n\"; } }\n"
+           /* the same without session resumption: wrk resumes when it can */
+           "  server { listen 127.0.0.1:%d ssl backlog=8192; ssl_session_tickets off; "
+           "ssl_session_cache off; location / { return 200 \"ok\\n\"; } }\n",
+           dir, dir, port, full_port);
   if((nginx = start_nginx(dir, servers)) <= 0) {
     fprintf(stderr, "bench_probe: nginx did not start (see %s/error.log)\n", dir);
     goto out;
@@ -456,18 +464,22 @@ int main(int argc, char **argv)
     reqs = run_wrk_close(port, &floor_us[r]);
     if(reqs <= 0)
       floor_us[r] = -1;
+    if(run_wrk_close(full_port, &full_us[r]) <= 0)
+      full_us[r] = -1;
     ossl_us[r] = openssl_floor(port, 1000);
   }
   {
     double h = median(ours_h, rounds), tt = median(ours_t, rounds);
     double bh = median(bb_h, rounds), btt = median(bb_t, rounds);
     double fl = median(floor_us, rounds), wall = median(wall_h, rounds);
-    double os = median(ossl_us, rounds);
+    double os = median(ossl_us, rounds), full = median(full_us, rounds);
     printf("%-44s %14s %10s\n", "probe", "CPU us/probe", "vs peer");
     printf("%-44s %14.1f %9.2fx\n", "sdconnect HTTPS (new TLS conn, verified)", h, h / bh);
     printf("%-44s %14.1f %9s\n", "blackbox_exporter http_2xx (same CA/SNI)", bh, "1.00x");
-    printf("%-44s %14.1f %9.2fx\n", "floor: wrk, Connection: close (per request)", fl,
+    printf("%-44s %14.1f %9.2fx\n", "wrk, Connection: close (resumes sessions)", fl,
            fl / bh);
+    printf("%-44s %14.1f %9.2fx\n", "floor: wrk, Connection: close, full handshakes",
+           full, full / bh);
     printf("%-44s %14.1f %9.2fx\n", "floor: bare OpenSSL, verified full handshake", os,
            os / bh);
     printf("%-44s %14.1f %9.2fx\n", "sdconnect TCP connect", tt, tt / btt);
@@ -481,6 +493,7 @@ int main(int argc, char **argv)
     json_add("blackbox_http_2xx_cpu_us_per_probe", bh);
     json_add("https_vs_blackbox", h / bh);
     json_add("wrk_close_cpu_us_per_request", fl);
+    json_add("wrk_close_full_handshake_cpu_us_per_request", full);
     json_add("openssl_full_handshake_cpu_us", os);
     json_add("sdconnect_tcp_cpu_us_per_probe", tt);
     json_add("blackbox_tcp_connect_cpu_us_per_probe", btt);
