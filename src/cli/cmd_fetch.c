@@ -203,7 +203,7 @@ static int run_load(sdc_pool *pool, sdc_target *t, const sdc_http_request *req,
 
 int cmd_fetch(int argc, char **argv)
 {
-  struct sd_flags sf = {0};
+  struct dir_flags sf = {0};
   const char *service = NULL, *method = NULL, *data = NULL, *tca = NULL,
              *tcert = NULL, *tkey = NULL, *pass_file = NULL, *repeat_s = NULL,
              *parallel_s = NULL, *max_body_s = NULL;
@@ -239,7 +239,7 @@ int cmd_fetch(int argc, char **argv)
       {.name = "repeat", .value = &repeat_s, .help = "N  send N requests (load check)"},
       {.name = "parallel", .value = &parallel_s, .help = "C  with C in flight"},
       {.name = NULL}};
-  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
   struct parsed p;
   char host[256];
   int port = 0, tls = 0, rc;
@@ -345,7 +345,7 @@ int cmd_fetch(int argc, char **argv)
       goto out;
     }
   } else {
-    if((rc = sd_connect(&sf, CMD, &r)))
+    if((rc = cli_resolver_new(&sf, CMD, &r)))
       goto out;
     rc = 1;
     sdc_target_set_service(t, r, service);

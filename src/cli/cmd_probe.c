@@ -90,7 +90,7 @@ static void on_report(const sdc_probe_report *rep, void *ud)
 
 int cmd_probe(int argc, char **argv)
 {
-  struct sd_flags sf = {0};
+  struct dir_flags sf = {0};
   const char *timeout_s = NULL, *id_creds = NULL;
   struct flag own[] = {
       {.name = "id-token-credentials", .value = &id_creds, .help = "FILE  service-account "
@@ -99,7 +99,7 @@ int cmd_probe(int argc, char **argv)
       {.name = "probe-timeout", .value = &timeout_s, .help = "DURATION  overall limit "
        "(default: the longest check timeout plus the directory's)"},
       {0}};
-  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
   struct parsed p;
   sdc_check_set *sets[MAX_FILES] = {0};
   size_t n_checks = 0;
@@ -152,7 +152,7 @@ int cmd_probe(int argc, char **argv)
       n_checks++;
     }
   }
-  if(need_sd && (rc = sd_connect(&sf, CMD, &r)))
+  if(need_sd && (rc = cli_resolver_new(&sf, CMD, &r)))
     goto out;
   rc = 1;
   if(sdc_pool_opts_new(&po) || sdc_pool_opts_set_max_body(po, 4u << 20) ||

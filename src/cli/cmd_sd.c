@@ -146,7 +146,7 @@ static int parse_port(const char *cmd, const char *s, int *port)
 int cmd_resolve(int argc, char **argv)
 {
   static const char cmd[] = "resolve";
-  struct sd_flags sf = {0};
+  struct dir_flags sf = {0};
   struct name_flags nf = {0};
   const char *max_s = NULL, *filter = NULL;
   struct flag own[] = {
@@ -156,7 +156,7 @@ int cmd_resolve(int argc, char **argv)
       {.name = "location", .value = &nf.location, .set = NULL, .help = "L  location of a short NAME"},
       {.name = "namespace", .value = &nf.namespace_, .set = NULL, .help = "N  namespace of a short NAME"},
       {.name = NULL, .value = NULL, .set = NULL, .help = NULL}};
-  const struct flag *tables[] = {own, sd_flag_table(&sf), NULL};
+  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
   struct parsed p;
   char name[NAME_MAX_LEN];
   sdc_resolver *r = NULL;
@@ -189,12 +189,12 @@ int cmd_resolve(int argc, char **argv)
   rc = build_name(cmd, SDC_SD_SERVICE, p.pos[0], &nf, name, sizeof(name));
   if(rc)
     return rc;
-  rc = sd_connect(&sf, cmd, &r);
+  rc = cli_resolver_new(&sf, cmd, &r);
   if(rc)
     return rc;
   st = sdc_resolve(r, name, (int)max, filter, &svc, &info);
   if(st) {
-    rc = sd_call_failed(cmd, r, st, "servicedirectory.services.resolve");
+    rc = dir_call_failed(cmd, r, st, "servicedirectory.services.resolve");
     sdc_resolver_free(r);
     return rc;
   }
@@ -228,7 +228,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
                       : kind == SDC_SD_SERVICE ? "services"
                                                : "endpoints";
   char cmd[64], name[NAME_MAX_LEN], perm[128], kvbuf[4096];
-  struct sd_flags sf = {0};
+  struct dir_flags sf = {0};
   struct name_flags nf = {0};
   const char *labels = NULL, *annotations = NULL, *address = NULL,
              *port_s = NULL, *network = NULL, *filter = NULL, *order_by = NULL,
@@ -293,7 +293,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   }
   own[n_own] = (struct flag){.name = NULL, .value = NULL, .set = NULL, .help = NULL};
   tables[0] = own;
-  tables[1] = sd_flag_table(&sf);
+  tables[1] = dir_flag_table(&sf);
   tables[2] = NULL;
   rc = opts_parse(cmd, argc, argv, 2, tables, &p);
   if(rc)
@@ -343,7 +343,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   in.network = network ? network : "";
   if(port_s && (rc = parse_port(cmd, port_s, &in.port)))
     return rc;
-  rc = sd_connect(&sf, cmd, &r);
+  rc = cli_resolver_new(&sf, cmd, &r);
   if(rc)
     return rc;
   switch(v) {
@@ -423,7 +423,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   }
   }
   if(st) {
-    rc = sd_call_failed(cmd, r, st, perm);
+    rc = dir_call_failed(cmd, r, st, perm);
   } else if(res) {
     if(sf.json)
       json_print(json_resource(res));

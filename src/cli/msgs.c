@@ -57,7 +57,7 @@ int usage_error(const char *cmd, const char *fmt, ...)
   return 2;
 }
 
-int sd_call_failed(const char *cmd, sdc_resolver *r, sdc_status st,
+int dir_call_failed(const char *cmd, sdc_resolver *r, sdc_status st,
                    const char *permission)
 {
   int code = sdc_resolver_grpc_status(r);

@@ -19,7 +19,7 @@ int usage_error(const char *cmd, const char *fmt, ...)
 /* Print a failed directory call with a hint fitting its cause, naming the
  * permission (`permission`, e.g. "servicedirectory.services.resolve") when
  * it was refused. Returns the exit code (1 runtime, 2 bad input). */
-int sd_call_failed(const char *cmd, sdc_resolver *r, sdc_status st,
+int dir_call_failed(const char *cmd, sdc_resolver *r, sdc_status st,
                    const char *permission);
 
 #endif

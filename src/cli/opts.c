@@ -100,7 +100,7 @@ void opts_help(const struct flag *const *tables)
     }
 }
 
-const struct flag *sd_flag_table(struct sd_flags *f)
+const struct flag *dir_flag_table(struct dir_flags *f)
 {
   static struct flag t[13];
 
@@ -218,7 +218,7 @@ static void free_secret(char *s)
   }
 }
 
-int sd_connect(struct sd_flags *f, const char *cmd, sdc_resolver **out)
+int cli_resolver_new(struct dir_flags *f, const char *cmd, sdc_resolver **out)
 {
   sdc_resolver_opts *o = NULL;
   char *ca = NULL, *cert = NULL, *key = NULL, *token = NULL;

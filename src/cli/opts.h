@@ -41,16 +41,16 @@ void opts_help(const struct flag *const *tables);
  * fallbacks (SDCONNECT_SD_ENDPOINT, SDCONNECT_SD_INSECURE, SDCONNECT_SD_CA,
  * SDCONNECT_SD_CERT, SDCONNECT_SD_KEY, SDCONNECT_SD_TOKEN_FILE,
  * SDCONNECT_SD_TIMEOUT, SDCONNECT_SD_CREDENTIALS). */
-struct sd_flags {
+struct dir_flags {
   const char *endpoint, *ca, *cert, *key, *token_file, *timeout, *credentials;
   bool insecure, json;
 };
 
-extern const struct flag *sd_flag_table(struct sd_flags *f);
+extern const struct flag *dir_flag_table(struct dir_flags *f);
 
 /* Build a resolver from the flags. Returns 0, or the exit code after
  * printing what is wrong and how to fix it. */
-int sd_connect(struct sd_flags *f, const char *cmd, sdc_resolver **out);
+int cli_resolver_new(struct dir_flags *f, const char *cmd, sdc_resolver **out);
 
 /* Read a whole file of at most `max` bytes (NUL-terminated; *len may be
  * NULL). NULL after printing what went wrong, naming `what` and the path. */

@@ -43,7 +43,7 @@ struct node {
   long long num;      /* port operand */
 };
 
-struct sd_filter {
+struct lsd_filter {
   struct node *root;
   struct node nodes[MAX_NODES];
   size_t n_nodes;
@@ -65,10 +65,10 @@ struct parser {
   const char *src;
   size_t pos;
   struct tok cur;
-  struct sd_filter *f;
-  enum sd_kind kind;
+  struct lsd_filter *f;
+  enum lsd_kind kind;
   const char *field;
-  struct sd_err *e;
+  struct lsd_err *e;
   int depth;
   bool failed;
 };
@@ -89,7 +89,7 @@ static void fail(struct parser *p, size_t col, const char *what)
   if(p->failed)
     return;
   p->failed = true;
-  sd_fail(p->e, GRPC_STATUS_INVALID_ARGUMENT,
+  lsd_fail(p->e, GRPC_STATUS_INVALID_ARGUMENT,
           "%s: %s at column %zu of '%.200s'", p->field, what, col, p->src);
 }
 
@@ -185,7 +185,7 @@ static char *tok_dup(struct parser *p, const char *start, size_t len,
   size_t o = 0;
 
   if(!out) {
-    sd_fail(p->e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    lsd_fail(p->e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     p->failed = true;
     return NULL;
   }
@@ -202,9 +202,9 @@ static char *tok_dup(struct parser *p, const char *start, size_t len,
 static struct node *parse_expr(struct parser *p);
 
 /* The map field of this kind: labels for namespaces, annotations otherwise. */
-static const char *map_field(enum sd_kind k)
+static const char *map_field(enum lsd_kind k)
 {
-  return k == SD_NAMESPACE ? "labels" : "annotations";
+  return k == LSD_NAMESPACE ? "labels" : "annotations";
 }
 
 static struct node *parse_restriction(struct parser *p)
@@ -254,10 +254,10 @@ static struct node *parse_restriction(struct parser *p)
 
   if(lhs.len == 4 && !memcmp(lhs.start, "name", 4)) {
     n->type = N_NAME;
-  } else if(p->kind == SD_ENDPOINT && lhs.len == 7 &&
+  } else if(p->kind == LSD_ENDPOINT && lhs.len == 7 &&
             !memcmp(lhs.start, "address", 7)) {
     n->type = N_ADDRESS;
-  } else if(p->kind == SD_ENDPOINT && lhs.len == 4 &&
+  } else if(p->kind == LSD_ENDPOINT && lhs.len == 4 &&
             !memcmp(lhs.start, "port", 4)) {
     n->type = N_PORT;
     if(has_op) {
@@ -402,9 +402,9 @@ static struct node *parse_expr(struct parser *p)
   return n;
 }
 
-grpc_status_code sd_filter_compile(const char *text, enum sd_kind kind,
-                                   const char *field, struct sd_filter **out,
-                                   struct sd_err *e)
+grpc_status_code lsd_filter_compile(const char *text, enum lsd_kind kind,
+                                   const char *field, struct lsd_filter **out,
+                                   struct lsd_err *e)
 {
   struct parser p = {.src = text, .kind = kind, .field = field, .e = e};
   const char *s = text;
@@ -415,11 +415,11 @@ grpc_status_code sd_filter_compile(const char *text, enum sd_kind kind,
   if(!*s)
     return GRPC_STATUS_OK;
   if(strlen(text) > MAX_FILTER_LEN)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s: filter is longer than %d bytes", field, MAX_FILTER_LEN);
   p.f = calloc(1, sizeof(*p.f));
   if(!p.f)
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   next(&p);
   p.f->root = parse_expr(&p);
   if(!p.failed && p.cur.type != T_END)
@@ -428,7 +428,7 @@ grpc_status_code sd_filter_compile(const char *text, enum sd_kind kind,
                               "contain ':' or other operators)"
                             : "unexpected token");
   if(p.failed || !p.f->root) {
-    sd_filter_free(p.f);
+    lsd_filter_free(p.f);
     if(!p.failed)
       fail(&p, 1, "empty filter");
     return e->code;
@@ -437,7 +437,7 @@ grpc_status_code sd_filter_compile(const char *text, enum sd_kind kind,
   return GRPC_STATUS_OK;
 }
 
-void sd_filter_free(struct sd_filter *f)
+void lsd_filter_free(struct lsd_filter *f)
 {
   if(!f)
     return;
@@ -467,7 +467,7 @@ static bool match_string(const struct node *n, const char *have)
   return cmp_result(n->op, strcmp(have, n->value));
 }
 
-static const char *map_get(const struct sd_view *v, const char *key)
+static const char *map_get(const struct lsd_view *v, const char *key)
 {
   for(size_t i = 0; i < v->n_kv; i++)
     if(!strcmp(v->kv[i].key, key))
@@ -475,7 +475,7 @@ static const char *map_get(const struct sd_view *v, const char *key)
   return NULL;
 }
 
-static bool eval(const struct node *n, const struct sd_view *v)
+static bool eval(const struct node *n, const struct lsd_view *v)
 {
   const char *val;
 
@@ -498,7 +498,7 @@ static bool eval(const struct node *n, const struct sd_view *v)
   return false;
 }
 
-bool sd_filter_match(const struct sd_filter *f, const struct sd_view *v)
+bool lsd_filter_match(const struct lsd_filter *f, const struct lsd_view *v)
 {
   return !f || eval(f->root, v);
 }

@@ -219,11 +219,11 @@ static bool print_service(void *ctx, const char *name, const uint8_t *body,
 {
   struct holds *h = ctx;
   uint64_t n = 0;
-  struct sd_err e = {0};
+  struct lsd_err e = {0};
 
   (void)body;
   (void)len;
-  store_scan(h->st, SD_ENDPOINT, name, NULL, false, count_row, &n, &e);
+  store_scan(h->st, LSD_ENDPOINT, name, NULL, false, count_row, &n, &e);
   lf_log(LF_INFO, "holds", "service=%s endpoints=%llu", lf_q(name),
          (unsigned long long)n);
   return ++h->shown < 20;
@@ -358,11 +358,11 @@ static char *read_token(const char *path, char *err, size_t errlen)
 int sdc_localsd_main(int argc, char **argv)
 {
   struct opts o;
-  struct sd_server_opts so = {0};
-  struct sd_registry *reg = NULL;
+  struct lsd_server_opts so = {0};
+  struct lsd_registry *reg = NULL;
   struct store *st;
-  struct sd_server *srv = NULL;
-  struct sd_err e = {0};
+  struct lsd_server *srv = NULL;
+  struct lsd_err e = {0};
   char err[1024], dbpath[PATH_MAX];
   char *cert = NULL, *key = NULL, *ca = NULL, *token = NULL;
   const char *db = NULL;
@@ -402,14 +402,14 @@ int sdc_localsd_main(int argc, char **argv)
       db = dbpath;
     }
   }
-  if(sd_registry_open(&reg, db, &e)) {
+  if(lsd_registry_open(&reg, db, &e)) {
     fprintf(stderr, PROG ": %s\n", e.msg);
     goto out;
   }
-  st = sd_registry_store(reg);
+  st = lsd_registry_store(reg);
   if(o.seed) {
     struct seed_stats ss;
-    if(sd_seed_load(reg, o.seed, &ss, err, sizeof(err))) {
+    if(lsd_seed_load(reg, o.seed, &ss, err, sizeof(err))) {
       fprintf(stderr, PROG ": %s\nhint: fix the seed file; nothing from it "
               "was written\n", err);
       rc = 2;
@@ -427,7 +427,7 @@ int sdc_localsd_main(int argc, char **argv)
   so.token = token;
   so.threads = o.threads;
   so.max_message = o.max_message;
-  if(sd_server_start(&srv, reg, &so, &port, err, sizeof(err))) {
+  if(lsd_server_start(&srv, reg, &so, &port, err, sizeof(err))) {
     fprintf(stderr, PROG ": %s\nhint: pick another --listen, or port 0 for a "
             "free one\n", err);
     grpc_shutdown();
@@ -436,7 +436,7 @@ int sdc_localsd_main(int argc, char **argv)
   if(o.port_file && write_port_file(o.port_file, port)) {
     fprintf(stderr, PROG ": --port-file %s: cannot write: %s\n", o.port_file,
             strerror(errno));
-    sd_server_stop(srv, 0);
+    lsd_server_stop(srv, 0);
     grpc_shutdown();
     goto out;
   }
@@ -448,10 +448,10 @@ int sdc_localsd_main(int argc, char **argv)
   if(!store_counts(st, counts, &e)) {
     struct holds h = {st, 0};
     lf_log(LF_INFO, "registry", "namespaces=%llu services=%llu endpoints=%llu",
-           (unsigned long long)counts[SD_NAMESPACE],
-           (unsigned long long)counts[SD_SERVICE],
-           (unsigned long long)counts[SD_ENDPOINT]);
-    store_scan_kind(st, SD_SERVICE, 20, print_service, &h, &e);
+           (unsigned long long)counts[LSD_NAMESPACE],
+           (unsigned long long)counts[LSD_SERVICE],
+           (unsigned long long)counts[LSD_ENDPOINT]);
+    store_scan_kind(st, LSD_SERVICE, 20, print_service, &h, &e);
   }
   store_unlock(st);
 
@@ -459,14 +459,14 @@ int sdc_localsd_main(int argc, char **argv)
     ;
   lf_log(LF_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
   {
-    unsigned long calls = sd_server_calls(srv);
-    sd_server_stop(srv, 1500);
+    unsigned long calls = lsd_server_calls(srv);
+    lsd_server_stop(srv, 1500);
     lf_log(LF_INFO, "stopped", "calls=%lu", calls);
   }
   grpc_shutdown();
   rc = 0;
 out:
-  sd_registry_close(reg);
+  lsd_registry_close(reg);
   free(cert);
   free_secret(key);
   free(ca);

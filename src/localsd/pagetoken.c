@@ -20,9 +20,9 @@
 #define TOKEN_VERSION 1
 #define MAC_LEN 16
 #define HEAD_LEN 10
-#define MAX_RAW (HEAD_LEN + SD_MAX_NAME + MAC_LEN)
+#define MAX_RAW (HEAD_LEN + LSD_MAX_NAME + MAC_LEN)
 
-void sd_token_query_digest(const char *parent, const char *filter,
+void lsd_token_query_digest(const char *parent, const char *filter,
                            const char *order_by, uint8_t out[8])
 {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -39,13 +39,13 @@ void sd_token_query_digest(const char *parent, const char *filter,
   memcpy(out, md, 8);
 }
 
-static void mac(const uint8_t key[SD_TOKEN_KEY_LEN], const uint8_t *data,
+static void mac(const uint8_t key[LSD_TOKEN_KEY_LEN], const uint8_t *data,
                 size_t len, uint8_t out[MAC_LEN])
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
 
-  HMAC(EVP_sha256(), key, SD_TOKEN_KEY_LEN, data, len, md, &mdlen);
+  HMAC(EVP_sha256(), key, LSD_TOKEN_KEY_LEN, data, len, md, &mdlen);
   memcpy(out, md, MAC_LEN);
 }
 
@@ -104,8 +104,8 @@ static bool b64url_decode(const char *in, uint8_t *out, size_t cap,
   return true;
 }
 
-char *sd_token_encode(const uint8_t key[SD_TOKEN_KEY_LEN],
-                      const uint8_t digest[8], const struct sd_page_pos *pos)
+char *lsd_token_encode(const uint8_t key[LSD_TOKEN_KEY_LEN],
+                      const uint8_t digest[8], const struct lsd_page_pos *pos)
 {
   uint8_t raw[MAX_RAW];
   size_t n = 0;
@@ -127,9 +127,9 @@ char *sd_token_encode(const uint8_t key[SD_TOKEN_KEY_LEN],
   return b64url_encode(raw, n);
 }
 
-grpc_status_code sd_token_decode(const uint8_t key[SD_TOKEN_KEY_LEN],
+grpc_status_code lsd_token_decode(const uint8_t key[LSD_TOKEN_KEY_LEN],
                                  const uint8_t digest[8], const char *token,
-                                 struct sd_page_pos *pos, struct sd_err *e)
+                                 struct lsd_page_pos *pos, struct lsd_err *e)
 {
   uint8_t raw[MAX_RAW], want[MAC_LEN];
   size_t n = 0, body;
@@ -144,7 +144,7 @@ grpc_status_code sd_token_decode(const uint8_t key[SD_TOKEN_KEY_LEN],
   if(CRYPTO_memcmp(want, raw + body, MAC_LEN))
     goto bad;
   if(memcmp(raw + 2, digest, 8))
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "page_token was issued for a different parent, filter or "
                    "order_by; repeat the first request without page_token");
   memset(pos, 0, sizeof(*pos));
@@ -160,7 +160,7 @@ grpc_status_code sd_token_decode(const uint8_t key[SD_TOKEN_KEY_LEN],
   }
   return GRPC_STATUS_OK;
 bad:
-  return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                  "page_token is not valid: pass the next_page_token of the "
                  "previous response unchanged");
 }

@@ -35,13 +35,13 @@ typedef Google__Cloud__Servicedirectory__V1__Endpoint pb_endpoint;
 #define PB(x) google__cloud__servicedirectory__v1__##x
 #define PBT(x) Google__Cloud__Servicedirectory__V1__##x
 
-#define SD_PKG "/google.cloud.servicedirectory.v1."
+#define LSD_PKG "/google.cloud.servicedirectory.v1."
 static const struct {
   const char *path;
   const char *name;
 } methods[M_COUNT] = {
-    [M_RESOLVE_SERVICE] = {SD_PKG "LookupService/ResolveService", "ResolveService"},
-#define REG(m, n) [m] = {SD_PKG "RegistrationService/" n, n}
+    [M_RESOLVE_SERVICE] = {LSD_PKG "LookupService/ResolveService", "ResolveService"},
+#define REG(m, n) [m] = {LSD_PKG "RegistrationService/" n, n}
     REG(M_CREATE_NAMESPACE, "CreateNamespace"),
     REG(M_LIST_NAMESPACES, "ListNamespaces"),
     REG(M_GET_NAMESPACE, "GetNamespace"),
@@ -63,10 +63,10 @@ static const struct {
 #undef REG
 };
 
-const char *sd_method_path(enum sd_method m) { return methods[m].path; }
-const char *sd_method_name(enum sd_method m) { return methods[m].name; }
+const char *lsd_method_path(enum lsd_method m) { return methods[m].path; }
+const char *lsd_method_name(enum lsd_method m) { return methods[m].name; }
 
-int sd_method_lookup(const char *path, size_t len)
+int lsd_method_lookup(const char *path, size_t len)
 {
   for(int m = 0; m < M_COUNT; m++)
     if(strlen(methods[m].path) == len && !memcmp(methods[m].path, path, len))
@@ -74,19 +74,19 @@ int sd_method_lookup(const char *path, size_t len)
   return -1;
 }
 
-struct sd_registry {
+struct lsd_registry {
   struct store *store;
   struct rcache *resolves;
 };
 
-grpc_status_code sd_registry_open(struct sd_registry **out, const char *path,
-                                  struct sd_err *e)
+grpc_status_code lsd_registry_open(struct lsd_registry **out, const char *path,
+                                  struct lsd_err *e)
 {
-  struct sd_registry *r = calloc(1, sizeof(*r));
+  struct lsd_registry *r = calloc(1, sizeof(*r));
 
   if(!r || !(r->resolves = rcache_new())) {
     free(r);
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   }
   if(store_open(&r->store, path, e)) {
     rcache_free(r->resolves);
@@ -97,7 +97,7 @@ grpc_status_code sd_registry_open(struct sd_registry **out, const char *path,
   return GRPC_STATUS_OK;
 }
 
-void sd_registry_close(struct sd_registry *r)
+void lsd_registry_close(struct lsd_registry *r)
 {
   if(!r)
     return;
@@ -106,7 +106,7 @@ void sd_registry_close(struct sd_registry *r)
   free(r);
 }
 
-struct store *sd_registry_store(struct sd_registry *r) { return r->store; }
+struct store *lsd_registry_store(struct lsd_registry *r) { return r->store; }
 
 /* ---- growable output buffer with protobuf framing ------------------------ */
 struct wbuf {
@@ -159,11 +159,11 @@ static void wb_field(struct wbuf *b, unsigned field, const void *data, size_t n)
   wb_put(b, data, n);
 }
 
-static void reply_take(struct sd_reply *out, struct wbuf *b)
+static void reply_take(struct lsd_reply *out, struct wbuf *b)
 {
   if(b->oom) {
     free(b->p);
-    sd_fail(&out->err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    lsd_fail(&out->err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     out->code = out->err.code;
     return;
   }
@@ -173,19 +173,19 @@ static void reply_take(struct sd_reply *out, struct wbuf *b)
 }
 
 /* ---- per-kind resource helpers ------------------------------------------ */
-static const ProtobufCMessageDescriptor *kind_desc(enum sd_kind k)
+static const ProtobufCMessageDescriptor *kind_desc(enum lsd_kind k)
 {
   switch(k) {
-  case SD_NAMESPACE: return &PB(namespace__descriptor);
-  case SD_SERVICE: return &PB(service__descriptor);
+  case LSD_NAMESPACE: return &PB(namespace__descriptor);
+  case LSD_SERVICE: return &PB(service__descriptor);
   default: return &PB(endpoint__descriptor);
   }
 }
 
-static const char *kind_collection(enum sd_kind k)
+static const char *kind_collection(enum lsd_kind k)
 {
-  return k == SD_NAMESPACE ? "namespaces"
-         : k == SD_SERVICE ? "services"
+  return k == LSD_NAMESPACE ? "namespaces"
+         : k == LSD_SERVICE ? "services"
                            : "endpoints";
 }
 
@@ -198,29 +198,29 @@ static const char *kind_collection(enum sd_kind k)
     }                                                                          \
   } while(0)
 
-static size_t res_n_kv(enum sd_kind k, const ProtobufCMessage *m)
+static size_t res_n_kv(enum lsd_kind k, const ProtobufCMessage *m)
 {
   switch(k) {
-  case SD_NAMESPACE: return ((const pb_namespace *)m)->n_labels;
-  case SD_SERVICE: return ((const pb_service *)m)->n_annotations;
+  case LSD_NAMESPACE: return ((const pb_namespace *)m)->n_labels;
+  case LSD_SERVICE: return ((const pb_service *)m)->n_annotations;
   default: return ((const pb_endpoint *)m)->n_annotations;
   }
 }
 
 /* Fill a view of `m`; `kv` must hold res_n_kv() entries. */
-static void res_view(enum sd_kind k, const ProtobufCMessage *m,
-                     struct sd_view *v, struct sd_kv *kv)
+static void res_view(enum lsd_kind k, const ProtobufCMessage *m,
+                     struct lsd_view *v, struct lsd_kv *kv)
 {
   memset(v, 0, sizeof(*v));
   v->kind = k;
   v->address = "";
   v->kv = kv;
-  if(k == SD_NAMESPACE) {
+  if(k == LSD_NAMESPACE) {
     const pb_namespace *ns = (const pb_namespace *)m;
     v->name = ns->name;
     v->n_kv = ns->n_labels;
     KV_FILL(kv, ns->labels, ns->n_labels);
-  } else if(k == SD_SERVICE) {
+  } else if(k == LSD_SERVICE) {
     const pb_service *sv = (const pb_service *)m;
     v->name = sv->name;
     v->n_kv = sv->n_annotations;
@@ -237,51 +237,51 @@ static void res_view(enum sd_kind k, const ProtobufCMessage *m,
 
 /* Check every user-settable field of `m`; `prefix` is the request field
  * ("namespace", "endpoint") so messages read "endpoint.port: ...". */
-static grpc_status_code res_validate(enum sd_kind k, const ProtobufCMessage *m,
-                                     const char *prefix, struct sd_err *e)
+static grpc_status_code res_validate(enum lsd_kind k, const ProtobufCMessage *m,
+                                     const char *prefix, struct lsd_err *e)
 {
   size_t n = res_n_kv(k, m);
-  struct sd_kv *kv = malloc((n ? n : 1) * sizeof(*kv));
-  struct sd_view v;
+  struct lsd_kv *kv = malloc((n ? n : 1) * sizeof(*kv));
+  struct lsd_view v;
   char field[64];
   grpc_status_code rc;
 
   if(!kv)
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   res_view(k, m, &v, kv);
-  if(k == SD_NAMESPACE) {
+  if(k == LSD_NAMESPACE) {
     snprintf(field, sizeof(field), "%s.labels", prefix);
-    rc = sd_check_labels(kv, n, field, e);
+    rc = lsd_check_labels(kv, n, field, e);
   } else {
     snprintf(field, sizeof(field), "%s.annotations", prefix);
-    rc = sd_check_annotations(kv, n,
-                              k == SD_SERVICE ? SD_MAX_SERVICE_ANNOTATION_CHARS
-                                              : SD_MAX_ENDPOINT_ANNOTATION_CHARS,
+    rc = lsd_check_annotations(kv, n,
+                              k == LSD_SERVICE ? LSD_MAX_SERVICE_ANNOTATION_CHARS
+                                              : LSD_MAX_ENDPOINT_ANNOTATION_CHARS,
                               field, e);
   }
   free(kv);
-  if(rc || k != SD_ENDPOINT)
+  if(rc || k != LSD_ENDPOINT)
     return rc;
   snprintf(field, sizeof(field), "%s.address", prefix);
-  rc = sd_check_address(((const pb_endpoint *)m)->address, field, e);
+  rc = lsd_check_address(((const pb_endpoint *)m)->address, field, e);
   if(rc)
     return rc;
   snprintf(field, sizeof(field), "%s.port", prefix);
-  rc = sd_check_port(((const pb_endpoint *)m)->port, field, e);
+  rc = lsd_check_port(((const pb_endpoint *)m)->port, field, e);
   if(rc)
     return rc;
   snprintf(field, sizeof(field), "%s.network", prefix);
-  return sd_check_network(((const pb_endpoint *)m)->network, field, e);
+  return lsd_check_network(((const pb_endpoint *)m)->network, field, e);
 }
 
 static grpc_status_code pack_msg(const ProtobufCMessage *m, uint8_t **out,
-                                 size_t *len, struct sd_err *e)
+                                 size_t *len, struct lsd_err *e)
 {
   size_t n = protobuf_c_message_get_packed_size(m);
   uint8_t *p = malloc(n ? n : 1);
 
   if(!p)
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   *len = protobuf_c_message_pack(m, p);
   *out = p;
   return GRPC_STATUS_OK;
@@ -289,19 +289,19 @@ static grpc_status_code pack_msg(const ProtobufCMessage *m, uint8_t **out,
 
 /* Pack `m` as stored: with `name` and `uid` swapped in and output-only
  * fields the client may have sent dropped. */
-static grpc_status_code res_pack_stored(enum sd_kind k,
+static grpc_status_code res_pack_stored(enum lsd_kind k,
                                         const ProtobufCMessage *m,
                                         const char *name, const char *uid,
                                         uint8_t **out, size_t *len,
-                                        struct sd_err *e)
+                                        struct lsd_err *e)
 {
-  if(k == SD_NAMESPACE) {
+  if(k == LSD_NAMESPACE) {
     pb_namespace c = *(const pb_namespace *)m;
     c.name = (char *)name;
     c.uid = (char *)uid;
     return pack_msg(&c.base, out, len, e);
   }
-  if(k == SD_SERVICE) {
+  if(k == LSD_SERVICE) {
     pb_service c = *(const pb_service *)m;
     c.name = (char *)name;
     c.uid = (char *)uid;
@@ -318,13 +318,13 @@ static grpc_status_code res_pack_stored(enum sd_kind k,
 /* Explain a NOT_FOUND for `name` (of kind k): name the first level of its
  * path that does not exist (namespace, then service, then itself). */
 static grpc_status_code explain_missing(struct store *s, const char *name,
-                                        enum sd_kind k, struct sd_err *e)
+                                        enum lsd_kind k, struct lsd_err *e)
 {
-  char buf[SD_MAX_NAME + 1];
+  char buf[LSD_MAX_NAME + 1];
   size_t len = strlen(name);
 
   /* Walk from the namespace down and name the first level that is absent. */
-  for(enum sd_kind lvl = SD_NAMESPACE; lvl <= k; lvl++) {
+  for(enum lsd_kind lvl = LSD_NAMESPACE; lvl <= k; lvl++) {
     size_t cut = len;
     const char *p = name;
     int slashes = 0, want = 2 * (int)lvl + 3;
@@ -339,20 +339,20 @@ static grpc_status_code explain_missing(struct store *s, const char *name,
       continue;
     if(lvl < k && e->code == GRPC_STATUS_INTERNAL)
       return e->code;
-    return sd_fail(e, GRPC_STATUS_NOT_FOUND, "%s '%s' not found%s",
-                   sd_kind_word(lvl), buf,
+    return lsd_fail(e, GRPC_STATUS_NOT_FOUND, "%s '%s' not found%s",
+                   lsd_kind_word(lvl), buf,
                    lvl < k ? " (it holds the resource asked for)" : "");
   }
-  return sd_fail(e, GRPC_STATUS_NOT_FOUND, "'%s' not found", name);
+  return lsd_fail(e, GRPC_STATUS_NOT_FOUND, "'%s' not found", name);
 }
 
 /* ---- Get / Delete ------------------------------------------------------- */
-static void do_get(struct store *s, enum sd_kind k, const char *name,
-                   struct sd_reply *out)
+static void do_get(struct store *s, enum lsd_kind k, const char *name,
+                   struct lsd_reply *out)
 {
-  struct sd_err *e = &out->err;
+  struct lsd_err *e = &out->err;
 
-  if(sd_check_name(name, k, "name", e))
+  if(lsd_check_name(name, k, "name", e))
     return;
   store_lock(s);
   out->code = store_get(s, name, &out->body, &out->len, e);
@@ -361,12 +361,12 @@ static void do_get(struct store *s, enum sd_kind k, const char *name,
   store_unlock(s);
 }
 
-static void do_delete(struct store *s, enum sd_kind k, const char *name,
-                      struct sd_reply *out)
+static void do_delete(struct store *s, enum lsd_kind k, const char *name,
+                      struct lsd_reply *out)
 {
-  struct sd_err *e = &out->err;
+  struct lsd_err *e = &out->err;
 
-  if(sd_check_name(name, k, "name", e))
+  if(lsd_check_name(name, k, "name", e))
     return;
   store_lock(s);
   out->code = store_delete(s, name, e);
@@ -376,25 +376,25 @@ static void do_delete(struct store *s, enum sd_kind k, const char *name,
 }
 
 /* ---- Create ------------------------------------------------------------- */
-static void do_create(struct store *s, enum sd_kind k, const char *parent,
+static void do_create(struct store *s, enum lsd_kind k, const char *parent,
                       const char *id, const char *id_field,
-                      const ProtobufCMessage *msg, struct sd_reply *out)
+                      const ProtobufCMessage *msg, struct lsd_reply *out)
 {
-  struct sd_err *e = &out->err;
-  const char *word = sd_kind_word(k);
-  char name[SD_MAX_NAME + 1], uid[37];
+  struct lsd_err *e = &out->err;
+  const char *word = lsd_kind_word(k);
+  char name[LSD_MAX_NAME + 1], uid[37];
   uint8_t *body = NULL;
   size_t len = 0;
   ProtobufCMessage *empty = NULL;
 
-  if(sd_check_name(parent, (enum sd_kind)(k - 1), "parent", e))
+  if(lsd_check_name(parent, (enum lsd_kind)(k - 1), "parent", e))
     return;
   if(!id || !*id) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "%s is required", id_field);
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "%s is required", id_field);
     return;
   }
-  if(!sd_valid_id(id)) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  if(!lsd_valid_id(id)) {
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
             "%s: '%.100s' is not a valid id: use 1-63 lowercase letters, "
             "digits or '-', starting with a letter and not ending with '-'",
             id_field, id);
@@ -402,32 +402,32 @@ static void do_create(struct store *s, enum sd_kind k, const char *parent,
   }
   if(snprintf(name, sizeof(name), "%s/%s/%s", parent, kind_collection(k), id) >=
      (int)sizeof(name)) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "resource name is too long");
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "resource name is too long");
     return;
   }
   if(!msg) { /* an absent message creates a resource with no fields set */
     empty = protobuf_c_message_unpack(kind_desc(k), NULL, 0, (const uint8_t *)"");
     if(!empty) {
-      sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+      lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
       return;
     }
     msg = empty;
   }
   if(res_validate(k, msg, word, e))
     goto out;
-  if(!sd_uuid4(uid)) {
-    sd_fail(e, GRPC_STATUS_INTERNAL, "no randomness for a uid");
+  if(!lsd_uuid4(uid)) {
+    lsd_fail(e, GRPC_STATUS_INTERNAL, "no randomness for a uid");
     goto out;
   }
   if(res_pack_stored(k, msg, name, uid, &body, &len, e))
     goto out;
   store_lock(s);
-  if(k > SD_NAMESPACE && store_exists(s, parent, e) != GRPC_STATUS_OK) {
+  if(k > LSD_NAMESPACE && store_exists(s, parent, e) != GRPC_STATUS_OK) {
     if(e->code != GRPC_STATUS_INTERNAL)
-      explain_missing(s, parent, (enum sd_kind)(k - 1), e);
+      explain_missing(s, parent, (enum lsd_kind)(k - 1), e);
   } else if(store_insert(s, k, name, strlen(parent), body, len, e) ==
             GRPC_STATUS_ALREADY_EXISTS) {
-    sd_fail(e, GRPC_STATUS_ALREADY_EXISTS, "%s '%s' already exists", word,
+    lsd_fail(e, GRPC_STATUS_ALREADY_EXISTS, "%s '%s' already exists", word,
             name);
   }
   store_unlock(s);
@@ -453,22 +453,22 @@ static bool mask_has(const Google__Protobuf__FieldMask *mask, const char *path)
 }
 
 /* Reject paths the resource cannot update. */
-static grpc_status_code check_mask(enum sd_kind k,
+static grpc_status_code check_mask(enum lsd_kind k,
                                    const Google__Protobuf__FieldMask *mask,
-                                   struct sd_err *e)
+                                   struct lsd_err *e)
 {
   static const char *const ns_paths[] = {"labels", NULL};
   static const char *const sv_paths[] = {"annotations", NULL};
   static const char *const ep_paths[] = {"address", "port", "annotations", NULL};
-  const char *const *ok = k == SD_NAMESPACE ? ns_paths
-                          : k == SD_SERVICE ? sv_paths
+  const char *const *ok = k == LSD_NAMESPACE ? ns_paths
+                          : k == LSD_SERVICE ? sv_paths
                                             : ep_paths;
-  const char *list = k == SD_NAMESPACE ? "labels"
-                     : k == SD_SERVICE ? "annotations"
+  const char *list = k == LSD_NAMESPACE ? "labels"
+                     : k == LSD_SERVICE ? "annotations"
                                        : "address, port, annotations";
 
   if(!mask || mask->n_paths == 0)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "update_mask is required: name the fields to change (%s)",
                    list);
   for(size_t i = 0; i < mask->n_paths; i++) {
@@ -479,24 +479,24 @@ static grpc_status_code check_mask(enum sd_kind k,
     if(found)
       continue;
     if(!strcmp(p, "name") || !strcmp(p, "uid") || !strcmp(p, "network"))
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "update_mask: %s.%s cannot be changed after create",
-                     sd_kind_word(k), p);
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+                     lsd_kind_word(k), p);
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "update_mask: unknown field '%.100s' for a %s; updatable "
                    "fields are %s",
-                   p, sd_kind_word(k), list);
+                   p, lsd_kind_word(k), list);
   }
   return GRPC_STATUS_OK;
 }
 
 /* Pack `stored` with the masked fields taken from `patch`. */
-static grpc_status_code merge_pack(enum sd_kind k, const ProtobufCMessage *stored,
+static grpc_status_code merge_pack(enum lsd_kind k, const ProtobufCMessage *stored,
                                    const ProtobufCMessage *patch,
                                    const Google__Protobuf__FieldMask *mask,
-                                   uint8_t **out, size_t *len, struct sd_err *e)
+                                   uint8_t **out, size_t *len, struct lsd_err *e)
 {
-  if(k == SD_NAMESPACE) {
+  if(k == LSD_NAMESPACE) {
     pb_namespace c = *(const pb_namespace *)stored;
     const pb_namespace *p = (const pb_namespace *)patch;
     if(mask_has(mask, "labels")) {
@@ -507,7 +507,7 @@ static grpc_status_code merge_pack(enum sd_kind k, const ProtobufCMessage *store
       return e->code;
     return pack_msg(&c.base, out, len, e);
   }
-  if(k == SD_SERVICE) {
+  if(k == LSD_SERVICE) {
     pb_service c = *(const pb_service *)stored;
     const pb_service *p = (const pb_service *)patch;
     if(mask_has(mask, "annotations")) {
@@ -533,24 +533,24 @@ static grpc_status_code merge_pack(enum sd_kind k, const ProtobufCMessage *store
   return pack_msg(&c.base, out, len, e);
 }
 
-static void do_update(struct store *s, enum sd_kind k,
+static void do_update(struct store *s, enum lsd_kind k,
                       const ProtobufCMessage *patch, const char *patch_name,
                       const Google__Protobuf__FieldMask *mask,
-                      struct sd_reply *out)
+                      struct lsd_reply *out)
 {
-  struct sd_err *e = &out->err;
+  struct lsd_err *e = &out->err;
   char field[32];
   uint8_t *old = NULL, *body = NULL;
   size_t old_len = 0, len = 0;
   ProtobufCMessage *stored = NULL;
 
-  snprintf(field, sizeof(field), "%s.name", sd_kind_word(k));
+  snprintf(field, sizeof(field), "%s.name", lsd_kind_word(k));
   if(!patch) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "%s is required",
-            sd_kind_word(k));
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "%s is required",
+            lsd_kind_word(k));
     return;
   }
-  if(sd_check_name(patch_name, k, field, e) || check_mask(k, mask, e))
+  if(lsd_check_name(patch_name, k, field, e) || check_mask(k, mask, e))
     return;
   store_lock(s);
   out->code = store_get(s, patch_name, &old, &old_len, e);
@@ -562,8 +562,8 @@ static void do_update(struct store *s, enum sd_kind k,
     goto out;
   stored = protobuf_c_message_unpack(kind_desc(k), NULL, old_len, old);
   if(!stored) {
-    sd_fail(e, GRPC_STATUS_INTERNAL, "stored %s '%s' does not decode",
-            sd_kind_word(k), patch_name);
+    lsd_fail(e, GRPC_STATUS_INTERNAL, "stored %s '%s' does not decode",
+            lsd_kind_word(k), patch_name);
     goto out;
   }
   if(merge_pack(k, stored, patch, mask, &body, &len, e))
@@ -592,21 +592,21 @@ struct item {
   const uint8_t *body; /* points into `bytes` */
   size_t len;
   ProtobufCMessage *msg; /* decoded, when sorting needs it */
-  struct sd_view view;
-  struct sd_kv *kv;
+  struct lsd_view view;
+  struct lsd_kv *kv;
 };
 
 struct scan {
-  enum sd_kind kind;
-  const struct sd_filter *filter;
+  enum lsd_kind kind;
+  const struct lsd_filter *filter;
   size_t want;        /* stop after this many matches (0: no limit) */
   bool keep_decoded;  /* sorting needs views after the scan */
   struct item *items;
   size_t n, cap;
   struct wbuf bytes;  /* copies of the matching bodies */
   size_t *offsets;    /* where each item's body starts in bytes */
-  char page_last[SD_MAX_NAME + 1]; /* name of match want-1: a page's end */
-  struct sd_err *e;
+  char page_last[LSD_MAX_NAME + 1]; /* name of match want-1: a page's end */
+  struct lsd_err *e;
   bool failed;
 };
 
@@ -626,7 +626,7 @@ static bool scan_row(void *ctx, const char *name, const uint8_t *body,
   if(sc->filter || sc->keep_decoded) {
     it.msg = protobuf_c_message_unpack(kind_desc(sc->kind), NULL, len, body);
     if(!it.msg) {
-      sd_fail(sc->e, GRPC_STATUS_INTERNAL, "stored resource '%s' does not "
+      lsd_fail(sc->e, GRPC_STATUS_INTERNAL, "stored resource '%s' does not "
               "decode", name);
       sc->failed = true;
       return false;
@@ -635,7 +635,7 @@ static bool scan_row(void *ctx, const char *name, const uint8_t *body,
     if(!it.kv)
       goto oom;
     res_view(sc->kind, it.msg, &it.view, it.kv);
-    if(!sd_filter_match(sc->filter, &it.view)) {
+    if(!lsd_filter_match(sc->filter, &it.view)) {
       item_free(&it);
       return true;
     }
@@ -668,7 +668,7 @@ static bool scan_row(void *ctx, const char *name, const uint8_t *body,
   return !(sc->want && sc->n >= sc->want);
 oom:
   item_free(&it);
-  sd_fail(sc->e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  lsd_fail(sc->e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   sc->failed = true;
   return false;
 }
@@ -690,22 +690,22 @@ static void scan_fix(struct scan *sc)
     sc->items[i].body = sc->bytes.p + sc->offsets[i];
 }
 
-static _Thread_local const struct sd_order *sort_order;
+static _Thread_local const struct lsd_order *sort_order;
 
 static int item_cmp(const void *a, const void *b)
 {
-  return sd_order_compare(sort_order, &((const struct item *)a)->view,
+  return lsd_order_compare(sort_order, &((const struct item *)a)->view,
                           &((const struct item *)b)->view);
 }
 
-static void do_resolve(struct sd_registry *reg, const uint8_t *req, size_t len,
-                       struct sd_reply *out)
+static void do_resolve(struct lsd_registry *reg, const uint8_t *req, size_t len,
+                       struct lsd_reply *out)
 {
   struct store *s = reg->store;
-  struct sd_err *e = &out->err;
+  struct lsd_err *e = &out->err;
   PBT(ResolveServiceRequest) *r = NULL;
-  struct sd_filter *f = NULL;
-  struct scan sc = {.kind = SD_ENDPOINT, .e = e};
+  struct lsd_filter *f = NULL;
+  struct scan sc = {.kind = LSD_ENDPOINT, .e = e};
   struct wbuf svc = {0}, resp = {0};
   uint8_t *sbody = NULL;
   size_t slen = 0;
@@ -719,12 +719,12 @@ static void do_resolve(struct sd_registry *reg, const uint8_t *req, size_t len,
   }
   r = PB(resolve_service_request__unpack)(NULL, len, req);
   if(!r) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "request does not decode as a "
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "request does not decode as a "
             "ResolveServiceRequest");
     goto out;
   }
-  if(sd_check_name(r->name, SD_SERVICE, "name", e) ||
-     sd_filter_compile(r->endpoint_filter, SD_ENDPOINT, "endpoint_filter", &f, e))
+  if(lsd_check_name(r->name, LSD_SERVICE, "name", e) ||
+     lsd_filter_compile(r->endpoint_filter, LSD_ENDPOINT, "endpoint_filter", &f, e))
     goto out;
   max = r->max_endpoints < 1 ? 25 : r->max_endpoints > 100 ? 100 : r->max_endpoints;
   sc.filter = f;
@@ -732,9 +732,9 @@ static void do_resolve(struct sd_registry *reg, const uint8_t *req, size_t len,
   store_lock(s);
   gen = store_generation(s); /* the answer below is exactly this snapshot */
   if(store_get(s, r->name, &sbody, &slen, e) == GRPC_STATUS_NOT_FOUND)
-    explain_missing(s, r->name, SD_SERVICE, e);
+    explain_missing(s, r->name, LSD_SERVICE, e);
   else if(!e->code)
-    store_scan(s, SD_ENDPOINT, r->name, NULL, false, scan_row, &sc, e);
+    store_scan(s, LSD_ENDPOINT, r->name, NULL, false, scan_row, &sc, e);
   store_unlock(s);
   if(e->code)
     goto out;
@@ -754,7 +754,7 @@ out:
   free(sbody);
   free(svc.p);
   scan_cleanup(&sc);
-  sd_filter_free(f);
+  lsd_filter_free(f);
   if(r)
     PB(resolve_service_request__free_unpacked)(r, NULL);
 }
@@ -767,13 +767,13 @@ struct list_args {
   const char *order_by;
 };
 
-static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
-                    struct sd_reply *out)
+static void do_list(struct store *s, enum lsd_kind k, const struct list_args *a,
+                    struct lsd_reply *out)
 {
-  struct sd_err *e = &out->err;
-  struct sd_filter *f = NULL;
-  struct sd_order order;
-  struct sd_page_pos pos = {0};
+  struct lsd_err *e = &out->err;
+  struct lsd_filter *f = NULL;
+  struct lsd_order order;
+  struct lsd_page_pos pos = {0};
   struct scan sc = {.kind = k, .e = e};
   struct wbuf resp = {0};
   uint8_t digest[8];
@@ -781,27 +781,27 @@ static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
   bool desc = false, by_name, more = false;
   char *token = NULL;
 
-  if(sd_check_name(a->parent, (enum sd_kind)(k - 1), "parent", e))
+  if(lsd_check_name(a->parent, (enum lsd_kind)(k - 1), "parent", e))
     goto out;
   if(a->page_size < 0) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
             "page_size: %d is negative; give 0 for the default or a positive "
             "number", a->page_size);
     goto out;
   }
-  page = a->page_size == 0 ? SD_DEFAULT_PAGE_SIZE
-         : a->page_size > SD_MAX_PAGE_SIZE ? SD_MAX_PAGE_SIZE
+  page = a->page_size == 0 ? LSD_DEFAULT_PAGE_SIZE
+         : a->page_size > LSD_MAX_PAGE_SIZE ? LSD_MAX_PAGE_SIZE
                                            : (size_t)a->page_size;
-  if(sd_filter_compile(a->filter, k, "filter", &f, e) ||
-     sd_order_parse(a->order_by, k, &order, e))
+  if(lsd_filter_compile(a->filter, k, "filter", &f, e) ||
+     lsd_order_parse(a->order_by, k, &order, e))
     goto out;
-  sd_token_query_digest(a->parent, a->filter, a->order_by, digest);
-  by_name = sd_order_is_name_only(&order, &desc);
+  lsd_token_query_digest(a->parent, a->filter, a->order_by, digest);
+  by_name = lsd_order_is_name_only(&order, &desc);
   if(*a->page_token &&
-     sd_token_decode(store_token_key(s), digest, a->page_token, &pos, e))
+     lsd_token_decode(store_token_key(s), digest, a->page_token, &pos, e))
     goto out;
   if(*a->page_token && pos.by_name != by_name) {
-    sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "page_token was issued for a "
+    lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT, "page_token was issued for a "
             "different order_by");
     goto out;
   }
@@ -809,9 +809,9 @@ static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
   sc.want = by_name ? page + 1 : 0; /* one extra tells whether more follow */
   sc.keep_decoded = !by_name;
   store_lock(s);
-  if(k > SD_NAMESPACE && store_exists(s, a->parent, e) != GRPC_STATUS_OK) {
+  if(k > LSD_NAMESPACE && store_exists(s, a->parent, e) != GRPC_STATUS_OK) {
     if(e->code != GRPC_STATUS_INTERNAL)
-      explain_missing(s, a->parent, (enum sd_kind)(k - 1), e);
+      explain_missing(s, a->parent, (enum lsd_kind)(k - 1), e);
   } else {
     store_scan(s, k, a->parent, by_name && pos.after[0] ? pos.after : NULL,
                desc, scan_row, &sc, e);
@@ -834,12 +834,12 @@ static void do_list(struct store *s, enum sd_kind k, const struct list_args *a,
   for(size_t i = first; i < end; i++)
     wb_field(&resp, 1, sc.items[i].body, sc.items[i].len);
   if(more) {
-    struct sd_page_pos next = {.by_name = by_name, .offset = end};
+    struct lsd_page_pos next = {.by_name = by_name, .offset = end};
     /* by name, the scan stopped one match past the page; the page's last
      * name was noted as it went by */
     if(by_name)
       memcpy(next.after, sc.page_last, sizeof(next.after));
-    token = sd_token_encode(store_token_key(s), digest, &next);
+    token = lsd_token_encode(store_token_key(s), digest, &next);
     if(!token)
       resp.oom = true;
     else
@@ -851,20 +851,20 @@ out:
     out->code = e->code;
   free(token);
   scan_cleanup(&sc);
-  sd_filter_free(f);
+  lsd_filter_free(f);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
 #define UNPACK_OR_FAIL(var, type, fn, what)                                    \
   type *var = fn(NULL, len, req);                                              \
   if(!var) {                                                                   \
-    sd_fail(&out->err, GRPC_STATUS_INVALID_ARGUMENT,                           \
+    lsd_fail(&out->err, GRPC_STATUS_INVALID_ARGUMENT,                           \
             "request does not decode as a " what);                            \
     break;                                                                     \
   }
 
-void sd_registry_call(struct sd_registry *reg, enum sd_method m,
-                      const uint8_t *req, size_t len, struct sd_reply *out)
+void lsd_registry_call(struct lsd_registry *reg, enum lsd_method m,
+                      const uint8_t *req, size_t len, struct lsd_reply *out)
 {
   struct store *s = reg->store;
 
@@ -877,7 +877,7 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
   case M_CREATE_NAMESPACE: {
     UNPACK_OR_FAIL(r, PBT(CreateNamespaceRequest),
                    PB(create_namespace_request__unpack), "CreateNamespaceRequest");
-    do_create(s, SD_NAMESPACE, r->parent, r->namespace_id, "namespace_id",
+    do_create(s, LSD_NAMESPACE, r->parent, r->namespace_id, "namespace_id",
               r->namespace_ ? &r->namespace_->base : NULL, out);
     PB(create_namespace_request__free_unpacked)(r, NULL);
     break;
@@ -885,7 +885,7 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
   case M_CREATE_SERVICE: {
     UNPACK_OR_FAIL(r, PBT(CreateServiceRequest), PB(create_service_request__unpack),
                    "CreateServiceRequest");
-    do_create(s, SD_SERVICE, r->parent, r->service_id, "service_id",
+    do_create(s, LSD_SERVICE, r->parent, r->service_id, "service_id",
               r->service ? &r->service->base : NULL, out);
     PB(create_service_request__free_unpacked)(r, NULL);
     break;
@@ -893,7 +893,7 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
   case M_CREATE_ENDPOINT: {
     UNPACK_OR_FAIL(r, PBT(CreateEndpointRequest),
                    PB(create_endpoint_request__unpack), "CreateEndpointRequest");
-    do_create(s, SD_ENDPOINT, r->parent, r->endpoint_id, "endpoint_id",
+    do_create(s, LSD_ENDPOINT, r->parent, r->endpoint_id, "endpoint_id",
               r->endpoint ? &r->endpoint->base : NULL, out);
     PB(create_endpoint_request__free_unpacked)(r, NULL);
     break;
@@ -906,24 +906,24 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
     break;                                                                     \
   }
     GET_OR_DELETE(M_GET_NAMESPACE, GetNamespaceRequest, get_namespace_request,
-                  "GetNamespaceRequest", do_get, SD_NAMESPACE)
+                  "GetNamespaceRequest", do_get, LSD_NAMESPACE)
     GET_OR_DELETE(M_GET_SERVICE, GetServiceRequest, get_service_request,
-                  "GetServiceRequest", do_get, SD_SERVICE)
+                  "GetServiceRequest", do_get, LSD_SERVICE)
     GET_OR_DELETE(M_GET_ENDPOINT, GetEndpointRequest, get_endpoint_request,
-                  "GetEndpointRequest", do_get, SD_ENDPOINT)
+                  "GetEndpointRequest", do_get, LSD_ENDPOINT)
     GET_OR_DELETE(M_DELETE_NAMESPACE, DeleteNamespaceRequest,
                   delete_namespace_request, "DeleteNamespaceRequest", do_delete,
-                  SD_NAMESPACE)
+                  LSD_NAMESPACE)
     GET_OR_DELETE(M_DELETE_SERVICE, DeleteServiceRequest, delete_service_request,
-                  "DeleteServiceRequest", do_delete, SD_SERVICE)
+                  "DeleteServiceRequest", do_delete, LSD_SERVICE)
     GET_OR_DELETE(M_DELETE_ENDPOINT, DeleteEndpointRequest,
                   delete_endpoint_request, "DeleteEndpointRequest", do_delete,
-                  SD_ENDPOINT)
+                  LSD_ENDPOINT)
 #undef GET_OR_DELETE
   case M_UPDATE_NAMESPACE: {
     UNPACK_OR_FAIL(r, PBT(UpdateNamespaceRequest),
                    PB(update_namespace_request__unpack), "UpdateNamespaceRequest");
-    do_update(s, SD_NAMESPACE, r->namespace_ ? &r->namespace_->base : NULL,
+    do_update(s, LSD_NAMESPACE, r->namespace_ ? &r->namespace_->base : NULL,
               r->namespace_ ? r->namespace_->name : "", r->update_mask, out);
     PB(update_namespace_request__free_unpacked)(r, NULL);
     break;
@@ -931,7 +931,7 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
   case M_UPDATE_SERVICE: {
     UNPACK_OR_FAIL(r, PBT(UpdateServiceRequest), PB(update_service_request__unpack),
                    "UpdateServiceRequest");
-    do_update(s, SD_SERVICE, r->service ? &r->service->base : NULL,
+    do_update(s, LSD_SERVICE, r->service ? &r->service->base : NULL,
               r->service ? r->service->name : "", r->update_mask, out);
     PB(update_service_request__free_unpacked)(r, NULL);
     break;
@@ -939,7 +939,7 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
   case M_UPDATE_ENDPOINT: {
     UNPACK_OR_FAIL(r, PBT(UpdateEndpointRequest),
                    PB(update_endpoint_request__unpack), "UpdateEndpointRequest");
-    do_update(s, SD_ENDPOINT, r->endpoint ? &r->endpoint->base : NULL,
+    do_update(s, LSD_ENDPOINT, r->endpoint ? &r->endpoint->base : NULL,
               r->endpoint ? r->endpoint->name : "", r->update_mask, out);
     PB(update_endpoint_request__free_unpacked)(r, NULL);
     break;
@@ -954,29 +954,29 @@ void sd_registry_call(struct sd_registry *reg, enum sd_method m,
     break;                                                                     \
   }
     LIST(M_LIST_NAMESPACES, ListNamespacesRequest, list_namespaces_request,
-         "ListNamespacesRequest", SD_NAMESPACE)
+         "ListNamespacesRequest", LSD_NAMESPACE)
     LIST(M_LIST_SERVICES, ListServicesRequest, list_services_request,
-         "ListServicesRequest", SD_SERVICE)
+         "ListServicesRequest", LSD_SERVICE)
     LIST(M_LIST_ENDPOINTS, ListEndpointsRequest, list_endpoints_request,
-         "ListEndpointsRequest", SD_ENDPOINT)
+         "ListEndpointsRequest", LSD_ENDPOINT)
 #undef LIST
   case M_GET_IAM_POLICY:
   case M_SET_IAM_POLICY:
   case M_TEST_IAM_PERMISSIONS:
-    sd_fail(&out->err, GRPC_STATUS_UNIMPLEMENTED,
+    lsd_fail(&out->err, GRPC_STATUS_UNIMPLEMENTED,
             "%s is not implemented by the local Service Directory server: it "
             "has no IAM; every caller it accepts may do everything",
             methods[m].name);
     break;
   case M_COUNT:
-    sd_fail(&out->err, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
+    lsd_fail(&out->err, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
     break;
   }
   if(out->err.code)
     out->code = out->err.code;
 }
 
-void sd_reply_cleanup(struct sd_reply *r)
+void lsd_reply_cleanup(struct lsd_reply *r)
 {
   free(r->body);
   r->body = NULL;

@@ -9,7 +9,7 @@
 
 #include "store.h"
 
-enum sd_method {
+enum lsd_method {
   M_RESOLVE_SERVICE,
   M_CREATE_NAMESPACE, M_LIST_NAMESPACES, M_GET_NAMESPACE, M_UPDATE_NAMESPACE,
   M_DELETE_NAMESPACE,
@@ -22,36 +22,36 @@ enum sd_method {
 };
 
 /* Full gRPC path of a method ("/google.cloud.servicedirectory.v1.X/Y"). */
-const char *sd_method_path(enum sd_method m);
+const char *lsd_method_path(enum lsd_method m);
 /* Short name ("ResolveService"), for logs. */
-const char *sd_method_name(enum sd_method m);
+const char *lsd_method_name(enum lsd_method m);
 /* The method a path names, or -1. */
-int sd_method_lookup(const char *path, size_t len);
+int lsd_method_lookup(const char *path, size_t len);
 
 /* Page size used when a List call gives none, and the most one page holds. */
-#define SD_DEFAULT_PAGE_SIZE 100
-#define SD_MAX_PAGE_SIZE 1000
+#define LSD_DEFAULT_PAGE_SIZE 100
+#define LSD_MAX_PAGE_SIZE 1000
 
 /* The registry: the store and the caches in front of it. */
-struct sd_registry;
+struct lsd_registry;
 
 /* Open the store at `path` (NULL: in memory) with empty caches. */
-grpc_status_code sd_registry_open(struct sd_registry **out, const char *path,
-                                  struct sd_err *e);
-void sd_registry_close(struct sd_registry *r);
+grpc_status_code lsd_registry_open(struct lsd_registry **out, const char *path,
+                                  struct lsd_err *e);
+void lsd_registry_close(struct lsd_registry *r);
 /* The store underneath (borrowed), for counts and listings at start-up. */
-struct store *sd_registry_store(struct sd_registry *r);
+struct store *lsd_registry_store(struct lsd_registry *r);
 
-struct sd_reply {
+struct lsd_reply {
   grpc_status_code code; /* OK: body holds the response message */
   uint8_t *body;         /* malloc'd; may be NULL with len 0 (Empty) */
   size_t len;
-  struct sd_err err; /* when code != OK */
+  struct lsd_err err; /* when code != OK */
 };
 
 /* Run one RPC. Never fails to fill `out`. Thread-safe. */
-void sd_registry_call(struct sd_registry *r, enum sd_method m,
-                      const uint8_t *req, size_t len, struct sd_reply *out);
-void sd_reply_cleanup(struct sd_reply *r);
+void lsd_registry_call(struct lsd_registry *r, enum lsd_method m,
+                      const uint8_t *req, size_t len, struct lsd_reply *out);
+void lsd_reply_cleanup(struct lsd_reply *r);
 
 #endif

@@ -43,7 +43,7 @@ struct ctx {
   char *err;
   size_t errlen;
   const char *project, *location;
-  struct sd_registry *reg;
+  struct lsd_registry *reg;
   struct seed_stats *stats;
 };
 
@@ -191,7 +191,7 @@ static void free_entries(void **e, size_t n)
 }
 
 /* Resolve a `name:` value (an id or a full name) under `parent`. */
-static int child_name(struct ctx *c, yaml_node_t *item, enum sd_kind k,
+static int child_name(struct ctx *c, yaml_node_t *item, enum lsd_kind k,
                       const char *parent, char *parent_out, char *id_out)
 {
   yaml_node_t *n = get(c, item, "name");
@@ -200,41 +200,41 @@ static int child_name(struct ctx *c, yaml_node_t *item, enum sd_kind k,
 
   if(!v || !*v)
     return fail_at(c, item, "%s needs a 'name' (an id such as 'demo', or a "
-                   "full resource name)", sd_kind_word(k));
+                   "full resource name)", lsd_kind_word(k));
   if(!strchr(v, '/')) {
-    snprintf(parent_out, SD_MAX_NAME + 1, "%s", parent);
-    snprintf(id_out, SD_MAX_ID + 2, "%s", v);
+    snprintf(parent_out, LSD_MAX_NAME + 1, "%s", parent);
+    snprintf(id_out, LSD_MAX_ID + 2, "%s", v);
     return 0;
   }
-  if(sd_name_kind(v) != (int)k)
-    return fail_at(c, n, "'%s' is not a %s name", v, sd_kind_word(k));
-  plen = sd_parent_len(v);
+  if(lsd_name_kind(v) != (int)k)
+    return fail_at(c, n, "'%s' is not a %s name", v, lsd_kind_word(k));
+  plen = lsd_parent_len(v);
   if(*parent && (strlen(parent) != plen || strncmp(parent, v, plen)))
     return fail_at(c, n, "%s '%s' is not inside '%s' where it is listed", 
-                   sd_kind_word(k), v, parent);
-  snprintf(parent_out, SD_MAX_NAME + 1, "%.*s", (int)plen, v);
-  snprintf(id_out, SD_MAX_ID + 2, "%s", strrchr(v, '/') + 1);
+                   lsd_kind_word(k), v, parent);
+  snprintf(parent_out, LSD_MAX_NAME + 1, "%.*s", (int)plen, v);
+  snprintf(id_out, LSD_MAX_ID + 2, "%s", strrchr(v, '/') + 1);
   return 0;
 }
 
 /* Create the resource; when it exists, update every updatable field. */
-static int upsert(struct ctx *c, yaml_node_t *where, enum sd_kind k,
+static int upsert(struct ctx *c, yaml_node_t *where, enum lsd_kind k,
                   const ProtobufCMessage *create, ProtobufCMessage *update)
 {
-  struct sd_reply r;
+  struct lsd_reply r;
   uint8_t *buf;
   size_t n = protobuf_c_message_get_packed_size(create);
-  enum sd_method mc = k == SD_NAMESPACE ? M_CREATE_NAMESPACE
-                      : k == SD_SERVICE ? M_CREATE_SERVICE
+  enum lsd_method mc = k == LSD_NAMESPACE ? M_CREATE_NAMESPACE
+                      : k == LSD_SERVICE ? M_CREATE_SERVICE
                                         : M_CREATE_ENDPOINT;
 
   buf = malloc(n ? n : 1);
   if(!buf)
     return fail_at(c, where, "out of memory");
   protobuf_c_message_pack(create, buf);
-  sd_registry_call(c->reg, mc, buf, n, &r);
+  lsd_registry_call(c->reg, mc, buf, n, &r);
   free(buf);
-  sd_reply_cleanup(&r);
+  lsd_reply_cleanup(&r);
   if(r.code == GRPC_STATUS_OK) {
     c->stats->created++;
     return 0;
@@ -246,9 +246,9 @@ static int upsert(struct ctx *c, yaml_node_t *where, enum sd_kind k,
   if(!buf)
     return fail_at(c, where, "out of memory");
   protobuf_c_message_pack(update, buf);
-  sd_registry_call(c->reg, (enum sd_method)(mc + 3), buf, n, &r);
+  lsd_registry_call(c->reg, (enum lsd_method)(mc + 3), buf, n, &r);
   free(buf);
-  sd_reply_cleanup(&r);
+  lsd_reply_cleanup(&r);
   if(r.code != GRPC_STATUS_OK)
     return fail_at(c, where, "%s", r.err.msg);
   c->stats->updated++;
@@ -321,7 +321,7 @@ static int do_endpoint(struct ctx *c, yaml_node_t *item, const char *svc)
 {
   static const char *const keys[] = {"name", "address", "port", "network",
                                      "annotations", "uid", NULL};
-  char parent[SD_MAX_NAME + 1], id[SD_MAX_ID + 2], full[SD_MAX_NAME * 2];
+  char parent[LSD_MAX_NAME + 1], id[LSD_MAX_ID + 2], full[LSD_MAX_NAME * 2];
   PBT(Endpoint) ep, upd;
   PBT(CreateEndpointRequest) cr;
   PBT(UpdateEndpointRequest) ur;
@@ -332,7 +332,7 @@ static int do_endpoint(struct ctx *c, yaml_node_t *item, const char *svc)
     return fail_at(c, item, "each endpoint must be a mapping");
   PB(endpoint__init)(&ep);
   if(check_keys(c, item, "an endpoint", keys) ||
-     child_name(c, item, SD_ENDPOINT, svc, parent, id) ||
+     child_name(c, item, LSD_ENDPOINT, svc, parent, id) ||
      opt_string(c, item, "address", &ep.address) ||
      opt_string(c, item, "network", &ep.network) ||
      read_port(c, item, &ep.port))
@@ -353,7 +353,7 @@ static int do_endpoint(struct ctx *c, yaml_node_t *item, const char *svc)
   PB(update_endpoint_request__init)(&ur);
   ur.endpoint = &upd; /* network is immutable: an update keeps the first */
   ur.update_mask = &mask;
-  rc = upsert(c, item, SD_ENDPOINT, &cr.base, &ur.base);
+  rc = upsert(c, item, LSD_ENDPOINT, &cr.base, &ur.base);
   free_entries((void **)ep.annotations, ep.n_annotations);
   return rc;
 }
@@ -362,7 +362,7 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
 {
   static const char *const keys[] = {"name", "annotations", "endpoints", "uid",
                                      NULL};
-  char parent[SD_MAX_NAME + 1], id[SD_MAX_ID + 2], full[SD_MAX_NAME * 2];
+  char parent[LSD_MAX_NAME + 1], id[LSD_MAX_ID + 2], full[LSD_MAX_NAME * 2];
   PBT(Service) sv;
   PBT(CreateServiceRequest) cr;
   PBT(UpdateServiceRequest) ur;
@@ -372,7 +372,7 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
   if(item->type != YAML_MAPPING_NODE)
     return fail_at(c, item, "each service must be a mapping");
   if(check_keys(c, item, "a service", keys) ||
-     child_name(c, item, SD_SERVICE, ns, parent, id))
+     child_name(c, item, LSD_SERVICE, ns, parent, id))
     return -1;
   PB(service__init)(&sv);
   if(read_map(c, get(c, item, "annotations"), "annotations", svc_ann_new,
@@ -392,7 +392,7 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
     PB(update_service_request__init)(&ur);
     ur.service = &upd;
     ur.update_mask = &mask;
-    rc = upsert(c, item, SD_SERVICE, &cr.base, &ur.base);
+    rc = upsert(c, item, LSD_SERVICE, &cr.base, &ur.base);
   }
   free_entries((void **)sv.annotations, sv.n_annotations);
   return rc ? rc : each_item(c, item, "endpoints", do_endpoint, full);
@@ -401,8 +401,8 @@ static int do_service(struct ctx *c, yaml_node_t *item, const char *ns)
 static int do_namespace(struct ctx *c, yaml_node_t *item, const char *unused)
 {
   static const char *const keys[] = {"name", "labels", "services", "uid", NULL};
-  char parent[SD_MAX_NAME + 1], id[SD_MAX_ID + 2], full[SD_MAX_NAME * 2];
-  char loc[SD_MAX_NAME + 1] = "";
+  char parent[LSD_MAX_NAME + 1], id[LSD_MAX_ID + 2], full[LSD_MAX_NAME * 2];
+  char loc[LSD_MAX_NAME + 1] = "";
   PBT(Namespace) ns;
   PBT(CreateNamespaceRequest) cr;
   PBT(UpdateNamespaceRequest) ur;
@@ -425,7 +425,7 @@ static int do_namespace(struct ctx *c, yaml_node_t *item, const char *unused)
     snprintf(loc, sizeof(loc), "projects/%s/locations/%s", c->project,
              c->location);
   }
-  if(child_name(c, item, SD_NAMESPACE, loc, parent, id))
+  if(child_name(c, item, LSD_NAMESPACE, loc, parent, id))
     return -1;
   PB(namespace__init)(&ns);
   if(read_map(c, get(c, item, "labels"), "labels", label_new,
@@ -445,7 +445,7 @@ static int do_namespace(struct ctx *c, yaml_node_t *item, const char *unused)
     PB(update_namespace_request__init)(&ur);
     ur.namespace_ = &upd;
     ur.update_mask = &mask;
-    rc = upsert(c, item, SD_NAMESPACE, &cr.base, &ur.base);
+    rc = upsert(c, item, LSD_NAMESPACE, &cr.base, &ur.base);
   }
   free_entries((void **)ns.labels, ns.n_labels);
   return rc ? rc : each_item(c, item, "services", do_service, full);
@@ -469,7 +469,7 @@ static int walk(struct ctx *c)
   return each_item(c, root, "namespaces", do_namespace, "");
 }
 
-int sd_seed_load(struct sd_registry *reg, const char *path,
+int lsd_seed_load(struct lsd_registry *reg, const char *path,
                  struct seed_stats *stats, char *err, size_t errlen)
 {
   struct ctx c = {.path = path, .err = err, .errlen = errlen, .reg = reg,
@@ -499,10 +499,10 @@ int sd_seed_load(struct sd_registry *reg, const char *path,
   /* pass 1: a dry run on a scratch store, so a mistake anywhere in the
    * file leaves the real registry untouched */
   {
-    struct sd_registry *scratch = NULL;
-    struct sd_err e = {0};
+    struct lsd_registry *scratch = NULL;
+    struct lsd_err e = {0};
     struct seed_stats dry;
-    if(sd_registry_open(&scratch, NULL, &e)) {
+    if(lsd_registry_open(&scratch, NULL, &e)) {
       snprintf(err, errlen, "%s: %s", path, e.msg);
       yaml_document_delete(&c.doc);
       return -1;
@@ -511,7 +511,7 @@ int sd_seed_load(struct sd_registry *reg, const char *path,
     c.stats = &dry;
     memset(&dry, 0, sizeof(dry));
     rc = walk(&c);
-    sd_registry_close(scratch);
+    lsd_registry_close(scratch);
     c.reg = reg;
     c.stats = stats;
   }

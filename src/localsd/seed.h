@@ -13,7 +13,7 @@ struct seed_stats {
 /* Validate the whole file first, then apply it: each resource is created,
  * or updated in place when it exists (its uid and network kept). On error
  * nothing has been written and err holds "FILE:LINE:COL: what; hint". */
-int sd_seed_load(struct sd_registry *reg, const char *path,
+int lsd_seed_load(struct lsd_registry *reg, const char *path,
                  struct seed_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -37,15 +37,15 @@
 #define MAX_THREADS 64
 
 struct worker {
-  struct sd_server *srv;
+  struct lsd_server *srv;
   grpc_completion_queue *cq;
   pthread_t thread;
   bool started;
 };
 
-struct sd_server {
+struct lsd_server {
   grpc_server *server;
-  struct sd_registry *registry;
+  struct lsd_registry *registry;
   char *token;
   size_t token_len;
   int n_workers;
@@ -156,7 +156,7 @@ static bool has_prefix(grpc_slice s, const char *p)
 /* NULL when the call may go on, else the status to answer with. */
 static grpc_status_code check_token(const struct call *c, const char **why)
 {
-  const struct sd_server *srv = c->w->srv;
+  const struct lsd_server *srv = c->w->srv;
 
   if(!srv->token)
     return GRPC_STATUS_OK;
@@ -189,7 +189,7 @@ static void on_new_call(struct call *c)
 
   request_new(c->w); /* keep the pool of waiting requests full */
   clock_gettime(CLOCK_MONOTONIC, &c->start);
-  c->method = sd_method_lookup(path, plen);
+  c->method = lsd_method_lookup(path, plen);
   if(c->method < 0) {
     char msg[300];
     snprintf(msg, sizeof(msg), "unknown method %.*s: this server implements "
@@ -215,7 +215,7 @@ static void on_message(struct call *c)
 {
   grpc_byte_buffer_reader reader;
   grpc_slice all;
-  struct sd_reply r;
+  struct lsd_reply r;
 
   if(!c->recv) { /* the client closed without a request message */
     answer(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message", NULL, 0);
@@ -228,11 +228,11 @@ static void on_message(struct call *c)
   }
   all = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
-  sd_registry_call(c->w->srv->registry, (enum sd_method)c->method,
+  lsd_registry_call(c->w->srv->registry, (enum lsd_method)c->method,
                    GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &r);
   grpc_slice_unref(all);
   answer(c, r.code, r.code ? r.err.msg : NULL, r.body, r.len);
-  sd_reply_cleanup(&r);
+  lsd_reply_cleanup(&r);
 }
 
 static void on_done(struct call *c)
@@ -254,7 +254,7 @@ static void on_done(struct call *c)
     memcpy(detail, GRPC_SLICE_START_PTR(c->status_msg), dl);
     detail[dl] = '\0';
     lf_log(l, "rpc", "rpc=%s code=%d peer=%s ms=%.3f%s%s%s",
-           c->method >= 0 ? sd_method_name((enum sd_method)c->method)
+           c->method >= 0 ? lsd_method_name((enum lsd_method)c->method)
                           : "unknown",
            (int)c->code, lf_q(peer_buf), elapsed_ms(&c->start),
            c->cancelled ? " cancelled=true" : "", c->code ? " detail=" : "",
@@ -301,11 +301,11 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
-int sd_server_start(struct sd_server **out, struct sd_registry *reg,
-                    const struct sd_server_opts *o, int *port, char *err,
+int lsd_server_start(struct lsd_server **out, struct lsd_registry *reg,
+                    const struct lsd_server_opts *o, int *port, char *err,
                     size_t errlen)
 {
-  struct sd_server *srv = calloc(1, sizeof(*srv));
+  struct lsd_server *srv = calloc(1, sizeof(*srv));
   grpc_arg args[2];
   grpc_channel_args chargs = {.num_args = 2, .args = args};
   grpc_server_credentials *creds;
@@ -320,6 +320,11 @@ int sd_server_start(struct sd_server **out, struct sd_registry *reg,
                                                                   : o->threads;
   if(o->token) {
     srv->token = strdup(o->token);
+    if(!srv->token) { /* fail closed: never a server that skips the check */
+      snprintf(err, errlen, "out of memory copying the token");
+      free(srv);
+      return -1;
+    }
     srv->token_len = strlen(o->token);
   }
   memset(args, 0, sizeof(args));
@@ -359,7 +364,7 @@ int sd_server_start(struct sd_server **out, struct sd_registry *reg,
     if(pthread_create(&srv->workers[i].thread, NULL, worker_main,
                       &srv->workers[i])) {
       snprintf(err, errlen, "cannot start worker threads");
-      sd_server_stop(srv, 0);
+      lsd_server_stop(srv, 0);
       return -1;
     }
     srv->workers[i].started = true;
@@ -382,7 +387,7 @@ fail:
   return -1;
 }
 
-void sd_server_stop(struct sd_server *srv, int grace_ms)
+void lsd_server_stop(struct lsd_server *srv, int grace_ms)
 {
   grpc_completion_queue *cq;
   grpc_event ev;
@@ -422,7 +427,7 @@ void sd_server_stop(struct sd_server *srv, int grace_ms)
   free(srv);
 }
 
-unsigned long sd_server_calls(const struct sd_server *srv)
+unsigned long lsd_server_calls(const struct lsd_server *srv)
 {
-  return atomic_load(&((struct sd_server *)srv)->calls);
+  return atomic_load(&((struct lsd_server *)srv)->calls);
 }

@@ -6,7 +6,7 @@
 
 #include "registry.h"
 
-struct sd_server_opts {
+struct lsd_server_opts {
   const char *listen;    /* "host:port"; port 0 picks a free one */
   const char *cert_pem;  /* TLS certificate chain (PEM), or NULL */
   const char *key_pem;   /* its private key (PEM), or NULL */
@@ -16,19 +16,19 @@ struct sd_server_opts {
   int max_message;       /* receive cap in bytes */
 };
 
-struct sd_server;
+struct lsd_server;
 
 /* Start serving `reg` (borrowed; must outlive the server). On success
  * writes the bound port. On failure writes a message to err. */
-int sd_server_start(struct sd_server **out, struct sd_registry *reg,
-                    const struct sd_server_opts *o, int *port, char *err,
+int lsd_server_start(struct lsd_server **out, struct lsd_registry *reg,
+                    const struct lsd_server_opts *o, int *port, char *err,
                     size_t errlen);
 
 /* Stop accepting, cancel calls in flight, wait at most `grace_ms` for them,
  * join the threads and free the server. */
-void sd_server_stop(struct sd_server *srv, int grace_ms);
+void lsd_server_stop(struct lsd_server *srv, int grace_ms);
 
 /* Calls answered so far (any status). */
-unsigned long sd_server_calls(const struct sd_server *srv);
+unsigned long lsd_server_calls(const struct lsd_server *srv);
 
 #endif

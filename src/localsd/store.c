@@ -51,29 +51,29 @@ struct store {
   sqlite3_stmt *st[ST_COUNT];
   pthread_mutex_t lock;
   _Atomic uint64_t generation;
-  uint8_t token_key[SD_TOKEN_KEY_LEN];
+  uint8_t token_key[LSD_TOKEN_KEY_LEN];
 };
 
-static grpc_status_code db_fail(struct store *s, struct sd_err *e,
+static grpc_status_code db_fail(struct store *s, struct lsd_err *e,
                                 const char *what)
 {
-  return sd_fail(e, GRPC_STATUS_INTERNAL, "storage: %s: %s", what,
+  return lsd_fail(e, GRPC_STATUS_INTERNAL, "storage: %s: %s", what,
                  sqlite3_errmsg(s->db));
 }
 
-static grpc_status_code exec(struct store *s, const char *sql, struct sd_err *e)
+static grpc_status_code exec(struct store *s, const char *sql, struct lsd_err *e)
 {
   char *msg = NULL;
 
   if(sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
     return GRPC_STATUS_OK;
-  sd_fail(e, GRPC_STATUS_INTERNAL, "storage: %s", msg ? msg : "error");
+  lsd_fail(e, GRPC_STATUS_INTERNAL, "storage: %s", msg ? msg : "error");
   sqlite3_free(msg);
   return e->code;
 }
 
 /* Load the page-token secret, making one on first open. */
-static grpc_status_code load_token_key(struct store *s, struct sd_err *e)
+static grpc_status_code load_token_key(struct store *s, struct lsd_err *e)
 {
   sqlite3_stmt *q = NULL;
   grpc_status_code rc = GRPC_STATUS_OK;
@@ -82,18 +82,18 @@ static grpc_status_code load_token_key(struct store *s, struct sd_err *e)
                         -1, &q, NULL) != SQLITE_OK)
     return db_fail(s, e, "reading metadata");
   if(sqlite3_step(q) == SQLITE_ROW &&
-     sqlite3_column_bytes(q, 0) == SD_TOKEN_KEY_LEN) {
-    memcpy(s->token_key, sqlite3_column_blob(q, 0), SD_TOKEN_KEY_LEN);
+     sqlite3_column_bytes(q, 0) == LSD_TOKEN_KEY_LEN) {
+    memcpy(s->token_key, sqlite3_column_blob(q, 0), LSD_TOKEN_KEY_LEN);
     sqlite3_finalize(q);
     return GRPC_STATUS_OK;
   }
   sqlite3_finalize(q);
-  if(RAND_bytes(s->token_key, SD_TOKEN_KEY_LEN) != 1)
-    return sd_fail(e, GRPC_STATUS_INTERNAL, "no randomness for page tokens");
+  if(RAND_bytes(s->token_key, LSD_TOKEN_KEY_LEN) != 1)
+    return lsd_fail(e, GRPC_STATUS_INTERNAL, "no randomness for page tokens");
   if(sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(k, v) VALUES "
                         "('page_token_key', ?1)", -1, &q, NULL) != SQLITE_OK)
     return db_fail(s, e, "writing metadata");
-  sqlite3_bind_blob(q, 1, s->token_key, SD_TOKEN_KEY_LEN, SQLITE_STATIC);
+  sqlite3_bind_blob(q, 1, s->token_key, LSD_TOKEN_KEY_LEN, SQLITE_STATIC);
   if(sqlite3_step(q) != SQLITE_DONE)
     rc = db_fail(s, e, "writing metadata");
   sqlite3_finalize(q);
@@ -101,19 +101,19 @@ static grpc_status_code load_token_key(struct store *s, struct sd_err *e)
 }
 
 grpc_status_code store_open(struct store **out, const char *path,
-                            struct sd_err *e)
+                            struct lsd_err *e)
 {
   struct store *s = calloc(1, sizeof(*s));
   const char *where = path ? path : ":memory:";
 
   if(!s)
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   pthread_mutex_init(&s->lock, NULL);
   if(sqlite3_open_v2(where, &s->db,
                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                          SQLITE_OPEN_NOMUTEX,
                      NULL) != SQLITE_OK) {
-    sd_fail(e, GRPC_STATUS_INTERNAL, "cannot open database %s: %s", where,
+    lsd_fail(e, GRPC_STATUS_INTERNAL, "cannot open database %s: %s", where,
             s->db ? sqlite3_errmsg(s->db) : "out of memory");
     goto fail;
   }
@@ -145,14 +145,14 @@ grpc_status_code store_open(struct store **out, const char *path,
   return GRPC_STATUS_OK;
 fail_named:
   if(strstr(e->msg, "locked"))
-    sd_fail(e, GRPC_STATUS_UNAVAILABLE,
+    lsd_fail(e, GRPC_STATUS_UNAVAILABLE,
             "database %s is in use by another sdconnect sd-server; stop it "
             "or give this one another --db",
             where);
   else {
     char why[sizeof(e->msg)];
     memcpy(why, e->msg, sizeof(why));
-    sd_fail(e, e->code, "database %s: %.500s", where, why);
+    lsd_fail(e, e->code, "database %s: %.500s", where, why);
   }
 fail:
   store_close(s);
@@ -182,7 +182,7 @@ static void bump(struct store *s) { atomic_fetch_add(&s->generation, 1); }
 
 /* Outcome of an UPDATE or DELETE of one name (and what lies below it). */
 static grpc_status_code changed_rows(struct store *s, int rc, const char *what,
-                                     struct sd_err *e)
+                                     struct lsd_err *e)
 {
   if(rc != SQLITE_DONE)
     return db_fail(s, e, what);
@@ -202,7 +202,7 @@ static sqlite3_stmt *use(struct store *s, enum stmt_id id)
 }
 
 grpc_status_code store_get(struct store *s, const char *name, uint8_t **body,
-                           size_t *len, struct sd_err *e)
+                           size_t *len, struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_GET);
   int rc;
@@ -216,7 +216,7 @@ grpc_status_code store_get(struct store *s, const char *name, uint8_t **body,
   *len = (size_t)sqlite3_column_bytes(q, 0);
   *body = malloc(*len ? *len : 1);
   if(!*body)
-    return sd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    return lsd_fail(e, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   if(*len)
     memcpy(*body, sqlite3_column_blob(q, 0), *len);
   sqlite3_reset(q);
@@ -224,7 +224,7 @@ grpc_status_code store_get(struct store *s, const char *name, uint8_t **body,
 }
 
 grpc_status_code store_exists(struct store *s, const char *name,
-                              struct sd_err *e)
+                              struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_GET);
   int rc;
@@ -239,10 +239,10 @@ grpc_status_code store_exists(struct store *s, const char *name,
   return db_fail(s, e, "reading");
 }
 
-grpc_status_code store_insert(struct store *s, enum sd_kind kind,
+grpc_status_code store_insert(struct store *s, enum lsd_kind kind,
                               const char *name, size_t parent_len,
                               const uint8_t *body, size_t len,
-                              struct sd_err *e)
+                              struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_INSERT);
   int rc;
@@ -265,7 +265,7 @@ grpc_status_code store_insert(struct store *s, enum sd_kind kind,
 
 grpc_status_code store_replace(struct store *s, const char *name,
                                const uint8_t *body, size_t len,
-                               struct sd_err *e)
+                               struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_REPLACE);
   int rc;
@@ -279,7 +279,7 @@ grpc_status_code store_replace(struct store *s, const char *name,
 }
 
 grpc_status_code store_delete(struct store *s, const char *name,
-                              struct sd_err *e)
+                              struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_DELETE);
   int rc;
@@ -290,9 +290,9 @@ grpc_status_code store_delete(struct store *s, const char *name,
   return changed_rows(s, rc, "deleting", e);
 }
 
-grpc_status_code store_scan(struct store *s, enum sd_kind kind,
+grpc_status_code store_scan(struct store *s, enum lsd_kind kind,
                             const char *parent, const char *after, bool desc,
-                            store_row_fn fn, void *ctx, struct sd_err *e)
+                            store_row_fn fn, void *ctx, struct lsd_err *e)
 {
   enum stmt_id id = after ? (desc ? ST_SCAN_AFTER_DESC : ST_SCAN_AFTER_ASC)
                           : (desc ? ST_SCAN_DESC : ST_SCAN_ASC);
@@ -314,9 +314,9 @@ grpc_status_code store_scan(struct store *s, enum sd_kind kind,
   return GRPC_STATUS_OK;
 }
 
-grpc_status_code store_scan_kind(struct store *s, enum sd_kind kind,
+grpc_status_code store_scan_kind(struct store *s, enum lsd_kind kind,
                                  unsigned limit, store_row_fn fn, void *ctx,
-                                 struct sd_err *e)
+                                 struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_SCAN_KIND);
   int rc;
@@ -334,7 +334,7 @@ grpc_status_code store_scan_kind(struct store *s, enum sd_kind kind,
 }
 
 grpc_status_code store_counts(struct store *s, uint64_t counts[4],
-                              struct sd_err *e)
+                              struct lsd_err *e)
 {
   sqlite3_stmt *q = use(s, ST_COUNTS);
   int rc;

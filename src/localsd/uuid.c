@@ -5,7 +5,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 
-bool sd_uuid4(char out[37])
+bool lsd_uuid4(char out[37])
 {
   unsigned char b[16];
 

@@ -11,18 +11,18 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *sd_kind_word(enum sd_kind k)
+const char *lsd_kind_word(enum lsd_kind k)
 {
   switch(k) {
-  case SD_LOCATION: return "location";
-  case SD_NAMESPACE: return "namespace";
-  case SD_SERVICE: return "service";
-  case SD_ENDPOINT: return "endpoint";
+  case LSD_LOCATION: return "location";
+  case LSD_NAMESPACE: return "namespace";
+  case LSD_SERVICE: return "service";
+  case LSD_ENDPOINT: return "endpoint";
   }
   return "resource";
 }
 
-grpc_status_code sd_fail(struct sd_err *e, grpc_status_code code,
+grpc_status_code lsd_fail(struct lsd_err *e, grpc_status_code code,
                          const char *fmt, ...)
 {
   va_list ap;
@@ -41,7 +41,7 @@ static bool is_alnum(char c)
   return is_lower(c) || is_digit(c) || (c >= 'A' && c <= 'Z');
 }
 
-size_t sd_utf8_chars(const char *s)
+size_t lsd_utf8_chars(const char *s)
 {
   size_t n = 0;
 
@@ -53,7 +53,7 @@ size_t sd_utf8_chars(const char *s)
 
 static bool valid_id_n(const char *id, size_t len)
 {
-  if(len < 1 || len > SD_MAX_ID || !is_lower(id[0]) || id[len - 1] == '-')
+  if(len < 1 || len > LSD_MAX_ID || !is_lower(id[0]) || id[len - 1] == '-')
     return false;
   for(size_t i = 1; i < len; i++)
     if(!is_lower(id[i]) && !is_digit(id[i]) && id[i] != '-')
@@ -61,7 +61,7 @@ static bool valid_id_n(const char *id, size_t len)
   return true;
 }
 
-bool sd_valid_id(const char *id) { return valid_id_n(id, strlen(id)); }
+bool lsd_valid_id(const char *id) { return valid_id_n(id, strlen(id)); }
 
 /* Project and location segments: the real service accepts project ids,
  * numbers and domain-scoped ids ("example.com:proj"); we only insist on
@@ -92,7 +92,7 @@ static int split_name(const char *name, const char *seg[10], size_t len[10])
   size_t n = 0;
   const char *p = name;
 
-  if(!*name || strlen(name) > SD_MAX_NAME)
+  if(!*name || strlen(name) > LSD_MAX_NAME)
     return -1;
   for(;;) {
     const char *slash = strchr(p, '/');
@@ -114,7 +114,7 @@ static int split_name(const char *name, const char *seg[10], size_t len[10])
   return (int)(n / 2) - 2;
 }
 
-int sd_name_kind(const char *name)
+int lsd_name_kind(const char *name)
 {
   const char *seg[10];
   size_t len[10];
@@ -122,39 +122,39 @@ int sd_name_kind(const char *name)
   return split_name(name, seg, len);
 }
 
-grpc_status_code sd_check_name(const char *name, enum sd_kind k,
-                               const char *field, struct sd_err *e)
+grpc_status_code lsd_check_name(const char *name, enum lsd_kind k,
+                               const char *field, struct lsd_err *e)
 {
   const char *seg[10];
   size_t len[10];
   int kind;
 
   if(!name || !*name)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s is required: give a %s name like %s", field,
-                   sd_kind_word(k), pattern[k]);
+                   lsd_kind_word(k), pattern[k]);
   kind = split_name(name, seg, len);
   if(kind != (int)k)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s: '%.300s' is not a %s name; expected %s", field, name,
-                   sd_kind_word(k), pattern[k]);
+                   lsd_kind_word(k), pattern[k]);
   for(int i = 1; i < 4; i += 2)
     if(!valid_outer_segment(seg[i], len[i]))
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: '%.300s' has an empty or malformed %s segment", field,
                      name, i == 1 ? "project" : "location");
   for(int i = 5; i < 2 * (int)k + 4; i += 2)
     if(!valid_id_n(seg[i], len[i]))
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: '%.300s' has an invalid %s id '%.*s': ids are 1-63 "
                      "lowercase letters, digits or '-', start with a letter "
                      "and do not end with '-'",
-                     field, name, sd_kind_word((enum sd_kind)((i - 3) / 2)),
+                     field, name, lsd_kind_word((enum lsd_kind)((i - 3) / 2)),
                      (int)len[i], seg[i]);
   return GRPC_STATUS_OK;
 }
 
-size_t sd_parent_len(const char *name)
+size_t lsd_parent_len(const char *name)
 {
   const char *last = strrchr(name, '/');
   size_t n = last ? (size_t)(last - name) : 0;
@@ -164,22 +164,22 @@ size_t sd_parent_len(const char *name)
   return n ? n - 1 : 0;
 }
 
-grpc_status_code sd_check_labels(const struct sd_kv *kv, size_t n,
-                                 const char *field, struct sd_err *e)
+grpc_status_code lsd_check_labels(const struct lsd_kv *kv, size_t n,
+                                 const char *field, struct lsd_err *e)
 {
-  if(n > SD_MAX_LABELS)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  if(n > LSD_MAX_LABELS)
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s: %zu labels given; at most %d are allowed", field, n,
-                   SD_MAX_LABELS);
+                   LSD_MAX_LABELS);
   for(size_t i = 0; i < n; i++) {
-    if(sd_utf8_chars(kv[i].key) > SD_MAX_LABEL_CHARS)
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    if(lsd_utf8_chars(kv[i].key) > LSD_MAX_LABEL_CHARS)
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: label key '%.80s...' is longer than %d characters",
-                     field, kv[i].key, SD_MAX_LABEL_CHARS);
-    if(sd_utf8_chars(kv[i].value) > SD_MAX_LABEL_CHARS)
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+                     field, kv[i].key, LSD_MAX_LABEL_CHARS);
+    if(lsd_utf8_chars(kv[i].value) > LSD_MAX_LABEL_CHARS)
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: value of label '%.63s' is longer than %d characters",
-                     field, kv[i].key, SD_MAX_LABEL_CHARS);
+                     field, kv[i].key, LSD_MAX_LABEL_CHARS);
   }
   return GRPC_STATUS_OK;
 }
@@ -228,60 +228,60 @@ static bool valid_annotation_key(const char *key)
          valid_annotation_name(slash + 1, strlen(slash + 1));
 }
 
-grpc_status_code sd_check_annotations(const struct sd_kv *kv, size_t n,
+grpc_status_code lsd_check_annotations(const struct lsd_kv *kv, size_t n,
                                       size_t max_chars, const char *field,
-                                      struct sd_err *e)
+                                      struct lsd_err *e)
 {
   size_t total = 0;
 
   for(size_t i = 0; i < n; i++) {
     if(!valid_annotation_key(kv[i].key))
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: invalid annotation key '%.300s': use [prefix/]name "
                      "where name is 1-63 characters of [A-Za-z0-9._-] that "
                      "start and end with a letter or digit, and prefix is a "
                      "lowercase DNS subdomain",
                      field, kv[i].key);
-    total += sd_utf8_chars(kv[i].key) + sd_utf8_chars(kv[i].value);
+    total += lsd_utf8_chars(kv[i].key) + lsd_utf8_chars(kv[i].value);
   }
   if(total > max_chars)
-    return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+    return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                    "%s: annotations hold %zu characters (keys and values); at "
                    "most %zu are allowed",
                    field, total, max_chars);
   return GRPC_STATUS_OK;
 }
 
-grpc_status_code sd_check_address(const char *address, const char *field,
-                                  struct sd_err *e)
+grpc_status_code lsd_check_address(const char *address, const char *field,
+                                  struct lsd_err *e)
 {
   unsigned char buf[16];
 
   if(!*address)
     return GRPC_STATUS_OK;
-  if(strlen(address) <= SD_MAX_ADDRESS &&
+  if(strlen(address) <= LSD_MAX_ADDRESS &&
      (inet_pton(AF_INET, address, buf) == 1 ||
       inet_pton(AF_INET6, address, buf) == 1))
     return GRPC_STATUS_OK;
-  return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                  "%s: '%.100s' is not an IPv4 or IPv6 address; give one bare "
                  "address such as 10.0.0.5 or 2001:db8::5 (no port, no "
                  "brackets, no host name)",
                  field, address);
 }
 
-grpc_status_code sd_check_port(int64_t port, const char *field,
-                               struct sd_err *e)
+grpc_status_code lsd_check_port(int64_t port, const char *field,
+                               struct lsd_err *e)
 {
   if(port >= 0 && port <= 65535)
     return GRPC_STATUS_OK;
-  return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                  "%s: %lld is out of range; a port lies in [0, 65535]", field,
                  (long long)port);
 }
 
-grpc_status_code sd_check_network(const char *network, const char *field,
-                                  struct sd_err *e)
+grpc_status_code lsd_check_network(const char *network, const char *field,
+                                  struct lsd_err *e)
 {
   static const char pre[] = "projects/";
   static const char mid[] = "/locations/global/networks/";
@@ -296,7 +296,7 @@ grpc_status_code sd_check_network(const char *network, const char *field,
     p++;
   if(p == num || *p != '/') {
     if(p == num && *p && *p != '/')
-      return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+      return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                      "%s: '%.300s' names the project by id; use the project "
                      "number: projects/<project number>/locations/global/"
                      "networks/<network>",
@@ -306,10 +306,10 @@ grpc_status_code sd_check_network(const char *network, const char *field,
   if(strncmp(p, mid, sizeof(mid) - 1))
     goto bad;
   p += sizeof(mid) - 1;
-  if(sd_valid_id(p))
+  if(lsd_valid_id(p))
     return GRPC_STATUS_OK;
 bad:
-  return sd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
+  return lsd_fail(e, GRPC_STATUS_INVALID_ARGUMENT,
                  "%s: '%.300s' is not a network name; expected "
                  "projects/<project number>/locations/global/networks/<network>",
                  field, network);

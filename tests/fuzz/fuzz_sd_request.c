@@ -11,20 +11,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void run(struct sd_registry *s, enum sd_method m, const ProtobufCMessage *msg)
+static void run(struct lsd_registry *s, enum lsd_method m, const ProtobufCMessage *msg)
 {
   uint8_t buf[512];
   size_t n = protobuf_c_message_pack(msg, buf);
-  struct sd_reply out;
+  struct lsd_reply out;
 
-  sd_registry_call(s, m, buf, n, &out);
-  sd_reply_cleanup(&out);
+  lsd_registry_call(s, m, buf, n, &out);
+  lsd_reply_cleanup(&out);
 }
 
-static struct sd_registry *registry(void)
+static struct lsd_registry *registry(void)
 {
-  static struct sd_registry *s;
-  struct sd_err e;
+  static struct lsd_registry *s;
+  struct lsd_err e;
   Google__Cloud__Servicedirectory__V1__CreateNamespaceRequest ns =
       GOOGLE__CLOUD__SERVICEDIRECTORY__V1__CREATE_NAMESPACE_REQUEST__INIT;
   Google__Cloud__Servicedirectory__V1__CreateServiceRequest sv =
@@ -34,7 +34,7 @@ static struct sd_registry *registry(void)
 
   if(s)
     return s;
-  if(sd_registry_open(&s, NULL, &e))
+  if(lsd_registry_open(&s, NULL, &e))
     abort();
   ns.parent = (char *)"projects/p/locations/l";
   ns.namespace_id = (char *)"n";
@@ -50,11 +50,11 @@ static struct sd_registry *registry(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  struct sd_reply out;
+  struct lsd_reply out;
 
   if(size < 1)
     return 0;
-  sd_registry_call(registry(), (enum sd_method)(data[0] % M_COUNT), data + 1, size - 1, &out);
-  sd_reply_cleanup(&out);
+  lsd_registry_call(registry(), (enum lsd_method)(data[0] % M_COUNT), data + 1, size - 1, &out);
+  lsd_reply_cleanup(&out);
   return 0;
 }

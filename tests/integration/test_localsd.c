@@ -83,7 +83,7 @@ START_TEST(oversized_request_is_refused_and_server_lives)
   struct sdc__grpc_result r;
   char msg[700];
 
-  ck_assert_int_eq(sdc__grpc_unary(t.ch, sd_method_path(M_CREATE_NAMESPACE), junk, big, NULL, 0,
+  ck_assert_int_eq(sdc__grpc_unary(t.ch, lsd_method_path(M_CREATE_NAMESPACE), junk, big, NULL, 0,
                                    5000, &r), SDC_OK);
   ck_assert_int_eq(r.code, GRPC_STATUS_RESOURCE_EXHAUSTED);
   sdc__grpc_result_cleanup(&r);
@@ -188,7 +188,7 @@ START_TEST(abrupt_disconnects_do_not_hurt)
     grpc_channel *ch = grpc_channel_create(target, c, NULL);
     struct sdc__grpc_result r;
     grpc_channel_credentials_release(c);
-    ck_assert_int_eq(sdc__grpc_unary(ch, sd_method_path(M_RESOLVE_SERVICE), req, n, NULL, 0,
+    ck_assert_int_eq(sdc__grpc_unary(ch, lsd_method_path(M_RESOLVE_SERVICE), req, n, NULL, 0,
                                      (uint64_t)(i % 3), &r), SDC_OK);
     sdc__grpc_result_cleanup(&r);
     grpc_channel_destroy(ch);

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sdt_call_raw(struct sdt *t, enum sd_method m, const uint8_t *req,
+void sdt_call_raw(struct sdt *t, enum lsd_method m, const uint8_t *req,
                   size_t len, struct sdt_resp *out)
 {
   memset(out, 0, sizeof(*out));
   if(t->reg) {
-    struct sd_reply r;
-    sd_registry_call(t->reg, m, req, len, &r);
+    struct lsd_reply r;
+    lsd_registry_call(t->reg, m, req, len, &r);
     out->code = r.code;
     snprintf(out->msg, sizeof(out->msg), "%s", r.code ? r.err.msg : "");
     out->body = r.body;
@@ -22,7 +22,7 @@ void sdt_call_raw(struct sdt *t, enum sd_method m, const uint8_t *req,
     return;
   }
   struct sdc__grpc_result res;
-  ck_assert_int_eq(sdc__grpc_unary(t->ch, sd_method_path(m), req, len, t->md,
+  ck_assert_int_eq(sdc__grpc_unary(t->ch, lsd_method_path(m), req, len, t->md,
                                    t->n_md, 10000, &res), SDC_OK);
   out->code = res.code;
   snprintf(out->msg, sizeof(out->msg), "%s", res.details);
@@ -34,7 +34,7 @@ void sdt_call_raw(struct sdt *t, enum sd_method m, const uint8_t *req,
   sdc__grpc_result_cleanup(&res);
 }
 
-void sdt_call(struct sdt *t, enum sd_method m, const ProtobufCMessage *req,
+void sdt_call(struct sdt *t, enum lsd_method m, const ProtobufCMessage *req,
               struct sdt_resp *out)
 {
   size_t n = protobuf_c_message_get_packed_size(req);
@@ -180,7 +180,7 @@ grpc_status_code sdt_get_endpoint(struct sdt *t, const char *name,
   return finish(&r, msg);
 }
 
-grpc_status_code sdt_delete(struct sdt *t, enum sd_method m, const char *name,
+grpc_status_code sdt_delete(struct sdt *t, enum lsd_method m, const char *name,
                             char *msg)
 {
   /* the three Delete requests share one shape: name = 1 */

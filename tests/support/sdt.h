@@ -21,7 +21,7 @@
 #define SVC NS "/services/svc"
 
 struct sdt {
-  struct sd_registry *reg; /* in-process mode */
+  struct lsd_registry *reg; /* in-process mode */
   grpc_channel *ch;        /* gRPC mode */
   grpc_metadata md[2];
   size_t n_md;
@@ -34,10 +34,10 @@ struct sdt_resp {
   size_t len;
 };
 
-void sdt_call(struct sdt *t, enum sd_method m, const ProtobufCMessage *req,
+void sdt_call(struct sdt *t, enum lsd_method m, const ProtobufCMessage *req,
               struct sdt_resp *out);
 /* Send raw bytes (malformed requests). */
-void sdt_call_raw(struct sdt *t, enum sd_method m, const uint8_t *req,
+void sdt_call_raw(struct sdt *t, enum lsd_method m, const uint8_t *req,
                   size_t len, struct sdt_resp *out);
 void sdt_resp_free(struct sdt_resp *r);
 
@@ -61,7 +61,7 @@ grpc_status_code sdt_list_endpoints(struct sdt *t, const char *parent,
                                     char *msg);
 grpc_status_code sdt_get_endpoint(struct sdt *t, const char *name,
                                   PBT(Endpoint) **out, char *msg);
-grpc_status_code sdt_delete(struct sdt *t, enum sd_method m, const char *name,
+grpc_status_code sdt_delete(struct sdt *t, enum lsd_method m, const char *name,
                             char *msg);
 
 /* The shared behaviour cases (registry_cases.c), listed once so the unit

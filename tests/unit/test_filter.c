@@ -10,29 +10,29 @@
 
 #define EP "projects/p/locations/l/namespaces/n/services/s/endpoints/"
 
-static const struct sd_kv kv_a[] = {{"owner", "sd"}, {"foo", "bar"}, {"protocol", "gRPC"}};
-static const struct sd_kv kv_b[] = {{"owner", "team"}, {"foo", "bar"}};
-static const struct sd_view ep_a = {SD_ENDPOINT, EP "endpoint-a", "192.108.1.105", 8080, 3, kv_a};
-static const struct sd_view ep_e = {SD_ENDPOINT, EP "endpoint-e", "2001:db8::1", 10000, 2, kv_b};
-static const struct sd_view ep_c = {SD_ENDPOINT, EP "endpoint-c", "10.0.0.1", 443, 0, NULL};
+static const struct lsd_kv kv_a[] = {{"owner", "sd"}, {"foo", "bar"}, {"protocol", "gRPC"}};
+static const struct lsd_kv kv_b[] = {{"owner", "team"}, {"foo", "bar"}};
+static const struct lsd_view ep_a = {LSD_ENDPOINT, EP "endpoint-a", "192.108.1.105", 8080, 3, kv_a};
+static const struct lsd_view ep_e = {LSD_ENDPOINT, EP "endpoint-e", "2001:db8::1", 10000, 2, kv_b};
+static const struct lsd_view ep_c = {LSD_ENDPOINT, EP "endpoint-c", "10.0.0.1", 443, 0, NULL};
 
 /* Compile `f` for endpoints and return which of a, e, c match as "aec". */
 static const char *which(const char *f)
 {
   static char out[4];
-  struct sd_filter *flt = NULL;
-  struct sd_err e = {0};
+  struct lsd_filter *flt = NULL;
+  struct lsd_err e = {0};
   size_t n = 0;
 
-  ck_assert_msg(sd_filter_compile(f, SD_ENDPOINT, "filter", &flt, &e) == 0, "%s: %s", f, e.msg);
-  if(sd_filter_match(flt, &ep_a))
+  ck_assert_msg(lsd_filter_compile(f, LSD_ENDPOINT, "filter", &flt, &e) == 0, "%s: %s", f, e.msg);
+  if(lsd_filter_match(flt, &ep_a))
     out[n++] = 'a';
-  if(sd_filter_match(flt, &ep_e))
+  if(lsd_filter_match(flt, &ep_e))
     out[n++] = 'e';
-  if(sd_filter_match(flt, &ep_c))
+  if(lsd_filter_match(flt, &ep_c))
     out[n++] = 'c';
   out[n] = '\0';
-  sd_filter_free(flt);
+  lsd_filter_free(flt);
   return out;
 }
 
@@ -78,11 +78,11 @@ START_TEST(connectors_and_precedence)
 }
 END_TEST
 
-static grpc_status_code compile_error(const char *f, enum sd_kind k, char *msg)
+static grpc_status_code compile_error(const char *f, enum lsd_kind k, char *msg)
 {
-  struct sd_filter *flt = NULL;
-  struct sd_err e = {0};
-  grpc_status_code rc = sd_filter_compile(f, k, "filter", &flt, &e);
+  struct lsd_filter *flt = NULL;
+  struct lsd_err e = {0};
+  grpc_status_code rc = lsd_filter_compile(f, k, "filter", &flt, &e);
 
   ck_assert_ptr_null(flt);
   strcpy(msg, e.msg);
@@ -97,11 +97,11 @@ START_TEST(malformed_filters_are_invalid_argument)
   char msg[700];
 
   for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-    ck_assert_msg(compile_error(bad[i], SD_ENDPOINT, msg) == GRPC_STATUS_INVALID_ARGUMENT,
+    ck_assert_msg(compile_error(bad[i], LSD_ENDPOINT, msg) == GRPC_STATUS_INVALID_ARGUMENT,
                   "%s", bad[i]);
-  compile_error("port>abc", SD_ENDPOINT, msg);
+  compile_error("port>abc", LSD_ENDPOINT, msg);
   ck_assert_ptr_nonnull(strstr(msg, "whole number"));
-  compile_error("address=2001:db8::1", SD_ENDPOINT, msg);
+  compile_error("address=2001:db8::1", LSD_ENDPOINT, msg);
   ck_assert_ptr_nonnull(strstr(msg, "column 13"));
   ck_assert_ptr_nonnull(strstr(msg, "quote"));
 }
@@ -109,24 +109,24 @@ END_TEST
 
 START_TEST(namespace_labels)
 {
-  static const struct sd_kv labels[] = {{"team", "platform"}};
-  const struct sd_view ns = {SD_NAMESPACE, "projects/p/locations/l/namespaces/n", "", 0, 1, labels};
-  struct sd_filter *f = NULL;
-  struct sd_err e = {0};
+  static const struct lsd_kv labels[] = {{"team", "platform"}};
+  const struct lsd_view ns = {LSD_NAMESPACE, "projects/p/locations/l/namespaces/n", "", 0, 1, labels};
+  struct lsd_filter *f = NULL;
+  struct lsd_err e = {0};
 
-  ck_assert_int_eq(sd_filter_compile("labels.team=platform", SD_NAMESPACE, "filter", &f, &e), 0);
-  ck_assert(sd_filter_match(f, &ns));
-  sd_filter_free(f);
-  ck_assert_int_eq(sd_filter_compile("labels:team", SD_NAMESPACE, "filter", &f, &e), 0);
-  ck_assert(sd_filter_match(f, &ns));
-  sd_filter_free(f);
+  ck_assert_int_eq(lsd_filter_compile("labels.team=platform", LSD_NAMESPACE, "filter", &f, &e), 0);
+  ck_assert(lsd_filter_match(f, &ns));
+  lsd_filter_free(f);
+  ck_assert_int_eq(lsd_filter_compile("labels:team", LSD_NAMESPACE, "filter", &f, &e), 0);
+  ck_assert(lsd_filter_match(f, &ns));
+  lsd_filter_free(f);
   /* a namespace has no address: unknown field, nothing matches */
-  ck_assert_int_eq(sd_filter_compile("address=1.2.3.4", SD_NAMESPACE, "filter", &f, &e), 0);
-  ck_assert(!sd_filter_match(f, &ns));
-  sd_filter_free(f);
+  ck_assert_int_eq(lsd_filter_compile("address=1.2.3.4", LSD_NAMESPACE, "filter", &f, &e), 0);
+  ck_assert(!lsd_filter_match(f, &ns));
+  lsd_filter_free(f);
   /* port is not a namespace field, so a non-number is no error there */
-  ck_assert_int_eq(sd_filter_compile("port>abc", SD_NAMESPACE, "filter", &f, &e), 0);
-  sd_filter_free(f);
+  ck_assert_int_eq(lsd_filter_compile("port>abc", LSD_NAMESPACE, "filter", &f, &e), 0);
+  lsd_filter_free(f);
 }
 END_TEST
 
@@ -139,7 +139,7 @@ START_TEST(hostile_input_is_bounded)
   for(int i = 0; i < 100; i++)
     deep[n++] = '(';
   strcpy(deep + n, "port=1");
-  ck_assert_int_eq(compile_error(deep, SD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
+  ck_assert_int_eq(compile_error(deep, LSD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
   ck_assert_ptr_nonnull(strstr(msg, "nests too deeply"));
   n = 0;
   for(int i = 0; i < 300; i++) {
@@ -147,10 +147,10 @@ START_TEST(hostile_input_is_bounded)
     n += 10;
   }
   strcpy(deep + n, "port=2");
-  ck_assert_int_eq(compile_error(deep, SD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
+  ck_assert_int_eq(compile_error(deep, LSD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
   memset(deep, 'x', 5000);
   deep[5000] = '\0';
-  ck_assert_int_eq(compile_error(deep, SD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
+  ck_assert_int_eq(compile_error(deep, LSD_ENDPOINT, msg), GRPC_STATUS_INVALID_ARGUMENT);
   free(deep);
 }
 END_TEST

@@ -10,15 +10,15 @@ static struct sdt t;
 
 static void mem_setup(void)
 {
-  struct sd_err e = {0};
+  struct lsd_err e = {0};
 
   memset(&t, 0, sizeof(t));
-  ck_assert_int_eq(sd_registry_open(&t.reg, NULL, &e), 0);
+  ck_assert_int_eq(lsd_registry_open(&t.reg, NULL, &e), 0);
 }
 
 static void mem_teardown(void)
 {
-  sd_registry_close(t.reg);
+  lsd_registry_close(t.reg);
   t.reg = NULL;
 }
 
@@ -26,17 +26,17 @@ RC_CASES(RC_TEST)
 
 START_TEST(method_paths_are_exact)
 {
-  ck_assert_str_eq(sd_method_path(M_RESOLVE_SERVICE),
+  ck_assert_str_eq(lsd_method_path(M_RESOLVE_SERVICE),
                    "/google.cloud.servicedirectory.v1.LookupService/ResolveService");
-  ck_assert_str_eq(sd_method_path(M_UPDATE_ENDPOINT),
+  ck_assert_str_eq(lsd_method_path(M_UPDATE_ENDPOINT),
                    "/google.cloud.servicedirectory.v1.RegistrationService/UpdateEndpoint");
   for(int m = 0; m < M_COUNT; m++)
-    ck_assert_int_eq(sd_method_lookup(sd_method_path((enum sd_method)m),
-                                      strlen(sd_method_path((enum sd_method)m))), m);
+    ck_assert_int_eq(lsd_method_lookup(lsd_method_path((enum lsd_method)m),
+                                      strlen(lsd_method_path((enum lsd_method)m))), m);
   {
     static const char beta[] = "/google.cloud.servicedirectory.v1beta1.LookupService/"
                                "ResolveService";
-    ck_assert_int_eq(sd_method_lookup(beta, strlen(beta)), -1);
+    ck_assert_int_eq(lsd_method_lookup(beta, strlen(beta)), -1);
   }
 }
 END_TEST

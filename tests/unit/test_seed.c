@@ -24,23 +24,23 @@ static void write_seed(const char *text)
   fclose(f);
 }
 
-static int load(struct sd_registry *s, struct seed_stats *st, char *err)
+static int load(struct lsd_registry *s, struct seed_stats *st, char *err)
 {
-  int rc = sd_seed_load(s, path, st, err, 1024);
+  int rc = lsd_seed_load(s, path, st, err, 1024);
   unlink(path);
   return rc;
 }
 
 START_TEST(loads_then_updates_in_place)
 {
-  struct sd_registry *s = NULL;
-  struct sd_err e = {0};
+  struct lsd_registry *s = NULL;
+  struct lsd_err e = {0};
   struct seed_stats st;
   char err[1024], uid[40];
   struct sdt t = {0};
   PBT(Endpoint) *ep = NULL;
 
-  ck_assert_int_eq(sd_registry_open(&s, NULL, &e), 0);
+  ck_assert_int_eq(lsd_registry_open(&s, NULL, &e), 0);
   t.reg = s;
   write_seed("project: p\nlocation: l\nnamespaces:\n"
              "  - name: ns\n    labels: {team: a}\n    services:\n"
@@ -64,29 +64,29 @@ START_TEST(loads_then_updates_in_place)
   ck_assert_int_eq(ep->port, 8443);
   ck_assert_str_eq(ep->uid, uid);
   PB(endpoint__free_unpacked)(ep, NULL);
-  sd_registry_close(s);
+  lsd_registry_close(s);
 }
 END_TEST
 
 static void expect_error(const char *yaml, const char *want)
 {
-  struct sd_registry *s = NULL;
-  struct sd_err e = {0};
+  struct lsd_registry *s = NULL;
+  struct lsd_err e = {0};
   struct seed_stats st;
   char err[1024];
   uint64_t c[4];
 
-  ck_assert_int_eq(sd_registry_open(&s, NULL, &e), 0);
+  ck_assert_int_eq(lsd_registry_open(&s, NULL, &e), 0);
   write_seed(yaml);
   ck_assert_int_ne(load(s, &st, err), 0);
   ck_assert_msg(strstr(err, want) != NULL, "want '%s' in '%s'", want, err);
   ck_assert_ptr_nonnull(strstr(err, "/tmp/sdc-seed-"));
-  store_lock(sd_registry_store(s));
-  ck_assert_int_eq(store_counts(sd_registry_store(s), c, &e), 0);
-  store_unlock(sd_registry_store(s));
+  store_lock(lsd_registry_store(s));
+  ck_assert_int_eq(store_counts(lsd_registry_store(s), c, &e), 0);
+  store_unlock(lsd_registry_store(s));
   /* nothing is written when any part of the file is wrong */
-  ck_assert_uint_eq(c[SD_NAMESPACE] + c[SD_SERVICE] + c[SD_ENDPOINT], 0);
-  sd_registry_close(s);
+  ck_assert_uint_eq(c[LSD_NAMESPACE] + c[LSD_SERVICE] + c[LSD_ENDPOINT], 0);
+  lsd_registry_close(s);
 }
 
 START_TEST(errors_point_at_the_line)
@@ -112,15 +112,15 @@ END_TEST
 
 START_TEST(missing_file_is_named)
 {
-  struct sd_registry *s = NULL;
-  struct sd_err e = {0};
+  struct lsd_registry *s = NULL;
+  struct lsd_err e = {0};
   struct seed_stats st;
   char err[1024];
 
-  ck_assert_int_eq(sd_registry_open(&s, NULL, &e), 0);
-  ck_assert_int_ne(sd_seed_load(s, "/nonexistent/seed.yaml", &st, err, sizeof(err)), 0);
+  ck_assert_int_eq(lsd_registry_open(&s, NULL, &e), 0);
+  ck_assert_int_ne(lsd_seed_load(s, "/nonexistent/seed.yaml", &st, err, sizeof(err)), 0);
   ck_assert_ptr_nonnull(strstr(err, "/nonexistent/seed.yaml: cannot open"));
-  sd_registry_close(s);
+  lsd_registry_close(s);
 }
 END_TEST
 

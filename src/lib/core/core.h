@@ -17,6 +17,10 @@ void sdc__allocator_set(const sdc_allocator *a);
 void sdc__log(sdc_log_level level, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Run `fn` in sdc_global_cleanup() (once, however often registered; the
+ * last registered runs first). False when the table of 8 is full. */
+bool sdc__cleanup_hook(void (*fn)(void));
+
 /* Monotonic milliseconds, for deadlines and intervals. */
 uint64_t sdc__now_ms(void);
 uint64_t sdc__now_us(void); /* monotonic, microseconds */

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
+#include <pthread.h>
 #include <string.h>
 
 const char *sdc_version(void) { return SDC_VERSION_STRING; }
@@ -36,11 +37,36 @@ sdc_status sdc_global_init(const sdc_allocator *a)
   return SDC_OK;
 }
 
-void sdc__curl_share_cleanup(void); /* pool/tls.c */
+/* Modules above core that keep process-wide state register its cleanup
+ * here (core knows nothing above it). */
+#define MAX_HOOKS 8
+static void (*hooks[MAX_HOOKS])(void);
+static size_t n_hooks;
+static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool sdc__cleanup_hook(void (*fn)(void))
+{
+  bool ok = true;
+
+  pthread_mutex_lock(&hooks_lock);
+  for(size_t i = 0; i < n_hooks; i++)
+    if(hooks[i] == fn)
+      goto out;
+  if(n_hooks < MAX_HOOKS)
+    hooks[n_hooks++] = fn;
+  else
+    ok = false;
+out:
+  pthread_mutex_unlock(&hooks_lock);
+  return ok;
+}
 
 void sdc_global_cleanup(void)
 {
-  sdc__curl_share_cleanup();
+  pthread_mutex_lock(&hooks_lock);
+  while(n_hooks) /* last registered, first run */
+    hooks[--n_hooks]();
+  pthread_mutex_unlock(&hooks_lock);
   curl_global_cleanup();
   grpc_shutdown();
   sdc__allocator_set(NULL);

@@ -241,7 +241,7 @@ void sdc__dial_cleanup(sdc_pool *p);
 
 /* ---- libcurl glue (tls.c) ---- */
 /* libcurl's process-wide share (TLS sessions, DNS), created on first use;
- * sdc_global_cleanup() releases it. */
+ * sdc_global_cleanup() releases it (through a core cleanup hook). */
 CURLSH *sdc__curl_share(void);
 void sdc__curl_share_cleanup(void);
 

@@ -50,6 +50,7 @@ static void share_init(void)
   curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, unlock_cb);
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  sdc__cleanup_hook(sdc__curl_share_cleanup); /* sdc_global_cleanup() */
 }
 
 CURLSH *sdc__curl_share(void)
