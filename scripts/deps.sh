@@ -9,6 +9,7 @@ packages=(
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libssl-dev libsqlite3-dev libyaml-dev libjansson-dev libcurl4-openssl-dev
   libhttp-parser-dev libpcre2-dev check nghttp2-server
+  prometheus # promtool checks the metrics text; tests start their own server
 )
 
 missing=()
@@ -28,3 +29,9 @@ echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package starts and enables its own server; sdconnect's
+# tests only want its binaries. Undo that when this script installed it.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
+  echo "deps.sh: stopped and disabled the prometheus service the package started" >&2
+fi

@@ -19,5 +19,6 @@ Suite *codec_suite(void);
 Suite *h1_suite(void);
 Suite *config_suite(void);
 Suite *check_suite(void);
+Suite *metrics_suite(void);
 
 #endif
