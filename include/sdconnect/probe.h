@@ -162,6 +162,50 @@ SDC_EXTERN sdc_status sdc_probe_run(sdc_prober *pr, const sdc_check *check,
 SDC_EXTERN char *sdc_probe_result_json(const sdc_probe_report *report,
                                        size_t i);
 
+/* ---- running checks on their periods ------------------------------------- */
+typedef struct sdc_scheduler sdc_scheduler;
+
+/*! Runs checks through `pr` (borrowed) on their periods, on the thread
+ *  that drives the pool:
+ *  - each check runs at a phase of its period that its id picks (the same
+ *    after a restart or a reload), so checks added together spread out;
+ *  - due times are phase + k * period on the monotonic clock: no drift;
+ *  - a check never overlaps itself: a run still going when the next is due
+ *    is skipped and counted, as is every slot a stalled loop missed;
+ *  - at most `max_running` runs at once (0: 64); the rest wait their turn
+ *    (the wait shows as lag).
+ *  `cb` gets every report (borrowed for the call).
+ *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_scheduler_new(sdc_scheduler **out, sdc_prober *pr,
+                                        unsigned max_running, sdc_probe_cb cb,
+                                        void *userdata);
+/*! Runs in progress still end through the prober. NULL is a no-op. */
+SDC_EXTERN void sdc_scheduler_free(sdc_scheduler *s);
+/*! Schedule `c` (borrowed: keep it alive until it is removed and its last
+ *  run has reported, or the scheduler is freed); its first run is at its
+ *  first phase point after `now_ms`. SDC_EEXIST if it is in already. */
+SDC_EXTERN sdc_status sdc_scheduler_add(sdc_scheduler *s, const sdc_check *c,
+                                        uint64_t now_ms);
+/*! Stop scheduling `c`; a run in progress still reports. SDC_ENOTFOUND if
+ *  it is not in. */
+SDC_EXTERN sdc_status sdc_scheduler_remove(sdc_scheduler *s, const sdc_check *c);
+/*! Start every run due at `now_ms` (monotonic, the caller's clock) that a
+ *  slot allows. Returns milliseconds until the next due time (UINT64_MAX:
+ *  nothing scheduled). Call it every loop turn, and again after that
+ *  long at the latest. */
+SDC_EXTERN uint64_t sdc_scheduler_tick(sdc_scheduler *s, uint64_t now_ms);
+
+typedef struct sdc_scheduler_stats {
+  uint64_t runs;        /*!< started */
+  uint64_t skipped;     /*!< due while the last run was still going, or missed */
+  unsigned running, waiting;
+  double last_lag_ms;   /*!< start minus due time, of the last start */
+  double max_lag_ms;
+} sdc_scheduler_stats;
+
+SDC_EXTERN void sdc_scheduler_stats_get(const sdc_scheduler *s,
+                                        sdc_scheduler_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -672,6 +672,57 @@ START_TEST(service_agent_authentication_sends_an_id_token)
 }
 END_TEST
 
+/* The scheduler on the real prober: a 1 s period runs again and again. */
+static void count_runs(const sdc_probe_report *rep, void *ud)
+{
+  int *n = ud;
+
+  if(rep->passed)
+    (*n)++;
+}
+
+static uint64_t mono_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+START_TEST(the_scheduler_runs_checks_through_the_prober)
+{
+  char text[512];
+  sdc_check_set *set = NULL;
+  char *errs = NULL;
+  sdc_pool *pool = NULL;
+  sdc_prober *pr = NULL;
+  sdc_scheduler *sc = NULL;
+  int runs = 0;
+  uint64_t start = mono_ms();
+
+  snprintf(text, sizeof(text), "displayName: every second\nmonitoredResource: {type: "
+           "uptime_url, labels: {host: 127.0.0.1}}\ntcpCheck: {port: %d}\ntimeout: 1s\n"
+           "sdconnect: {period: 1s}\n", plain_port);
+  ck_assert_msg(sdc_checks_load_mem("e.yaml", text, strlen(text), &set, &errs) == SDC_OK,
+                "%s", errs ? errs : "");
+  ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
+  ck_assert_int_eq(sdc_prober_new(&pr, pool, NULL), SDC_OK);
+  ck_assert_int_eq(sdc_scheduler_new(&sc, pr, 0, count_runs, &runs), SDC_OK);
+  ck_assert_int_eq(sdc_scheduler_add(sc, sdc_check_set_get(set, 0), mono_ms()), SDC_OK);
+  while(runs < 3 && mono_ms() - start < 10000) { /* bounded: 10 s */
+    uint64_t next = sdc_scheduler_tick(sc, mono_ms());
+    sdc_pool_perform(pool, next < 100 ? next : 100);
+    if(next)
+      tproc_sleep_ms((int)(next < 50 ? next : 50)); /* nothing in flight: wait */
+  }
+  ck_assert_int_ge(runs, 3);
+  sdc_scheduler_free(sc);
+  sdc_prober_free(pr);
+  sdc_pool_free(pool);
+  sdc_check_set_free(set);
+}
+END_TEST
+
 /* ---- the command ------------------------------------------------------------ */
 static int cli(struct tproc *p, const char *const *args)
 {
@@ -806,6 +857,7 @@ int main(void)
   tcase_add_test(tc, directory_faults_have_their_reasons);
   tcase_add_test(tc, uptime_url_checks_look_the_host_up_without_blocking);
   tcase_add_test(tc, service_agent_authentication_sends_an_id_token);
+  tcase_add_test(tc, the_scheduler_runs_checks_through_the_prober);
   tcase_add_test(tc, cli_table_json_and_exit_codes);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);

@@ -20,5 +20,6 @@ Suite *h1_suite(void);
 Suite *config_suite(void);
 Suite *check_suite(void);
 Suite *metrics_suite(void);
+Suite *sched_suite(void);
 
 #endif

@@ -106,6 +106,16 @@ void sdc__probe_auth_failed(struct ep_probe *e, const char *why);
 bool sdc__idtoken_get(sdc_prober *pr, struct id_source **list, const char *creds,
                       const char *audience, struct ep_probe *e, char *token,
                       size_t cap, char *err, size_t errcap);
+/* ---- scheduling (sched.c) ---- */
+/* How a scheduler starts a run and hears that it ended (tests give their
+ * own): start returns SDC_OK and later calls done(token) once. */
+typedef void (*sdc__sched_done)(void *token, const sdc_probe_report *rep);
+typedef sdc_status (*sdc__sched_start)(void *ctx, const sdc_check *c,
+                                       sdc__sched_done done, void *token);
+void sdc__sched_set_runner(sdc_scheduler *s, sdc__sched_start start, void *ctx);
+/* The phase of a check within its period: from its id, stable. */
+uint64_t sdc__sched_phase(const sdc_check *c, uint64_t period_ms);
+
 /* The prober goes: drop every source (waiting endpoints are not told). */
 void sdc__idtoken_free_all(sdc_prober *pr, struct id_source **list);
 
