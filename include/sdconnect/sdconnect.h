@@ -12,6 +12,7 @@
 #include <sdconnect/probe.h>
 #include <sdconnect/registry.h>
 #include <sdconnect/resolver.h>
+#include <sdconnect/serve.h>
 #include <sdconnect/version.h>
 
 #ifdef __cplusplus

@@ -9,5 +9,6 @@ int cmd_services(int argc, char **argv);
 int cmd_endpoints(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const char usage[] =
     "  endpoints   create|describe|list|update|delete endpoints\n"
     "  fetch       send requests to a private target through the pool\n"
     "  probe       run uptime checks once against every endpoint\n"
+    "  config      check the daemon's configuration file\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -45,6 +46,7 @@ static const struct command {
     {"endpoints", cmd_endpoints, 1},
     {"fetch", cmd_fetch, 1},
     {"probe", cmd_probe, 1},
+    {"config", cmd_config, 1},
 };
 
 int main(int argc, char **argv)

@@ -840,6 +840,39 @@ START_TEST(cli_table_json_and_exit_codes)
 }
 END_TEST
 
+START_TEST(cli_config_check_on_the_shipped_example_and_a_bad_file)
+{
+  struct tproc p;
+  char bad[128];
+  const char *ok_argv[] = {tproc_sdconnect(), "config", "check",
+                           SDC_SOURCE_DIR "/deploy/config/sdconnect.yaml", NULL};
+
+  memset(&p, 0, sizeof(p));
+  ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+  ck_assert_msg(tproc_run(&p, ok_argv) == 0, "%s", p.log);
+  ck_assert(tproc_log_has(&p, "sdconnect.yaml: ok"));
+  ck_assert(tproc_log_has(&p, "checks: 2 (1 file matched by checkFiles)"));
+  tproc_rmdir(p.dir);
+  snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+  write_text(bad, "admin: {listen: 'nowhere'}\n");
+  {
+    const char *argv[] = {tproc_sdconnect(), "config", "check", bad, NULL};
+    memset(&p, 0, sizeof(p));
+    ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+    ck_assert_int_eq(tproc_run(&p, argv), 2);
+    ck_assert(tproc_log_has(&p, "bad.yaml:1:17: admin.listen: 'nowhere' is not HOST:PORT"));
+    tproc_rmdir(p.dir);
+  }
+  {
+    const char *argv[] = {tproc_sdconnect(), "config", "lint", bad, NULL};
+    memset(&p, 0, sizeof(p));
+    ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+    ck_assert_int_eq(tproc_run(&p, argv), 2);
+    tproc_rmdir(p.dir);
+  }
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("probe");
@@ -859,6 +892,7 @@ int main(void)
   tcase_add_test(tc, service_agent_authentication_sends_an_id_token);
   tcase_add_test(tc, the_scheduler_runs_checks_through_the_prober);
   tcase_add_test(tc, cli_table_json_and_exit_codes);
+  tcase_add_test(tc, cli_config_check_on_the_shipped_example_and_a_bad_file);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

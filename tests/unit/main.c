@@ -24,6 +24,7 @@ int main(void)
   srunner_add_suite(sr, check_suite());
   srunner_add_suite(sr, metrics_suite());
   srunner_add_suite(sr, sched_suite());
+  srunner_add_suite(sr, serve_config_suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);

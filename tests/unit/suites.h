@@ -21,5 +21,6 @@ Suite *config_suite(void);
 Suite *check_suite(void);
 Suite *metrics_suite(void);
 Suite *sched_suite(void);
+Suite *serve_config_suite(void);
 
 #endif

@@ -864,52 +864,99 @@ static bool push(sdc_check_set *s, struct sdc_check *c)
   return true;
 }
 
+static void set_base(struct dec *d, const char *file)
+{
+  const char *slash = strrchr(file, '/');
+  size_t n = slash ? (size_t)(slash - file) + 1 : 0;
+
+  if(n >= sizeof(d->base))
+    n = 0;
+  memcpy(d->base, file, n);
+  d->base[n] = '\0';
+}
+
+/* The checks of one YAML document (a check, a list, or a List call's
+ * answer) appended to `s`; problems go to d->cfg. */
+static sdc_status decode_root(struct dec *d, const struct sdc__cfg_node *root,
+                              const char *path, sdc_check_set *s)
+{
+  const struct sdc__cfg_node *list = NULL;
+  char prefix[200];
+  sdc_status st = SDC_OK;
+
+  snprintf(prefix, sizeof(prefix), "%s", path);
+  if(root->kind == SDC_CFG_SEQ) {
+    list = root;
+  } else if(root->kind == SDC_CFG_MAP && sdc__cfg_field(root, "uptimeCheckConfigs")) {
+    static const char *const known[] = {"uptimeCheckConfigs", "nextPageToken",
+                                        "totalSize", NULL};
+    list = sdc__cfg_field(root, "uptimeCheckConfigs");
+    sdc__cfg_path(prefix, sizeof(prefix), path, "uptimeCheckConfigs");
+    (void)sdc__cfg_field(root, "nextPageToken");
+    (void)sdc__cfg_field(root, "totalSize");
+    sdc__cfg_unknown(d->cfg, root, path, known);
+    if(!sdc__cfg_want(d->cfg, list, prefix, SDC_CFG_SEQ))
+      return SDC_OK;
+  }
+  if(!list) {
+    struct sdc_check *c = decode_check(d, root, path);
+    return c && !push(s, c) ? SDC_ENOMEM : SDC_OK;
+  }
+  for(size_t k = 0; k < list->n; k++) {
+    char ipath[240];
+    struct sdc_check *c;
+    sdc__cfg_path_index(ipath, sizeof(ipath), prefix, k);
+    if((c = decode_check(d, list->kids[k], ipath)) && !push(s, c))
+      st = SDC_ENOMEM;
+  }
+  return st;
+}
+
+/* Checks' ids name them: two with one id are an error, said in `cfg`. */
+static void unique_ids(struct sdc__cfg *cfg, const sdc_check_set *s, size_t from)
+{
+  for(size_t i = from; i < s->n; i++)
+    for(size_t j = 0; j < i; j++)
+      if(!strcmp(s->v[i]->id, s->v[j]->id))
+        sdc__cfg_error(cfg, NULL, "", "two checks have the id '%s' (\"%s\" and "
+                       "\"%s\"); give them different names or displayNames",
+                       s->v[i]->id, s->v[j]->display_name, s->v[i]->display_name);
+}
+
+sdc_check_set *sdc__check_set_new(void)
+{
+  return sdc__calloc(1, sizeof(sdc_check_set));
+}
+
+sdc_status sdc__checks_from_node(struct sdc__cfg *cfg, const char *file,
+                                 const struct sdc__cfg_node *node,
+                                 const char *path, sdc_check_set *set)
+{
+  struct dec d = {cfg, ""};
+  size_t before = set->n;
+  sdc_status st;
+
+  set_base(&d, file);
+  st = decode_root(&d, node, path, set);
+  if(!st)
+    unique_ids(cfg, set, before);
+  return st;
+}
+
 static sdc_status decode_all(struct dec *d, sdc_check_set **out, char **errors)
 {
-  sdc_check_set *s = sdc__calloc(1, sizeof(*s));
+  sdc_check_set *s = sdc__check_set_new();
   sdc_status st = SDC_OK;
 
   if(!s)
     return SDC_ENOMEM;
-  for(size_t i = 0; i < d->cfg->n_docs; i++) {
-    const struct sdc__cfg_node *root = d->cfg->docs[i], *list = NULL;
-    const char *prefix = "";
-    if(root->kind == SDC_CFG_SEQ) {
-      list = root;
-    } else if(root->kind == SDC_CFG_MAP && sdc__cfg_field(root, "uptimeCheckConfigs")) {
-      static const char *const known[] = {"uptimeCheckConfigs", "nextPageToken",
-                                          "totalSize", NULL};
-      list = sdc__cfg_field(root, "uptimeCheckConfigs");
-      prefix = "uptimeCheckConfigs";
-      (void)sdc__cfg_field(root, "nextPageToken");
-      (void)sdc__cfg_field(root, "totalSize");
-      sdc__cfg_unknown(d->cfg, root, "", known);
-      if(!sdc__cfg_want(d->cfg, list, prefix, SDC_CFG_SEQ))
-        continue;
-    }
-    if(!list) {
-      struct sdc_check *c = decode_check(d, root, "");
-      if(c && !push(s, c))
-        st = SDC_ENOMEM;
-      continue;
-    }
-    for(size_t k = 0; k < list->n; k++) {
-      char path[64];
-      struct sdc_check *c;
-      sdc__cfg_path_index(path, sizeof(path), prefix, k);
-      if((c = decode_check(d, list->kids[k], path)) && !push(s, c))
-        st = SDC_ENOMEM;
-    }
-  }
+  for(size_t i = 0; i < d->cfg->n_docs && !st; i++)
+    st = decode_root(d, d->cfg->docs[i], "", s);
   if(!st && !d->cfg->n_errs && !s->n)
     sdc__cfg_error(d->cfg, NULL, "", "holds no uptime check (expected an "
                    "UptimeCheckConfig or a list of them)");
-  for(size_t i = 0; !st && i < s->n; i++) /* ids name checks: one each */
-    for(size_t j = 0; j < i; j++)
-      if(!strcmp(s->v[i]->id, s->v[j]->id))
-        sdc__cfg_error(d->cfg, NULL, "", "two checks have the id '%s' (\"%s\" "
-                       "and \"%s\"); give them different names or displayNames",
-                       s->v[i]->id, s->v[j]->display_name, s->v[i]->display_name);
+  if(!st)
+    unique_ids(d->cfg, s, 0);
   if(!st && (d->cfg->n_errs || d->cfg->n_dropped))
     st = SDC_ECONFIG;
   if(st == SDC_ECONFIG && errors)
@@ -922,16 +969,6 @@ static sdc_status decode_all(struct dec *d, sdc_check_set **out, char **errors)
   return SDC_OK;
 }
 
-static void set_base(struct dec *d, const char *file)
-{
-  const char *slash = strrchr(file, '/');
-  size_t n = slash ? (size_t)(slash - file) + 1 : 0;
-
-  if(n >= sizeof(d->base))
-    n = 0;
-  memcpy(d->base, file, n);
-  d->base[n] = '\0';
-}
 
 sdc_status sdc_checks_load_mem(const char *name, const void *data, size_t len,
                                sdc_check_set **out, char **errors)

@@ -92,6 +92,18 @@ struct sdc_check {
 
 void sdc__check_free(struct sdc_check *c);
 
+struct sdc__cfg;
+struct sdc__cfg_node;
+/* An empty set (sdc_check_set_free()), or NULL when out of memory. */
+sdc_check_set *sdc__check_set_new(void);
+/* Append the checks `node` holds (a check, a list, or a List call's
+ * answer) to `set`, files named in them relative to `file`'s folder;
+ * problems (ids already in `set` included) go to `cfg`, under `path`.
+ * SDC_OK or SDC_ENOMEM. */
+sdc_status sdc__checks_from_node(struct sdc__cfg *cfg, const char *file,
+                                 const struct sdc__cfg_node *node,
+                                 const char *path, sdc_check_set *set);
+
 /* ---- running (run.c) and ID tokens (idtoken.c) ---- */
 struct ep_probe;  /* one endpoint of a run */
 struct id_source; /* ID tokens for one audience */
