@@ -299,6 +299,23 @@ SDC_EXTERN void sdc_pool_waker_free(sdc_pool_waker *w);
 SDC_EXTERN void sdc_pool_hold(sdc_pool *p);
 SDC_EXTERN void sdc_pool_release(sdc_pool *p);
 
+/*! A descriptor the loop's owner watches (a listener, a signalfd). */
+typedef void (*sdc_fd_cb)(int fd, short revents, void *userdata);
+
+/*! Watch `fd` (POLLIN and/or POLLOUT) in the pool's poll; `cb` runs on the
+ *  loop thread, inside sdc_pool_turn() or sdc_pool_perform(), when it is
+ *  ready. Watching a descriptor again replaces its events and callback.
+ *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_pool_watch(sdc_pool *p, int fd, short events,
+                                     sdc_fd_cb cb, void *userdata);
+/*! Stop watching `fd` (also from its own callback). SDC_ENOTFOUND if it
+ *  was not watched. */
+SDC_EXTERN sdc_status sdc_pool_unwatch(sdc_pool *p, int fd);
+/*! One turn of a daemon's loop: wait at most `max_wait_ms` for anything
+ *  (network, watched descriptors, posts, deadlines), then act on it.
+ *  Unlike sdc_pool_perform() it waits even when no request is in flight. */
+SDC_EXTERN void sdc_pool_turn(sdc_pool *p, uint64_t max_wait_ms);
+
 /*! Connections opened so far (reuse shows as fewer opens than requests). */
 SDC_EXTERN unsigned long sdc_pool_connections_opened(const sdc_pool *p);
 

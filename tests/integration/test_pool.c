@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1184,6 +1186,83 @@ START_TEST(a_target_can_be_forgotten_and_freed_from_its_callback)
 }
 END_TEST
 
+/* A daemon's loop: descriptors it watches, posts from other threads. */
+struct watch_box {
+  sdc_pool *p;
+  int calls, posts;
+  bool unwatch;
+};
+
+static void on_fd(int fd, short revents, void *ud)
+{
+  struct watch_box *b = ud;
+  char c;
+
+  ck_assert(revents & POLLIN);
+  b->calls++;
+  if(b->unwatch)
+    ck_assert_int_eq(sdc_pool_unwatch(b->p, fd), SDC_OK);
+  else
+    ck_assert_int_eq(read(fd, &c, 1), 1);
+}
+
+static void on_post(void *ud)
+{
+  ((struct watch_box *)ud)->posts++;
+}
+
+struct post_arg {
+  sdc_pool_waker *w;
+  struct watch_box *b;
+  int queued;
+};
+
+static void *post_from_a_thread(void *arg)
+{
+  struct post_arg *a = arg;
+
+  a->queued = sdc_pool_waker_post(a->w, on_post, a->b);
+  return NULL;
+}
+
+START_TEST(a_turn_serves_watched_descriptors_and_posts)
+{
+  struct watch_box b = {pool_h2(0), 0, 0, false};
+  sdc_pool_waker *w = NULL;
+  int fds[2];
+  pthread_t th;
+
+  ck_assert_int_eq(pipe(fds), 0);
+  ck_assert_int_eq(sdc_pool_watch(b.p, fds[0], POLLIN, on_fd, &b), SDC_OK);
+  ck_assert_int_eq(write(fds[1], "ab", 2), 2);
+  sdc_pool_turn(b.p, 10000); /* returns at once: the pipe is ready */
+  ck_assert_int_eq(b.calls, 1);
+  sdc_pool_turn(b.p, 10000);
+  ck_assert_int_eq(b.calls, 2);
+  b.unwatch = true;
+  ck_assert_int_eq(write(fds[1], "c", 1), 1);
+  sdc_pool_turn(b.p, 10000); /* unwatched from its own callback */
+  sdc_pool_turn(b.p, 0);
+  ck_assert_int_eq(b.calls, 3);
+  ck_assert_int_eq(sdc_pool_unwatch(b.p, fds[0]), SDC_ENOTFOUND);
+  /* a post from another thread ends a long wait and runs on the loop */
+  ck_assert_int_eq(sdc_pool_waker_new(b.p, &w), SDC_OK);
+  {
+    struct post_arg a = {w, &b, 0};
+    ck_assert_int_eq(pthread_create(&th, NULL, post_from_a_thread, &a), 0);
+    for(int i = 0; i < 50 && !b.posts; i++) /* each wait ends at the post */
+      sdc_pool_turn(b.p, 10000);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(a.queued, 1);
+  }
+  ck_assert_int_eq(b.posts, 1);
+  sdc_pool_waker_free(w);
+  close(fds[0]);
+  close(fds[1]);
+  sdc_pool_free(b.p);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("pool");
@@ -1219,6 +1298,7 @@ int main(void)
   tcase_add_test(tc, held_requests_expire_by_their_own_deadline);
   tcase_add_test(tc, a_fresh_connection_is_neither_taken_nor_kept);
   tcase_add_test(tc, a_target_can_be_forgotten_and_freed_from_its_callback);
+  tcase_add_test(tc, a_turn_serves_watched_descriptors_and_posts);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

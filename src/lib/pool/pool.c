@@ -36,6 +36,7 @@
 
 #include <sdconnect/version.h>
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,7 @@ void sdc_pool_free(sdc_pool *p)
   }
   sdc__h1_free_all(p);
   sdc__tcp_free_all(p);
+  sdc_free(p->watches);
   sdc__dial_cleanup(p);
   sdc__resolve_fail_callers(p);
   sdc__resolve_cleanup(p);
@@ -1062,6 +1064,9 @@ void sdc_pool_forget_target(sdc_pool *p, sdc_target *t)
     sdc__target_flush_idle(t);
 }
 
+static size_t watch_wait_set(sdc_pool *p, size_t n);
+static void watch_handle(sdc_pool *p, size_t from, size_t to);
+
 /* Work in progress, or expected. */
 static bool busy(const sdc_pool *p)
 {
@@ -1069,48 +1074,130 @@ static bool busy(const sdc_pool *p)
          p->tcp_pending || p->holds;
 }
 
+/* One turn of the loop: answers from other threads, deadlines, libcurl's
+ * transfers, then one poll of at most `max_wait` ms for everything (our
+ * connections, cmulti's sockets, TCP connects, watched descriptors) and
+ * what it found. With `only_if_busy`, stop before the poll when the
+ * answers finished the last request. */
+static void turn(sdc_pool *p, uint64_t now, uint64_t max_wait, bool only_if_busy)
+{
+  int still = 0, msgs = 0;
+  CURLMsg *m;
+  uint64_t wake, left, due;
+  size_t n, nt, nw;
+
+  deliver_answers(p);
+  due = expire_waiting(p, now);
+  if(only_if_busy && !busy(p))
+    return; /* the answers finished the last requests */
+  if(p->running) {
+    curl_multi_perform(p->multi, &still);
+    while((m = curl_multi_info_read(p->multi, &msgs))) {
+      struct xfer *x = NULL;
+      if(m->msg != CURLMSG_DONE)
+        continue;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+      finish(p, x, m->data.result);
+    }
+  }
+  n = sdc__h1_wait_set(p, 0, now, &wake);
+  nt = sdc__tcp_wait_set(p, n, &wake);
+  nw = watch_wait_set(p, nt);
+  if(due < wake)
+    wake = due > now ? due : now;
+  if(wake < now)
+    wake = now;
+  left = max_wait;
+  if(wake - now < left)
+    left = wake - now;
+  curl_multi_poll(p->multi, p->wfds, (unsigned)nw, (int)left, NULL);
+  sdc__h1_handle(p, 0, n);
+  sdc__tcp_handle(p, n, nt);
+  watch_handle(p, nt, nw);
+}
+
 sdc_status sdc_pool_perform(sdc_pool *p, uint64_t timeout_ms)
 {
   uint64_t end = sdc__now_ms() + timeout_ms;
 
   while(busy(p)) {
-    int still = 0, msgs = 0;
-    CURLMsg *m;
-    uint64_t now = sdc__now_ms(), wake, left, due;
-    size_t n, nt;
+    uint64_t now = sdc__now_ms();
     if(now >= end)
       return SDC_ETIMEDOUT;
-    deliver_answers(p);
-    due = expire_waiting(p, now);
-    if(!busy(p))
-      break; /* the answers finished the last requests */
-    if(p->running) {
-      curl_multi_perform(p->multi, &still);
-      while((m = curl_multi_info_read(p->multi, &msgs))) {
-        struct xfer *x = NULL;
-        if(m->msg != CURLMSG_DONE)
-          continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        finish(p, x, m->data.result);
-      }
-    }
-    /* one poll for libcurl's transfers, our connections and cmulti's */
-    n = sdc__h1_wait_set(p, 0, now, &wake);
-    nt = sdc__tcp_wait_set(p, n, &wake);
-    if(due < wake)
-      wake = due > now ? due : now;
-    if(wake < now)
-      wake = now;
-    left = end - now;
-    if(wake - now < left)
-      left = wake - now;
-    if(left > 100)
-      left = 100;
-    curl_multi_poll(p->multi, p->wfds, (unsigned)nt, (int)left, NULL);
-    sdc__h1_handle(p, 0, n);
-    sdc__tcp_handle(p, n, nt);
+    turn(p, now, end - now < 100 ? end - now : 100, true);
   }
   return SDC_OK;
+}
+
+void sdc_pool_turn(sdc_pool *p, uint64_t max_wait_ms)
+{
+  turn(p, sdc__now_ms(), max_wait_ms > 3600000 ? 3600000 : max_wait_ms, false);
+}
+
+/* ---- watched descriptors ------------------------------------------------- */
+sdc_status sdc_pool_watch(sdc_pool *p, int fd, short events, sdc_fd_cb cb,
+                          void *userdata)
+{
+  struct watch *g;
+
+  if(!p || fd < 0 || !cb || !(events & (POLLIN | POLLOUT)))
+    return SDC_EINVAL;
+  for(size_t i = 0; i < p->n_watches; i++)
+    if(p->watches[i].fd == fd && !p->watches[i].gone) {
+      p->watches[i].events = events;
+      p->watches[i].cb = cb;
+      p->watches[i].ud = userdata;
+      return SDC_OK;
+    }
+  if(!(g = sdc__realloc(p->watches, (p->n_watches + 1) * sizeof(*g)))) {
+    snprintf(p->err, sizeof(p->err), "out of memory");
+    return SDC_ENOMEM;
+  }
+  p->watches = g;
+  p->watches[p->n_watches++] = (struct watch){fd, events, cb, userdata, false};
+  return SDC_OK;
+}
+
+sdc_status sdc_pool_unwatch(sdc_pool *p, int fd)
+{
+  for(size_t i = 0; p && i < p->n_watches; i++)
+    if(p->watches[i].fd == fd && !p->watches[i].gone) {
+      p->watches[i].gone = true; /* dropped at the end of the turn */
+      return SDC_OK;
+    }
+  return SDC_ENOTFOUND;
+}
+
+static size_t watch_wait_set(sdc_pool *p, size_t n)
+{
+  size_t k = 0;
+
+  for(size_t i = 0; i < p->n_watches; i++) /* drop the gone ones */
+    if(!p->watches[i].gone)
+      p->watches[k++] = p->watches[i];
+  p->n_watches = k;
+  for(size_t i = 0; i < p->n_watches && sdc__wait_room(p, n + 1); i++) {
+    short ev = p->watches[i].events;
+    p->wfds[n] = (struct curl_waitfd){p->watches[i].fd,
+                                      (short)(((ev & POLLIN) ? CURL_WAIT_POLLIN : 0) |
+                                              ((ev & POLLOUT) ? CURL_WAIT_POLLOUT : 0)), 0};
+    p->wowner[n++] = (void *)(uintptr_t)i;
+  }
+  return n;
+}
+
+static void watch_handle(sdc_pool *p, size_t from, size_t to)
+{
+  for(size_t k = from; k < to; k++) {
+    size_t i = (size_t)(uintptr_t)p->wowner[k];
+    short re = p->wfds[k].revents, ev = 0;
+    if(!re || i >= p->n_watches || p->watches[i].gone ||
+       p->watches[i].fd != p->wfds[k].fd)
+      continue;
+    ev = (short)(((re & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+                 ((re & CURL_WAIT_POLLOUT) ? POLLOUT : 0));
+    p->watches[i].cb(p->watches[i].fd, ev ? ev : POLLIN, p->watches[i].ud);
+  }
 }
 
 /* The state of one blocking request. It lives on the heap: when the

@@ -98,6 +98,9 @@ struct sdc_pool {
   struct lookup *callers; /* ...and whom to tell */
   unsigned dns_threads;
   unsigned holds;        /* sdc_pool_hold(): work expected from elsewhere */
+  /* descriptors the owner of the loop watches (sdc_pool_watch) */
+  struct watch { int fd; short events; sdc_fd_cb cb; void *ud; bool gone; } *watches;
+  size_t n_watches;
   struct tcpop *tcp;     /* sdc_pool_tcp_connect() in progress */
   unsigned tcp_pending;
   struct sdc__inbox *inbox; /* their answers, from the resolver's thread */
