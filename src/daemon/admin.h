@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's admin listener: /metrics, /healthz, /readyz, served by
+ * libmicrohttpd on the daemon's one loop (the pool's poll). */
+#ifndef SDC_DAEMON_ADMIN_H
+#define SDC_DAEMON_ADMIN_H
+
+#include <sdconnect/sdconnect.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct admin;
+
+struct admin_opts {
+  const char *listen;        /* HOST:PORT (port 0: any) */
+  const char *cert_pem, *key_pem; /* TLS, or NULL */
+  const char *client_ca_pem; /* mTLS: client certificates from this CA */
+  const char *token;         /* require "Authorization: Bearer <token>" */
+};
+
+/* Is the daemon ready (its first runs done, its directory reachable)? */
+typedef bool (*admin_ready_fn)(void *userdata, char *why, size_t cap);
+
+/* Listen and serve on `loop` (borrowed). `metrics` (borrowed) is what
+ * /metrics renders. On success *port is the port bound. 0, or -1 with
+ * `err`. */
+int admin_start(struct admin **out, sdc_pool *loop, const struct admin_opts *o,
+                sdc_metrics *metrics, admin_ready_fn ready, void *userdata,
+                int *port, char *err, size_t errcap);
+/* The longest the loop may wait before admin needs a turn (ms). */
+uint64_t admin_timeout_ms(struct admin *a);
+/* Give libmicrohttpd its turn (the loop calls this when admin's timeout
+ * has passed; ready descriptors call it themselves). */
+void admin_run(struct admin *a);
+void admin_stop(struct admin *a); /* NULL ok */
+
+#endif
