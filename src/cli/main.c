@@ -8,6 +8,7 @@
 
 #include "cmds.h"
 #include "localsd_main.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const char usage[] =
     "  fetch       send requests to a private target through the pool\n"
     "  probe       run uptime checks once against every endpoint\n"
     "  config      check the daemon's configuration file\n"
+    "  serve       run checks on their periods; metrics and results\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -47,6 +49,7 @@ static const struct command {
     {"fetch", cmd_fetch, 1},
     {"probe", cmd_probe, 1},
     {"config", cmd_config, 1},
+    {"serve", sdc_daemon_serve, 0}, /* blocks signals before threads start */
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: `sdconnect serve` as a user runs it, against a local
+ * directory and a test server on 127.0.0.1: checks on a one-second period,
+ * metrics scraped over HTTP, endpoints added to and removed from the
+ * directory while it runs, reloads with a bad and a good file, and a
+ * graceful SIGTERM. Every process is stopped by its PID.
+ */
+#include "proc.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SVC "projects/p/locations/us-central1/namespaces/n/services/web"
+
+static char dir[64];
+static struct tproc sd, httpd, daemon_;
+static sdc_resolver *res;
+static sdc_pool *pool;
+
+static uint64_t mono_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void endpoint(const char *id, int port, bool create)
+{
+  char name[200];
+  sdc_sd_resource e = {SDC_SD_ENDPOINT, name, NULL, 0, NULL, "127.0.0.1", port, NULL};
+  sdc_sd_resource *out = NULL;
+
+  snprintf(name, sizeof(name), SVC "/endpoints/%s", id);
+  if(create) {
+    ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
+    sdc_sd_resource_free(out);
+  } else {
+    ck_assert_int_eq(sdc_sd_delete(res, SDC_SD_ENDPOINT, name), SDC_OK);
+  }
+}
+
+static void write_config(const char *name, const char *extra_check)
+{
+  FILE *f = fopen(tproc_path(dir, name), "w");
+
+  fprintf(f,
+          "directory: {endpoint: '127.0.0.1:%d', insecure: true, cacheTtl: 0s}\n"
+          "checks:\n"
+          "  - displayName: web\n"
+          "    checkerType: VPC_CHECKERS\n"
+          "    monitoredResource: {type: servicedirectory_service, labels: {project_id: p,"
+          " location: us-central1, namespace_name: n, service_name: web}}\n"
+          "    httpCheck: {path: /echo}\n"
+          "    timeout: 2s\n"
+          "    sdconnect: {period: 1s}\n"
+          "%s"
+          "admin: {listen: '127.0.0.1:0'}\n"
+          "results: {file: %s/results.jsonl}\n",
+          sd.port, extra_check ? extra_check : "", dir);
+  fclose(f);
+}
+
+static void setup(void)
+{
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", NULL};
+  const char *bin = getenv("SDC_HTTPD_BIN");
+  const char *h_argv[] = {bin && *bin ? bin : "httpd", NULL};
+  sdc_resolver_opts *o = NULL;
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/us-central1/namespaces/n",
+                        NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource sv = {SDC_SD_SERVICE, SVC, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource *out = NULL;
+  char ep[64], err[256];
+
+  ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
+  ck_assert_int_eq(tproc_tmpdir(dir), 0);
+  memset(&sd, 0, sizeof(sd));
+  memset(&httpd, 0, sizeof(httpd));
+  memset(&daemon_, 0, sizeof(daemon_));
+  ck_assert_int_eq(tproc_start(&sd, sd_argv, true), 0);
+  ck_assert_int_eq(tproc_start(&httpd, h_argv, true), 0);
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  sdc_resolver_opts_set_cache_ttl_ms(o, 0);
+  ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
+}
+
+static void teardown(void)
+{
+  sdc_pool_free(pool);
+  sdc_resolver_free(res);
+  if(daemon_.pid > 0)
+    tproc_stop(&daemon_, 5000);
+  tproc_stop(&httpd, 5000);
+  tproc_stop(&sd, 5000);
+  tproc_rmdir(daemon_.dir);
+  tproc_rmdir(httpd.dir);
+  tproc_rmdir(sd.dir);
+  tproc_rmdir(dir);
+  sdc_global_cleanup();
+}
+
+/* The daemon's /metrics, into buf. */
+static void scrape(char *buf, size_t cap)
+{
+  char url[128];
+  sdc_target *t = NULL;
+  const char *addr = "127.0.0.1";
+  sdc_http_request req = {.url = url, .timeout_ms = 5000};
+  sdc_http_response *r = NULL;
+
+  buf[0] = '\0';
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", daemon_.port);
+  ck_assert_int_eq(sdc_target_new(&t, "127.0.0.1", daemon_.port, 0), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &daemon_.port, 1), SDC_OK);
+  if(sdc_pool_request(pool, t, &req, &r) == SDC_OK) {
+    snprintf(buf, cap, "%s", r->body);
+    sdc_http_response_free(r);
+  } else {
+    snprintf(buf, cap, "(scrape failed: %s)", sdc_pool_errmsg(pool));
+  }
+  sdc_pool_forget_target(pool, t);
+  sdc_target_free(t);
+}
+
+/* Wait (bounded: 20 s) until /metrics holds every line of `want` and none
+ * of `unwanted` (NULL-terminated lists). */
+static void wait_for(const char *const *want, const char *const *unwanted)
+{
+  static char buf[65536];
+  uint64_t start = mono_ms();
+  bool ok = false;
+
+  while(!ok && mono_ms() - start < 20000) {
+    scrape(buf, sizeof(buf));
+    ok = true;
+    for(size_t i = 0; want && want[i]; i++)
+      ok &= strstr(buf, want[i]) != NULL;
+    for(size_t i = 0; unwanted && unwanted[i]; i++)
+      ok &= strstr(buf, unwanted[i]) == NULL;
+    if(!ok)
+      tproc_sleep_ms(200);
+  }
+  ck_assert_msg(ok, "metrics never showed what was expected:\n%.3000s", buf);
+}
+
+#define EP(id) "endpoint=\"" SVC "/endpoints/" id "\""
+#define UP(id, v) "probe_success{check=\"web\",service=\"" SVC "\"," EP(id) "} " v "\n"
+
+START_TEST(serve_probes_reloads_and_stops)
+{
+  char cfg[200];
+  int closed = tproc_free_port();
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+
+  endpoint("a", httpd.port, true);
+  endpoint("b", closed, true);
+  write_config("sdconnect.yaml", NULL);
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), UP("b", "0"),
+                          "sdconnect_probe_failures_total{check=\"web\",reason=\"connect_refused\"}",
+                          "sdconnect_check_success{check=\"web\"} 0\n",
+                          "probe_http_status_code{check=\"web\",service=\"" SVC "\"," EP("a")
+                          "} 200\n", NULL};
+    wait_for(want, NULL);
+  }
+  /* the directory changes under it: picked up within a period */
+  endpoint("c", httpd.port, true);
+  endpoint("b", 0, false);
+  {
+    const char *want[] = {UP("a", "1"), UP("c", "1"), "sdconnect_check_success{check=\"web\"} 1\n",
+                          NULL};
+    const char *gone[] = {EP("b"), NULL};
+    wait_for(want, gone);
+  }
+  /* a bad file is refused and the running configuration stays */
+  {
+    FILE *f = fopen(cfg, "w");
+    fputs("checks: [{displayName: broken}]\n", f);
+    fclose(f);
+  }
+  ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+  {
+    uint64_t start = mono_ms();
+    while(!tproc_log_has(&daemon_, "reload refused") && mono_ms() - start < 10000)
+      tproc_sleep_ms(100);
+    ck_assert_msg(tproc_log_has(&daemon_, "reload refused"), "%s", daemon_.log);
+    ck_assert(tproc_log_has(&daemon_, "checks[0]: no resource"));
+  }
+  /* a good one with a second check is taken */
+  write_config("sdconnect.yaml",
+               "  - {displayName: tcp, checkerType: VPC_CHECKERS, monitoredResource: {type: "
+               "servicedirectory_service, labels: {project_id: p, location: us-central1, "
+               "namespace_name: n, service_name: web}}, tcpCheck: {port: 1}, timeout: 1s, "
+               "sdconnect: {period: 1s}}\n");
+  ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+  {
+    const char *want[] = {"sdconnect_check_runs_total{check=\"tcp\"}", UP("a", "1"), NULL};
+    wait_for(want, NULL);
+  }
+  /* SIGTERM: running probes finish, exit 0 */
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  ck_assert(tproc_log_has(&daemon_, "msg=stopped"));
+  daemon_.pid = 0;
+  {
+    FILE *f = fopen(tproc_path(dir, "results.jsonl"), "r");
+    char line[4096];
+    int n = 0;
+    ck_assert_ptr_nonnull(f);
+    while(fgets(line, sizeof(line), f))
+      n += strstr(line, "\"check\":\"web\"") != NULL;
+    fclose(f);
+    ck_assert_int_ge(n, 3);
+  }
+}
+END_TEST
+
+START_TEST(a_bad_configuration_stops_before_anything_runs)
+{
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", NULL, NULL};
+  char cfg[200];
+  FILE *f;
+
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "bad.yaml"));
+  f = fopen(cfg, "w");
+  fputs("admin: {listen: nowhere}\n", f);
+  fclose(f);
+  argv[3] = cfg;
+  ck_assert_int_eq(tproc_tmpdir(daemon_.dir), 0);
+  ck_assert_int_eq(tproc_run(&daemon_, argv), 2);
+  ck_assert(tproc_log_has(&daemon_, "bad.yaml:1:17: admin.listen: 'nowhere' is not HOST:PORT"));
+  tproc_rmdir(daemon_.dir);
+  daemon_.dir[0] = '\0';
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("serve");
+  TCase *tc = tcase_create("serve");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 180);
+  tcase_add_test(tc, serve_probes_reloads_and_stops);
+  tcase_add_test(tc, a_bad_configuration_stops_before_anything_runs);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
