@@ -25,6 +25,7 @@
 
 char bench_json[4096] = "{";
 int bench_server_threads = 2;
+bool bench_pin_servers;
 
 double now_s(void)
 {
@@ -57,6 +58,8 @@ int start_sd(struct server *s, const char *bin, bool durable)
   snprintf(db, sizeof(db), "%s/registry.db", s->dir);
   s->pid = fork();
   if(s->pid == 0) {
+    if(bench_pin_servers)
+      pin_to_cpu(0);
     execl(bin, bin, "sd-server", "--listen", "127.0.0.1:0", "--port-file", port_file,
           "--threads", threads_arg, "--log-level", "warn", durable ? "--db" : "--memory",
           durable ? db : NULL, (char *)NULL);
@@ -115,6 +118,8 @@ pid_t start_echo(int *port)
     sigset_t set;
     int sig, p = 0;
     struct echo_server *e;
+    if(bench_pin_servers)
+      pin_to_cpu(0);
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);

@@ -17,6 +17,7 @@ struct server {
 
 extern char bench_json[4096];  /* the last line: {"key":value,...} */
 extern int bench_server_threads;
+extern bool bench_pin_servers; /* servers on CPU 0 (start_sd, start_echo) */
 
 double now_s(void);
 void sleep_ms(int ms);

@@ -204,8 +204,11 @@ int main(int argc, char **argv)
         bench_server_threads = 2;
     } else if(!strcmp(argv[i], "--endpoints") && i + 1 < argc)
       max_eps = strtoul(argv[++i], NULL, 10);
+    else if(!strcmp(argv[i], "--pinned"))
+      bench_pin_servers = true; /* servers on CPU 0, the callers on CPU 1 */
     else {
-      fprintf(stderr, "usage: %s [--sdconnect PATH] [--seconds S] [--endpoints N] [--server-threads N]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--sdconnect PATH] [--seconds S] [--endpoints N] "
+              "[--server-threads N] [--pinned]\n", argv[0]);
       return 2;
     }
   }
@@ -220,6 +223,8 @@ int main(int argc, char **argv)
       stop_proc(echo);
     return 1;
   }
+  if(bench_pin_servers)
+    pin_to_cpu(1);
   grpc_init();
   if(seed(sd.port) || create_n(sd.port, 3))
     goto out;
@@ -230,9 +235,11 @@ int main(int argc, char **argv)
     resolve_len = google__cloud__servicedirectory__v1__resolve_service_request__pack(&r, resolve_req);
   }
 
-  printf("local Service Directory over gRPC, 127.0.0.1, server threads %d, %.1f s per row\n"
+  printf("local Service Directory over gRPC, 127.0.0.1, server threads %d, %.1f s per row%s\n"
          "(echo and the ResolveService rows alternate in %d slices)\n\n",
-         bench_server_threads, seconds, ROUNDS);
+         bench_server_threads, seconds,
+         bench_pin_servers ? "\n(pinned: the servers on CPU 0, the callers on CPU 1)" : "",
+         ROUNDS);
   printf("%-34s %8s %12s %10s\n", "workload", "callers", "calls/s", "vs echo");
   for(size_t i = 0; i < 3; i++) {
     char key[64];
