@@ -46,6 +46,7 @@ typedef struct sdc_serve_config {
   /* the checks, inline and from `checkFiles`, in that order */
   const sdc_check_set *checks;
   size_t n_check_files;          /*!< files the globs matched */
+  int sd_is_local;               /*!< the directory is the `local` one */
 } sdc_serve_config;
 
 /*! Load and check `path` (and the check files its globs name, relative to

@@ -19,7 +19,13 @@
  * - SIGTERM/SIGINT: no new runs; running ones get a grace time; exit 0.
  */
 #include "admin.h"
+#include "registry.h"
+#include "seed.h"
 #include "serve.h"
+#include "server.h"
+
+#include <grpc/grpc.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +69,9 @@ struct daemon {
   struct seen *seen;
   size_t n_seen;
   uint64_t skipped_told;
+  struct lsd_registry *reg;   /* the local directory, when configured */
+  struct lsd_server *lsd;
+  char local_ep[300];
   struct {
     sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
         *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds;
@@ -328,6 +337,49 @@ static char *read_all(const char *path)
   return buf;
 }
 
+/* The `local:` directory, in this process: its registry (memory or a
+ * SQLite file), the seed, and its gRPC server. The resolver then talks to
+ * it over loopback like to any other directory. */
+static int start_local(struct daemon *d)
+{
+  const sdc_serve_config *c = d->cfg;
+  struct lsd_server_opts so = {0};
+  struct lsd_err e;
+  char db[1100], err[700];
+  int port = 0;
+
+  if(!c->local)
+    return 0;
+  if(!c->local_memory && !c->local_db) {
+    mkdir(c->state_dir, 0750); /* an existing one is fine */
+    snprintf(db, sizeof(db), "%s/registry.db", c->state_dir);
+  }
+  if(lsd_registry_open(&d->reg, c->local_memory ? NULL : c->local_db ? c->local_db : db,
+                       &e)) {
+    logf_(0, "msg=\"local directory\" why=\"%s\"", e.msg);
+    return 1;
+  }
+  if(c->local_seed) {
+    struct seed_stats ss;
+    if(lsd_seed_load(d->reg, c->local_seed, &ss, err, sizeof(err))) {
+      fprintf(stderr, "sdconnect serve: %s\n", err);
+      return 2;
+    }
+    logf_(2, "msg=\"seed loaded\" file=%s created=%u updated=%u", c->local_seed,
+          ss.created, ss.updated);
+  }
+  so.listen = c->local_listen;
+  so.threads = 2;
+  so.max_message = 4 << 20;
+  if(lsd_server_start(&d->lsd, d->reg, &so, &port, err, sizeof(err))) {
+    logf_(0, "msg=\"local directory\" why=\"%s\"", err);
+    return 1;
+  }
+  snprintf(d->local_ep, sizeof(d->local_ep), "127.0.0.1:%d", port);
+  logf_(2, "msg=\"local directory\" listen=%s port=%d", c->local_listen, port);
+  return 0;
+}
+
 static int make_resolver(struct daemon *d)
 {
   sdc_serve_config *c = d->cfg;
@@ -337,7 +389,9 @@ static int make_resolver(struct daemon *d)
 
   if(sdc_resolver_opts_new(&o))
     return 1;
-  if(c->sd_endpoint)
+  if(c->sd_is_local && d->local_ep[0]) /* its real port (listen may say 0) */
+    sdc_resolver_opts_set_endpoint(o, d->local_ep);
+  else if(c->sd_endpoint)
     sdc_resolver_opts_set_endpoint(o, c->sd_endpoint);
   sdc_resolver_opts_set_plaintext(o, c->sd_insecure);
   sdc_resolver_opts_set_timeout_ms(o, c->sd_timeout_ms);
@@ -497,11 +551,8 @@ int sdc_daemon_serve(int argc, char **argv)
   }
   log_level = !strcmp(d.cfg->log_level, "error") ? 0 : !strcmp(d.cfg->log_level, "warn") ? 1
               : !strcmp(d.cfg->log_level, "debug") ? 3 : 2;
-  if(d.cfg->local)
-    logf_(1, "msg=\"local: is not run by serve yet; start 'sdconnect sd-server' at %s\"",
-          d.cfg->local_listen);
   d.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if((rc = make_resolver(&d)))
+  if((rc = start_local(&d)) || (rc = make_resolver(&d)))
     goto out;
   rc = 1;
   {
@@ -544,7 +595,9 @@ int sdc_daemon_serve(int argc, char **argv)
   }
   logf_(2, "msg=listening admin=%s port=%d metrics=http%s://%s/metrics directory=%s",
         d.cfg->admin_listen, port, cert ? "s" : "", d.cfg->admin_listen,
-        d.cfg->sd_endpoint ? d.cfg->sd_endpoint : SDC_SD_GOOGLE_ENDPOINT);
+        d.local_ep[0] && d.cfg->sd_is_local ? d.local_ep
+        : d.cfg->sd_endpoint                ? d.cfg->sd_endpoint
+                                            : SDC_SD_GOOGLE_ENDPOINT);
   if(port_file) {
     FILE *f = fopen(port_file, "w");
     if(f) {
@@ -587,6 +640,9 @@ out:
   sdc_prober_free(d.pr); /* runs still going end here */
   sdc_pool_free(d.pool);
   sdc_resolver_free(d.res);
+  if(d.lsd)
+    lsd_server_stop(d.lsd, 1000);
+  lsd_registry_close(d.reg);
   sdc_metrics_free(d.m);
   if(d.results && d.results != stdout)
     fclose(d.results);

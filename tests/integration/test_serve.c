@@ -254,6 +254,39 @@ START_TEST(a_bad_configuration_stops_before_anything_runs)
 }
 END_TEST
 
+START_TEST(the_local_directory_runs_in_the_daemon)
+{
+  char cfg[200], seed[200];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+  FILE *f;
+
+  snprintf(seed, sizeof(seed), "%s", tproc_path(dir, "registry.yaml"));
+  f = fopen(seed, "w");
+  fprintf(f, "project: p\nlocation: us-central1\nnamespaces:\n  - name: n\n    services:\n"
+             "      - name: web\n        endpoints:\n"
+             "          - {name: a, address: 127.0.0.1, port: %d}\n", httpd.port);
+  fclose(f);
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "local.yaml"));
+  f = fopen(cfg, "w");
+  fprintf(f, "local: {listen: '127.0.0.1:0', memory: true, seed: registry.yaml}\n"
+             "checks:\n"
+             "  - {displayName: web, checkerType: VPC_CHECKERS, monitoredResource: {type: "
+             "servicedirectory_service, labels: {project_id: p, location: us-central1, "
+             "namespace_name: n, service_name: web}}, httpCheck: {path: /echo}, timeout: 2s, "
+             "sdconnect: {period: 1s}}\n"
+             "admin: {listen: '127.0.0.1:0'}\n");
+  fclose(f);
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), "sdconnect_check_success{check=\"web\"} 1\n", NULL};
+    wait_for(want, NULL);
+  }
+  ck_assert(tproc_log_has(&daemon_, "seed loaded"));
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("serve");
@@ -265,6 +298,7 @@ int main(void)
   tcase_set_timeout(tc, 180);
   tcase_add_test(tc, serve_probes_reloads_and_stops);
   tcase_add_test(tc, a_bad_configuration_stops_before_anything_runs);
+  tcase_add_test(tc, the_local_directory_runs_in_the_daemon);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

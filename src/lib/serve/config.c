@@ -395,6 +395,7 @@ static void decode(struct load *l, const struct sdc__cfg_node *root)
   if(p->local && !sdc__cfg_field(root, "directory")) { /* resolve through it */
     p->sd_endpoint = p->local_listen;
     p->sd_insecure = 1;
+    p->sd_is_local = 1;
   }
   if(!p->admin_listen)
     p->admin_listen = "127.0.0.1:9464";
