@@ -34,12 +34,11 @@ struct sdc__inbox {
   struct sdc__resolved *head, *tail;
 };
 
-/* A question in flight: the callback's userdata, turned into the answer. */
+/* A directory question about a target, in flight. */
 struct asking {
   struct asking *next; /* in p->asking */
   uint64_t id;         /* answers carry it: a forgotten target's are dropped */
   sdc_target *t;
-  bool forced;
 };
 
 /* A caller waiting for sdc_pool_resolve(_host): answers find it by id. */
@@ -195,33 +194,28 @@ bool sdc__resolve_pending(const sdc_pool *p, const sdc_target *t)
 static sdc_status ask(sdc_pool *p, sdc_target *t, bool forced)
 {
   struct asking *a;
-  struct job *j;
+  struct sdc__resolved *ans;
+  struct job *j = NULL;
   sdc_status st;
 
   if(asking_find(p, t))
     return SDC_OK; /* join the question in flight */
   a = sdc__calloc(1, sizeof(*a));
-  j = sdc__calloc(1, sizeof(*j));
-  if(j)
-    j->ans = sdc__calloc(1, sizeof(*j->ans));
-  if(!a || !j || !j->ans) {
-    if(j)
-      sdc_free(j->ans);
-    sdc_free(j);
+  ans = sdc__calloc(1, sizeof(*ans));
+  if(!a || !ans || !(j = job_new(p, ans))) {
+    sdc_free(ans);
     sdc_free(a);
     snprintf(p->err, sizeof(p->err), "out of memory");
     return SDC_ENOMEM;
   }
-  j->in = p->inbox;
-  j->ans->t = t;
-  j->ans->ask = ++p->next_ask;
+  ans->t = t;
+  ans->ask = ++p->next_ask;
   if(forced)
     sdc_resolver_invalidate(t->resolver, t->service);
-  inbox_ref(p->inbox);
   st = sdc_resolve_async(t->resolver, t->service, 0, NULL, on_answer, j);
   if(st) {
     inbox_unref(p->inbox);
-    sdc_free(j->ans);
+    sdc_free(ans);
     sdc_free(j);
     sdc_free(a);
     snprintf(p->err, sizeof(p->err), "resolve %s: %s", t->service,
@@ -230,7 +224,6 @@ static sdc_status ask(sdc_pool *p, sdc_target *t, bool forced)
   }
   a->t = t;
   a->id = p->next_ask; /* j may be gone already: the answer frees it */
-  a->forced = forced;
   a->next = p->asking;
   p->asking = a;
   return SDC_OK;
