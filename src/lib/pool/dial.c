@@ -196,6 +196,30 @@ void sdc__dial_free(struct sdc__dial *d)
   sdc_free(d);
 }
 
+unsigned sdc__sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss)
+{
+  memset(ss, 0, sizeof(*ss));
+  if(strchr(addr, ':')) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    return inet_pton(AF_INET6, addr, &a->sin6_addr) == 1 ? sizeof(*a) : 0;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, addr, &a->sin_addr) == 1 ? sizeof(*a) : 0;
+  }
+}
+
+sdc_status sdc__connect_failure(int err, sdc_fail_kind *kind)
+{
+  *kind = err == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED
+          : err == ETIMEDOUT  ? SDC_FAIL_CONNECT_TIMEOUT
+                              : SDC_FAIL_CONNECT;
+  return err == ETIMEDOUT ? SDC_ETIMEDOUT : SDC_EUNAVAILABLE;
+}
+
 sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int port,
                            struct sdc__dial **out, sdc_fail_kind *kind,
                            char *why, size_t cap)
@@ -203,25 +227,12 @@ sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int por
   struct sockaddr_storage ss;
   socklen_t len;
   struct sdc__dial *d;
-  bool v6 = strchr(addr, ':') != NULL;
   const char *h = t->host;
   char bare[64];
   unsigned char bin[16];
 
-  memset(&ss, 0, sizeof(ss));
   *kind = SDC_FAIL_CONNECT;
-  if(v6) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons((uint16_t)port);
-    len = inet_pton(AF_INET6, addr, &a->sin6_addr) == 1 ? sizeof(*a) : 0;
-  } else {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    len = inet_pton(AF_INET, addr, &a->sin_addr) == 1 ? sizeof(*a) : 0;
-  }
-  if(!len) {
+  if(!(len = sdc__sockaddr_of(addr, port, &ss))) {
     snprintf(why, cap, "'%.60s' is not an address", addr);
     return SDC_EINVAL;
   }
@@ -266,10 +277,11 @@ sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int por
   if(connect(d->fd, (struct sockaddr *)&ss, len) == 0) {
     d->tcp_up = true;
   } else if(errno != EINPROGRESS) {
-    *kind = errno == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED : SDC_FAIL_CONNECT;
-    snprintf(why, cap, "cannot connect: %s", strerror(errno));
+    int err = errno;
+    sdc_status st = sdc__connect_failure(err, kind);
+    snprintf(why, cap, "cannot connect: %s", strerror(err));
     sdc__dial_free(d);
-    return SDC_EUNAVAILABLE;
+    return st;
   }
   d->events = POLLOUT;
   *out = d;
@@ -326,10 +338,7 @@ int sdc__dial_step(struct sdc__dial *d, short revents, sdc_status *st,
       return 0;
     if(getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
       err = err ? err : errno;
-      *kind = err == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED
-              : err == ETIMEDOUT  ? SDC_FAIL_CONNECT_TIMEOUT
-                                  : SDC_FAIL_CONNECT;
-      *st = err == ETIMEDOUT ? SDC_ETIMEDOUT : SDC_EUNAVAILABLE;
+      *st = sdc__connect_failure(err, kind);
       snprintf(why, cap, "cannot connect: %s", strerror(err));
       return -1;
     }

@@ -218,6 +218,12 @@ void sdc__h1_forget(sdc_pool *p, sdc_target *t);
 /* ---- connections the pool dials itself (dial.c) ---- */
 struct sdc__dial;
 struct ssl_st;
+struct sockaddr_storage;
+/* addr (an IPv4 or IPv6 literal) and port as a socket address: its length,
+ * 0 when addr is neither. */
+unsigned sdc__sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss);
+/* What a failed connect's errno means: *kind set, the status returned. */
+sdc_status sdc__connect_failure(int err, sdc_fail_kind *kind);
 /* Start a non-blocking connect to addr:port (and, for a TLS target, the
  * handshake that follows). On failure *kind and why say what. */
 sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int port,

@@ -13,10 +13,8 @@
 
 #include "core/core.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,11 +53,10 @@ static void op_end(struct tcpop *op, sdc_status st, sdc_fail_kind kind,
 
 static void connect_failed(struct tcpop *op, int err)
 {
-  sdc_fail_kind kind = err == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED
-                       : err == ETIMEDOUT  ? SDC_FAIL_CONNECT_TIMEOUT
-                                           : SDC_FAIL_CONNECT;
-  op_end(op, err == ETIMEDOUT ? SDC_ETIMEDOUT : SDC_EUNAVAILABLE, kind,
-         "cannot connect", strerror(err));
+  sdc_fail_kind kind;
+  sdc_status st = sdc__connect_failure(err, &kind);
+
+  op_end(op, st, kind, "cannot connect", strerror(err));
 }
 
 static void op_connected(struct tcpop *op)
@@ -79,28 +76,12 @@ sdc_status sdc_pool_tcp_connect(sdc_pool *p, const char *addr, int port,
   struct tcpop *op;
   bool v6 = addr && strchr(addr, ':');
 
-  memset(&ss, 0, sizeof(ss));
   if(!addr || !cb || port < 1 || port > 65535 || read_max > (64u << 20)) {
     snprintf(p->err, sizeof(p->err), "a TCP connect needs an address, a port "
              "(1-65535) and a callback");
     return SDC_EINVAL;
   }
-  if(v6) {
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons((uint16_t)port);
-    len = sizeof(*a);
-    if(inet_pton(AF_INET6, addr, &a->sin6_addr) != 1)
-      len = 0;
-  } else {
-    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    len = sizeof(*a);
-    if(inet_pton(AF_INET, addr, &a->sin_addr) != 1)
-      len = 0;
-  }
-  if(!len) {
+  if(!(len = sdc__sockaddr_of(addr, port, &ss))) {
     snprintf(p->err, sizeof(p->err), "'%.80s' is not an IPv4 or IPv6 address", addr);
     return SDC_EINVAL;
   }
