@@ -506,10 +506,7 @@ static void ep_start(struct ep_probe *e)
   bool v6 = strchr(e->address, ':') != NULL;
 
   e->deadline_ms = e->run->start_us / 1000 + c->timeout_ms;
-  e->res.address = e->address;
   e->res.port = e->port;
-  e->res.tls_version = e->tls_version;
-  e->res.tls_cipher = e->tls_cipher;
   if(!c->http) {
     uint64_t now = sdc__now_ms();
     st = sdc_pool_tcp_connect(e->run->pr->pool, e->address, e->port,
@@ -599,7 +596,7 @@ void sdc__probe_auth_failed(struct ep_probe *e, const char *why)
   ep_done(e, SDC_PROBE_AUTH, why);
 }
 
-/* Probe the endpoints now known (run->eps filled); `why` fails them all. */
+/* Probe the endpoints now known (run->eps filled). */
 static void start_all(struct run *r)
 {
   r->pending = r->n;
@@ -620,6 +617,21 @@ static void start_all(struct run *r)
     report(r);
 }
 
+/* Endpoint `e` of run `r`, named and addressed, its result pointing at
+ * its own buffers. */
+static void ep_init(struct ep_probe *e, struct run *r, const char *endpoint,
+                    const char *address, int port)
+{
+  e->run = r;
+  e->port = port;
+  snprintf(e->endpoint, sizeof(e->endpoint), "%s", endpoint);
+  snprintf(e->address, sizeof(e->address), "%s", address);
+  e->res.endpoint = e->endpoint;
+  e->res.address = e->address;
+  e->res.tls_version = e->tls_version;
+  e->res.tls_cipher = e->tls_cipher;
+}
+
 /* A run that fails as a whole, reported as one row. */
 static void fail_run(struct run *r, const char *endpoint, sdc_probe_reason reason,
                      const char *detail)
@@ -630,16 +642,8 @@ static void fail_run(struct run *r, const char *endpoint, sdc_probe_reason reaso
   r->eps = e;
   r->n = e ? 1 : 0;
   if(e) {
-    e->run = r;
-    snprintf(e->endpoint, sizeof(e->endpoint), "%s", endpoint);
-    e->res.endpoint = e->endpoint;
-    e->res.address = e->address;
-    e->res.tls_version = e->tls_version;
-    e->res.tls_cipher = e->tls_cipher;
-    e->done = true;
-    e->res.reason = reason;
-    snprintf(e->detail, sizeof(e->detail), "%s", detail);
-    e->res.detail = e->detail;
+    ep_init(e, r, endpoint, "", 0);
+    ep_done(e, reason, detail); /* nothing pending yet: the report is ours */
   }
   report(r);
 }
@@ -676,22 +680,14 @@ static void on_resolved(sdc_status st, const sdc_service *svc,
   for(size_t i = 0; i < n; i++) {
     const sdc_endpoint *ep = &svc->endpoints[i];
     struct ep_probe *e = &r->eps[i];
-    e->run = r;
-    snprintf(e->endpoint, sizeof(e->endpoint), "%s", ep->name);
-    snprintf(e->address, sizeof(e->address), "%s", ep->address);
-    e->port = c->port ? c->port : ep->port;
-    e->res.endpoint = e->endpoint;
-    e->res.address = e->address;
+    ep_init(e, r, ep->name, ep->address, c->port ? c->port : ep->port);
     e->res.port = e->port;
-    e->res.tls_version = e->tls_version;
-    e->res.tls_cipher = e->tls_cipher;
     if(!*ep->address || !e->port || strlen(ep->address) >= sizeof(e->address)) {
-      e->done = true;
-      e->res.reason = SDC_PROBE_ENDPOINT_INVALID;
-      snprintf(e->detail, sizeof(e->detail), "the endpoint has no %s: set it in "
+      char why[160];
+      snprintf(why, sizeof(why), "the endpoint has no %s: set it in "
                "Service Directory%s", !*ep->address ? "address" : "port",
                *ep->address ? " (or give the check a port)" : "");
-      e->res.detail = e->detail;
+      ep_done(e, SDC_PROBE_ENDPOINT_INVALID, why);
     }
   }
   sdc_service_release(svc);
@@ -707,14 +703,10 @@ static void on_host(sdc_status st, const char *const *addrs, size_t n,
   struct ep_probe *e = &r->eps[0];
 
   r->resolve_ms = (double)(sdc__now_us() - r->start_us) / 1e3;
-  if(st || !n || strlen(addrs[0]) >= sizeof(e->address)) {
-    e->done = true;
-    e->res.reason = SDC_PROBE_CONNECT_ERROR;
-    snprintf(e->detail, sizeof(e->detail), "%s", st ? errmsg : "no address");
-    e->res.detail = e->detail;
-  } else {
+  if(st || !n || strlen(addrs[0]) >= sizeof(e->address))
+    ep_done(e, SDC_PROBE_CONNECT_ERROR, st ? errmsg : "no address");
+  else
     snprintf(e->address, sizeof(e->address), "%s", addrs[0]);
-  }
   start_all(r);
 }
 
@@ -755,14 +747,7 @@ sdc_status sdc_probe_run(sdc_prober *pr, const sdc_check *check, sdc_probe_cb cb
     } else {
       r->eps = e;
       r->n = 1;
-      e->run = r;
-      e->port = port;
-      snprintf(e->endpoint, sizeof(e->endpoint), "%s", check->host);
-      snprintf(e->address, sizeof(e->address), "%s", check->host);
-      e->res.endpoint = e->endpoint;
-      e->res.address = e->address;
-      e->res.tls_version = e->tls_version;
-      e->res.tls_cipher = e->tls_cipher;
+      ep_init(e, r, check->host, check->host, port);
       st = sdc_pool_resolve_host(pr->pool, check->host, on_host, r);
     }
   }
