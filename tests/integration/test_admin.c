@@ -9,6 +9,7 @@
 #include "admin.h"
 #include "certs.h"
 #include "proc.h"
+#include "run_all.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -255,8 +256,6 @@ int main(void)
 {
   Suite *s = suite_create("admin");
   TCase *tc = tcase_create("admin");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
@@ -264,9 +263,5 @@ int main(void)
   tcase_add_test(tc, tls_with_a_certificate_made_here);
   tcase_add_test(tc, a_real_prometheus_scrapes_the_metrics);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(s));
 }

@@ -6,6 +6,7 @@
  */
 #include "certs.h"
 #include "proc.h"
+#include "run_all.h"
 #include "sdt.h"
 
 #include "sd/sd.h"
@@ -487,11 +488,5 @@ static Suite *localsd_suite(void)
 
 int main(void)
 {
-  SRunner *sr = srunner_create(localsd_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(localsd_suite()));
 }

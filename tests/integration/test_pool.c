@@ -7,6 +7,7 @@
  */
 #include "certs.h"
 #include "proc.h"
+#include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -1267,8 +1268,6 @@ int main(void)
 {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("tls");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
@@ -1300,9 +1299,5 @@ int main(void)
   tcase_add_test(tc, a_target_can_be_forgotten_and_freed_from_its_callback);
   tcase_add_test(tc, a_turn_serves_watched_descriptors_and_posts);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(s));
 }

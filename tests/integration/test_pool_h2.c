@@ -8,6 +8,7 @@
  */
 #include "certs.h"
 #include "proc.h"
+#include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -203,8 +204,6 @@ int main(void)
 {
   Suite *s = suite_create("pool_h2");
   TCase *tc = tcase_create("h2");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, setup, teardown);
@@ -212,9 +211,5 @@ int main(void)
   tcase_add_test(tc, http2_connections_close_after_their_request_limit);
   tcase_add_test(tc, http2_fresh_requests_get_connections_of_their_own);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return test_run_all(srunner_create(s));
 }

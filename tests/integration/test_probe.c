@@ -9,6 +9,7 @@
 #include "certs.h"
 #include "fakehttp.h"
 #include "proc.h"
+#include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -877,8 +878,6 @@ int main(void)
 {
   Suite *s = suite_create("probe");
   TCase *tc = tcase_create("probe");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
@@ -894,9 +893,5 @@ int main(void)
   tcase_add_test(tc, cli_table_json_and_exit_codes);
   tcase_add_test(tc, cli_config_check_on_the_shipped_example_and_a_bad_file);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(s));
 }

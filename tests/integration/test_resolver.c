@@ -8,6 +8,7 @@
 #include "certs.h"
 #include "fakehttp.h"
 #include "proc.h"
+#include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -989,11 +990,5 @@ static Suite *resolver_suite(void)
 
 int main(void)
 {
-  SRunner *sr = srunner_create(resolver_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(resolver_suite()));
 }

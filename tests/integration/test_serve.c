@@ -7,6 +7,7 @@
  * graceful SIGTERM. Every process is stopped by its PID.
  */
 #include "proc.h"
+#include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -291,8 +292,6 @@ int main(void)
 {
   Suite *s = suite_create("serve");
   TCase *tc = tcase_create("serve");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 180);
@@ -300,9 +299,5 @@ int main(void)
   tcase_add_test(tc, a_bad_configuration_stops_before_anything_runs);
   tcase_add_test(tc, the_local_directory_runs_in_the_daemon);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(s));
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Runs every unit suite; ctest runs it once per suite with CK_RUN_SUITE. */
+#include "run_all.h"
 #include "suites.h"
 
 #include <stdlib.h>
@@ -7,7 +8,6 @@
 int main(void)
 {
   SRunner *sr = srunner_create(core_suite());
-  int failed;
 
   srunner_add_suite(sr, validate_suite());
   srunner_add_suite(sr, filter_suite());
@@ -25,8 +25,5 @@ int main(void)
   srunner_add_suite(sr, metrics_suite());
   srunner_add_suite(sr, sched_suite());
   srunner_add_suite(sr, serve_config_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(sr);
 }

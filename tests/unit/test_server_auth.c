@@ -4,6 +4,7 @@
  * call through). strdup is interposed here to fail on the token alone. */
 #include <check.h>
 
+#include "run_all.h"
 #include "server.h"
 
 #include <grpc/grpc.h>
@@ -57,14 +58,8 @@ int main(void)
 {
   Suite *s = suite_create("server_auth");
   TCase *tc = tcase_create("fail_closed");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, a_token_that_cannot_be_copied_stops_the_server);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run_all(srunner_create(s));
 }
