@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "suites.h"
 
+#include "core/base64.h"
+
 #include <sdconnect/sdconnect.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,27 @@ START_TEST(global_init_rejects_partial_allocator)
 }
 END_TEST
 
+START_TEST(base64_decodes_both_alphabets_and_says_where_it_stops)
+{
+  unsigned char out[16];
+  size_t bad = 99;
+
+  /* 0xfb 0xff 0xbf: "+/+/" in the standard alphabet, "-_-_" in the URL one */
+  ck_assert_uint_eq(sdc__base64_decode("-_-_", 4, true, out, &bad), 3);
+  ck_assert(!memcmp(out, "\xfb\xff\xbf", 3));
+  ck_assert_uint_eq(sdc__base64_decode("+/+/", 4, false, out, &bad), 3);
+  ck_assert(!memcmp(out, "\xfb\xff\xbf", 3));
+  ck_assert_uint_eq(sdc__base64_decode("+/+/", 4, true, out, &bad), (size_t)-1);
+  ck_assert_uint_eq(bad, 0);
+  ck_assert_uint_eq(sdc__base64_decode("QUJD", 4, true, out, &bad), 3);
+  ck_assert(!memcmp(out, "ABC", 3));
+  ck_assert_uint_eq(sdc__base64_decode("QUI", 3, false, out, &bad), 2); /* "AB", unpadded */
+  ck_assert(!memcmp(out, "AB", 2));
+  ck_assert_uint_eq(sdc__base64_decode("QU.D", 4, false, out, &bad), (size_t)-1);
+  ck_assert_uint_eq(bad, 2);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
   Suite *s = suite_create("core");
@@ -47,6 +70,7 @@ Suite *core_suite(void)
   tcase_add_test(tc, every_status_has_a_name);
   tcase_add_test(tc, status_values_never_change);
   tcase_add_test(tc, global_init_rejects_partial_allocator);
+  tcase_add_test(tc, base64_decodes_both_alphabets_and_says_where_it_stops);
   suite_add_tcase(s, tc);
   return s;
 }

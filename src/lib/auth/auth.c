@@ -12,6 +12,7 @@
  */
 #include "auth.h"
 
+#include "core/base64.h"
 #include "core/core.h"
 
 #include <errno.h>
@@ -311,25 +312,16 @@ static int64_t id_lifetime_s(const char *tok)
 {
   const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
   unsigned char buf[4096];
-  size_t n = 0;
-  unsigned acc = 0, bits = 0;
+  size_t n, bad;
   json_t *j;
   json_int_t exp, iat;
 
   if(!d2 || (size_t)(d2 - d1) * 3 / 4 >= sizeof(buf))
     return 3600;
-  for(const char *p = d1 + 1; p < d2; p++) { /* base64url, no padding */
-    int v = *p >= 'A' && *p <= 'Z' ? *p - 'A' : *p >= 'a' && *p <= 'z' ? *p - 'a' + 26
-          : *p >= '0' && *p <= '9' ? *p - '0' + 52 : *p == '-' ? 62 : *p == '_' ? 63 : -1;
-    if(v < 0)
-      return 3600;
-    acc = (acc << 6) | (unsigned)v;
-    bits += 6;
-    if(bits >= 8) {
-      bits -= 8;
-      buf[n++] = (unsigned char)(acc >> bits);
-    }
-  }
+  /* the claims: base64url without padding */
+  n = sdc__base64_decode(d1 + 1, (size_t)(d2 - d1 - 1), true, buf, &bad);
+  if(n == (size_t)-1)
+    return 3600;
   j = json_loadb((const char *)buf, n, 0, NULL);
   exp = json_integer_value(json_object_get(j, "exp"));
   iat = json_integer_value(json_object_get(j, "iat"));

@@ -6,6 +6,7 @@
  */
 #include "config/config.h"
 
+#include "core/base64.h"
 #include "core/core.h"
 
 #include <errno.h>
@@ -356,28 +357,12 @@ bool sdc__cfg_duration_ms(struct sdc__cfg *c, const struct sdc__cfg_node *n,
   return true;
 }
 
-static int b64_value(char ch)
-{
-  if(ch >= 'A' && ch <= 'Z')
-    return ch - 'A';
-  if(ch >= 'a' && ch <= 'z')
-    return ch - 'a' + 26;
-  if(ch >= '0' && ch <= '9')
-    return ch - '0' + 52;
-  if(ch == '+' || ch == '-')
-    return 62;
-  if(ch == '/' || ch == '_')
-    return 63;
-  return -1;
-}
-
 bool sdc__cfg_base64(struct sdc__cfg *c, const struct sdc__cfg_node *n,
                      const char *path, size_t max, unsigned char **out,
                      size_t *out_len)
 {
   unsigned char *buf;
-  size_t o = 0, len;
-  unsigned acc = 0, bits = 0;
+  size_t o, len, bad;
 
   if(!sdc__cfg_want(c, n, path, SDC_CFG_SCALAR))
     return false;
@@ -392,20 +377,11 @@ bool sdc__cfg_base64(struct sdc__cfg *c, const struct sdc__cfg_node *n,
     sdc__cfg_error(c, n, path, "out of memory");
     return false;
   }
-  for(size_t i = 0; i < len; i++) {
-    int v = b64_value(n->str[i]);
-    if(v < 0) {
-      sdc__cfg_error(c, n, path, "not base64: '%c' at offset %zu (expected the "
-                     "body base64-encoded, as the API returns it)", n->str[i], i);
-      sdc_free(buf);
-      return false;
-    }
-    acc = (acc << 6) | (unsigned)v;
-    bits += 6;
-    if(bits >= 8) {
-      bits -= 8;
-      buf[o++] = (unsigned char)(acc >> bits);
-    }
+  if((o = sdc__base64_decode(n->str, len, false, buf, &bad)) == (size_t)-1) {
+    sdc__cfg_error(c, n, path, "not base64: '%c' at offset %zu (expected the "
+                   "body base64-encoded, as the API returns it)", n->str[bad], bad);
+    sdc_free(buf);
+    return false;
   }
   if(len % 4 == 1 || o > max) {
     if(o > max)
