@@ -29,6 +29,7 @@ static const char usage[] =
     "  probe       run uptime checks once against every endpoint\n"
     "  config      check the daemon's configuration file\n"
     "  serve       run checks on their periods; metrics and results\n"
+    "  status      what the daemon's history says: up/down, uptime, failures\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -49,6 +50,7 @@ static const struct command {
     {"fetch", cmd_fetch, 1},
     {"probe", cmd_probe, 1},
     {"config", cmd_config, 1},
+    {"status", cmd_status, 1},
     {"serve", sdc_daemon_serve, 0}, /* blocks signals before threads start */
 };
 

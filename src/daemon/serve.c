@@ -19,6 +19,7 @@
  * - SIGTERM/SIGINT: no new runs; running ones get a grace time; exit 0.
  */
 #include "admin.h"
+#include "history.h"
 #include "registry.h"
 #include "seed.h"
 #include "serve.h"
@@ -62,6 +63,8 @@ struct daemon {
   sdc_scheduler *sched;
   sdc_metrics *m;
   struct admin *admin;
+  struct history *history;
+  uint64_t dropped_told;
   FILE *results;
   int sigfd;
   bool stopping, reload;
@@ -74,7 +77,8 @@ struct daemon {
   char local_ep[300];
   struct {
     sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
-        *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds;
+        *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds,
+        *history_dropped;
   } f;
 };
 
@@ -147,6 +151,9 @@ static int families(struct daemon *d)
   FAM(stale, "sdconnect_directory_stale",
       "1 when the directory did not answer and its last answer was used.",
       SDC_METRIC_GAUGE, ck, 1);
+  FAM(history_dropped, "sdconnect_history_dropped_total",
+      "Reports not written to the history because its writer fell behind.",
+      SDC_METRIC_COUNTER, NULL, 0);
   FAM(rss, "process_resident_memory_bytes", "Resident memory size in bytes.",
       SDC_METRIC_GAUGE, NULL, 0);
   FAM(fds, "process_open_fds", "Number of open file descriptors.", SDC_METRIC_GAUGE,
@@ -247,6 +254,8 @@ static void on_report(const sdc_probe_report *rep, void *ud)
   sdc_metric_set(d->f.check_success, ck, rep->passed);
   sdc_metric_set(d->f.stale, ck, rep->directory_stale);
   forget_gone(d, rep);
+  if(d->history)
+    history_record(d->history, rep);
   for(size_t i = 0; i < rep->n_results; i++) {
     const sdc_probe_result *r = &rep->results[i];
     const char *v[] = {id, svc, r->endpoint ? r->endpoint : ""};
@@ -570,6 +579,16 @@ int sdc_daemon_serve(int argc, char **argv)
      sdc_metrics_new(&d.m) || families(&d) || d.sigfd < 0 ||
      sdc_pool_watch(d.pool, d.sigfd, POLLIN, on_signal, &d))
     goto out;
+  {
+    char path[1100];
+    mkdir(d.cfg->state_dir, 0750); /* an existing one is fine */
+    snprintf(path, sizeof(path), "%s/history.db", d.cfg->state_dir);
+    if(history_open(&d.history, path, d.cfg->history_days, d.pool, err, sizeof(err))) {
+      logf_(0, "msg=\"cannot open the history\" why=\"%s\"\nhint: stateDir must be a "
+            "folder the daemon may write", err);
+      goto out;
+    }
+  }
   if(d.cfg->results_file)
     d.results = !strcmp(d.cfg->results_file, "-") ? stdout : fopen(d.cfg->results_file, "a");
   if(d.cfg->results_file && !d.results) {
@@ -623,6 +642,11 @@ int sdc_daemon_serve(int argc, char **argv)
       d.skipped_told = ss.skipped;
     }
     sdc_metric_set(d.f.lag, NULL, ss.last_lag_ms / 1000);
+    if(history_dropped(d.history) > d.dropped_told) {
+      sdc_metric_add(d.f.history_dropped, NULL,
+                     (double)(history_dropped(d.history) - d.dropped_told));
+      d.dropped_told = history_dropped(d.history);
+    }
     process_metrics(&d, now);
     wait = next < 1000 ? next : 1000;
     if(admin_timeout_ms(d.admin) < wait)
@@ -635,9 +659,12 @@ int sdc_daemon_serve(int argc, char **argv)
 out:
   if(rc)
     logf_(0, "msg=\"cannot start\" config=%s", d.config_path);
-  admin_stop(d.admin);
   sdc_scheduler_free(d.sched);
-  sdc_prober_free(d.pr); /* runs still going end here */
+  sdc_prober_free(d.pr); /* runs still going end here (their reports too) */
+  history_close(d.history); /* written; summaries asked for are posted... */
+  if(d.pool)
+    sdc_pool_turn(d.pool, 0); /* ...and answered here */
+  admin_stop(d.admin);
   sdc_pool_free(d.pool);
   sdc_resolver_free(d.res);
   if(d.lsd)

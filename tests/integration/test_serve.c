@@ -4,7 +4,8 @@
  * directory and a test server on 127.0.0.1: checks on a one-second period,
  * metrics scraped over HTTP, endpoints added to and removed from the
  * directory while it runs, reloads with a bad and a good file, and a
- * graceful SIGTERM. Every process is stopped by its PID.
+ * graceful SIGTERM; the history read by `sdconnect status` and kept across a
+ * restart. Every process is stopped by its PID.
  */
 #include "proc.h"
 #include "run_all.h"
@@ -12,6 +13,7 @@
 #include <sdconnect/sdconnect.h>
 
 #include <check.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +67,9 @@ static void write_config(const char *name, const char *extra_check)
           "    sdconnect: {period: 1s}\n"
           "%s"
           "admin: {listen: '127.0.0.1:0'}\n"
-          "results: {file: %s/results.jsonl}\n",
-          sd.port, extra_check ? extra_check : "", dir);
+          "results: {file: %s/results.jsonl}\n"
+          "stateDir: %s\n",
+          sd.port, extra_check ? extra_check : "", dir, dir);
   fclose(f);
 }
 
@@ -275,7 +278,7 @@ START_TEST(the_local_directory_runs_in_the_daemon)
              "servicedirectory_service, labels: {project_id: p, location: us-central1, "
              "namespace_name: n, service_name: web}}, httpCheck: {path: /echo}, timeout: 2s, "
              "sdconnect: {period: 1s}}\n"
-             "admin: {listen: '127.0.0.1:0'}\n");
+             "admin: {listen: '127.0.0.1:0'}\nstateDir: %s\n", dir);
   fclose(f);
   ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
   {
@@ -285,6 +288,108 @@ START_TEST(the_local_directory_runs_in_the_daemon)
   ck_assert(tproc_log_has(&daemon_, "seed loaded"));
   ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
   daemon_.pid = 0;
+}
+END_TEST
+
+/* `sdconnect status ARGS...` with the test's state directory; its exit
+ * status, its output in p->log. */
+static int status(struct tproc *p, const char *a1, const char *a2)
+{
+  const char *argv[] = {tproc_sdconnect(), "status", "--state-dir", dir, a1, a2, NULL};
+
+  if(!p->dir[0])
+    ck_assert_int_eq(tproc_tmpdir(p->dir), 0);
+  if(p->log[0])
+    unlink(p->log); /* this run's output only */
+  return tproc_run(p, argv);
+}
+
+/* The check's summary from `sdconnect status --json web`. */
+static json_t *summary(struct tproc *p)
+{
+  json_error_t je;
+  json_t *j;
+
+  ck_assert_int_le(status(p, "--json", "web"), 3);
+  j = json_load_file(p->log, 0, &je);
+  if(!j) {
+    FILE *f = fopen(p->log, "r");
+    char buf[2048] = "";
+    if(f) {
+      buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+      fclose(f);
+    }
+    ck_abort_msg("not JSON (%s):\n%s", je.text, buf);
+  }
+  return j;
+}
+
+static double uptime_1h(json_t *sum)
+{
+  return json_number_value(
+      json_object_get(json_object_get(json_array_get(json_object_get(sum, "checks"), 0),
+                                      "uptime"), "1h"));
+}
+
+START_TEST(the_history_is_kept_across_a_restart)
+{
+  char cfg[200];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+  struct tproc st = {0};
+  json_t *sum, *eps;
+  double before;
+
+  endpoint("a", httpd.port, true);
+  endpoint("b", tproc_free_port(), true);
+  write_config("sdconnect.yaml", NULL);
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
+  ck_assert_int_eq(status(&st, NULL, NULL), 1); /* nothing has run yet */
+  ck_assert(tproc_log_has(&st, "no history at"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), UP("b", "0"), NULL};
+    wait_for(want, NULL);
+  }
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  /* for people: the check is down, b failed with its reason */
+  ck_assert_int_eq(status(&st, NULL, NULL), 3);
+  ck_assert_msg(tproc_log_has(&st, "web  DOWN  uptime 1h 0.0%"), "%s", st.log);
+  ck_assert(tproc_log_has(&st, "connect_refused"));
+  ck_assert(tproc_log_has(&st, "1 of 2 endpoints passed"));
+  ck_assert_int_eq(status(&st, "nosuch", NULL), 2);
+  ck_assert(tproc_log_has(&st, "no check 'nosuch'"));
+  sum = summary(&st);
+  eps = json_object_get(json_array_get(json_object_get(sum, "checks"), 0), "endpoints");
+  ck_assert_int_eq(json_array_size(eps), 2);
+  ck_assert(json_is_true(json_object_get(json_array_get(eps, 0), "up")));
+  ck_assert(json_is_null(json_object_get(json_array_get(eps, 0), "lastFailure")));
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_array_get(eps, 1), "lastFailure"), "reason")),
+                   "connect_refused");
+  ck_assert(uptime_1h(sum) == 0.0);
+  json_decref(sum);
+  /* b is mended (removed); the restarted daemon adds to the same history */
+  endpoint("b", 0, false);
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {"sdconnect_check_success{check=\"web\"} 1\n", NULL};
+    wait_for(want, NULL);
+  }
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  ck_assert_int_eq(status(&st, NULL, NULL), 0);
+  sum = summary(&st);
+  before = uptime_1h(sum);
+  ck_assert_msg(before > 0.0 && before < 100.0, "uptime %f: the old runs were lost", before);
+  eps = json_object_get(json_array_get(json_object_get(sum, "checks"), 0), "endpoints");
+  ck_assert_int_eq(json_array_size(eps), 1); /* b left the directory */
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_array_get(json_object_get(sum, "checks"), 0),
+                                       "lastFailure"), "reason")),
+                   "check_failed");
+  json_decref(sum);
+  tproc_rmdir(st.dir);
 }
 END_TEST
 
@@ -298,6 +403,7 @@ int main(void)
   tcase_add_test(tc, serve_probes_reloads_and_stops);
   tcase_add_test(tc, a_bad_configuration_stops_before_anything_runs);
   tcase_add_test(tc, the_local_directory_runs_in_the_daemon);
+  tcase_add_test(tc, the_history_is_kept_across_a_restart);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
