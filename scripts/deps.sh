@@ -10,6 +10,7 @@ packages=(
   libssl-dev libsqlite3-dev libyaml-dev libjansson-dev libcurl4-openssl-dev
   libhttp-parser-dev libpcre2-dev libmicrohttpd-dev check nghttp2-server
   prometheus # promtool checks the metrics text; tests start their own server
+  chromium   # the status page is tested in headless Chromium
 )
 
 missing=()

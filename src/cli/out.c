@@ -68,7 +68,7 @@ json_t *json_service(const sdc_service *s)
 
 void json_print(json_t *j)
 {
-  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   putchar('\n');
   json_decref(j);
 }

@@ -6,6 +6,9 @@
  * epoll descriptor joins the pool's poll (sdc_pool_watch), and MHD_run()
  * serves what is ready, so the listener shares the daemon's one loop.
  *
+ * /status.json is answered later (the daemon reads its history on another
+ * thread): the connection is suspended, and resumed with the answer.
+ *
  * The listening socket is made here (any HOST:PORT, port 0 for a free one)
  * and handed over. TLS and mTLS are libmicrohttpd's (GnuTLS); a bearer
  * token is compared in constant time and never logged.
@@ -24,8 +27,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+struct admin_pending {
+  struct admin_pending *next;
+  struct admin *a;
+  struct MHD_Connection *conn;
+  bool answered;
+  char *body; /* NULL: 503 */
+  size_t len;
+};
+
 struct admin {
   struct MHD_Daemon *d;
+  struct admin_pending *pending; /* suspended /status.json requests */
+  admin_status_fn status;
+  void *status_ud;
   sdc_pool *loop;
   int epoll_fd, listen_fd;
   sdc_metrics *metrics;
@@ -67,6 +82,41 @@ static bool token_ok(const struct admin *a, const char *header)
   return !diff && hl == tl;
 }
 
+static enum MHD_Result answer_pending(struct admin *a, struct admin_pending *p)
+{
+  enum MHD_Result rc;
+
+  for(struct admin_pending **pp = &a->pending; *pp; pp = &(*pp)->next)
+    if(*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  rc = p->body ? reply(p->conn, MHD_HTTP_OK, "application/json", p->body, p->len)
+               : reply(p->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                       "the status cannot be read right now\n", 36);
+  free(p->body);
+  free(p);
+  return rc;
+}
+
+void admin_answer(struct admin_pending *p, const char *body, size_t len)
+{
+  if(p->answered)
+    return;
+  p->answered = true;
+  if(body && (p->body = malloc(len ? len : 1))) {
+    memcpy(p->body, body, len);
+    p->len = len;
+  }
+  MHD_resume_connection(p->conn); /* the handler runs again in MHD_run */
+}
+
+void admin_set_status(struct admin *a, admin_status_fn fn, void *userdata)
+{
+  a->status = fn;
+  a->status_ud = userdata;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -82,6 +132,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     *state = &first;
     return MHD_YES;
   }
+  if(*state != &first) /* a /status.json request, resumed with its answer */
+    return answer_pending(a, *state);
   if(strcmp(method, "GET") && strcmp(method, "HEAD"))
     return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
   if(a->token &&
@@ -97,6 +149,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     rc = reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
     sdc_free(text);
     return rc;
+  }
+  if(a->status && !strcmp(url, "/"))
+    return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                 (const char *)admin_status_page, admin_status_page_len);
+  if(a->status && !strcmp(url, "/status.json")) {
+    struct admin_pending *p = calloc(1, sizeof(*p));
+    if(!p)
+      return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "out of memory\n", 14);
+    p->a = a;
+    p->conn = conn;
+    p->next = a->pending;
+    a->pending = p;
+    *state = p;
+    MHD_suspend_connection(conn);
+    a->status(a->status_ud, p);
+    return MHD_YES;
   }
   if(!strcmp(url, "/healthz"))
     return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
@@ -169,7 +237,7 @@ int admin_start(struct admin **out, sdc_pool *loop, const struct admin_opts *o,
                 int *port, char *err, size_t errcap)
 {
   struct admin *a = calloc(1, sizeof(*a));
-  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   const union MHD_DaemonInfo *info;
 
   if(!a) {
@@ -241,6 +309,16 @@ void admin_stop(struct admin *a)
     return;
   if(a->epoll_fd >= 0)
     sdc_pool_unwatch(a->loop, a->epoll_fd);
+  for(struct admin_pending *p = a->pending; p; p = p->next)
+    admin_answer(p, NULL, 0); /* 503, so none is left suspended */
+  if(a->d && a->pending)
+    MHD_run(a->d);
+  while(a->pending) { /* not taken by MHD_run: closed with the daemon */
+    struct admin_pending *p = a->pending;
+    a->pending = p->next;
+    free(p->body);
+    free(p);
+  }
   if(a->d)
     MHD_stop_daemon(a->d);
   if(a->listen_fd >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The daemon's admin listener: /metrics, /healthz, /readyz, served by
+/* The daemon's admin listener: /metrics, /healthz, /readyz, the status
+ * page (/ and /status.json), served by
  * libmicrohttpd on the daemon's one loop (the pool's poll). */
 #ifndef SDC_DAEMON_ADMIN_H
 #define SDC_DAEMON_ADMIN_H
@@ -17,6 +18,21 @@ struct admin_opts {
   const char *client_ca_pem; /* mTLS: client certificates from this CA */
   const char *token;         /* require "Authorization: Bearer <token>" */
 };
+
+/* The status page (status_page.html, built in). */
+extern const unsigned char admin_status_page[];
+extern const size_t admin_status_page_len;
+
+/* A request for /status.json waiting for its answer (the connection is
+ * suspended meanwhile, so the loop goes on). */
+struct admin_pending;
+/* Start making the status for `p` (on the loop thread); answer it with
+ * admin_answer(), now or later, exactly once. */
+typedef void (*admin_status_fn)(void *userdata, struct admin_pending *p);
+/* On the loop thread: answer `p` with `body` (copied; NULL: 503). */
+void admin_answer(struct admin_pending *p, const char *body, size_t len);
+/* Serve / and /status.json with `fn` (until then they are 404). */
+void admin_set_status(struct admin *a, admin_status_fn fn, void *userdata);
 
 /* Is the daemon ready (its first runs done, its directory reachable)? */
 typedef bool (*admin_ready_fn)(void *userdata, char *why, size_t cap);

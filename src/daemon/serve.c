@@ -329,6 +329,67 @@ static bool ready(void *ud, char *why, size_t cap)
   return true;
 }
 
+/* ---- the status page: /status.json from the history ------------------------ */
+struct status_ask {
+  struct daemon *d;
+  struct admin_pending *p;
+};
+
+/* On the loop: the summary of the running checks; those that have not run
+ * yet are listed too (up: null), in the configuration's order after. */
+static void on_summary(json_t *sum, void *ud)
+{
+  struct status_ask *ask = ud;
+  const sdc_check_set *set = ask->d->cfg->checks;
+  json_t *checks = json_object_get(sum, "checks");
+  char *text = NULL;
+
+  for(size_t i = 0; sum && i < sdc_check_set_count(set); i++) {
+    const char *id = sdc_check_id(sdc_check_set_get(set, i));
+    const char *svc = sdc_check_service(sdc_check_set_get(set, i));
+    bool listed = false;
+    size_t k;
+    json_t *c;
+    json_array_foreach(checks, k, c) {
+      const char *cid = json_string_value(json_object_get(c, "check"));
+      listed |= cid && !strcmp(cid, id);
+    }
+    if(!listed)
+      json_array_append_new(checks, json_pack("{s:s s:s? s:n s:n s:[]}", "check", id,
+                                              "service", svc, "up", "lastRun", "endpoints"));
+  }
+  if(sum)
+    text = json_dumps(sum, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  admin_answer(ask->p, text, text ? strlen(text) : 0);
+  free(text);
+  free(ask);
+}
+
+static void on_status(void *ud, struct admin_pending *p)
+{
+  struct daemon *d = ud;
+  const sdc_check_set *set = d->cfg->checks;
+  size_t n = sdc_check_set_count(set);
+  const char **ids = calloc(n ? n : 1, sizeof(char *));
+  struct status_ask *ask = malloc(sizeof(*ask));
+
+  for(size_t i = 0; ids && i < n; i++)
+    ids[i] = sdc_check_id(sdc_check_set_get(set, i));
+  if(ask)
+    *ask = (struct status_ask){d, p};
+  if(!ids || !ask || !n || !history_summary_async(d->history, ids, n, on_summary, ask)) {
+    if(ask && ids && !n) { /* no checks: nothing to read */
+      json_t *empty = json_pack("{s:[]}", "checks");
+      on_summary(empty, ask);
+      json_decref(empty);
+    } else {
+      admin_answer(p, NULL, 0);
+      free(ask);
+    }
+  }
+  free(ids);
+}
+
 /* ---- setting up ------------------------------------------------------------------- */
 static char *read_all(const char *path)
 {
@@ -612,6 +673,7 @@ int sdc_daemon_serve(int argc, char **argv)
     logf_(0, "msg=\"admin listener\" why=\"%s\"", err);
     goto out;
   }
+  admin_set_status(d.admin, on_status, &d);
   logf_(2, "msg=listening admin=%s port=%d metrics=http%s://%s/metrics directory=%s",
         d.cfg->admin_listen, port, cert ? "s" : "", d.cfg->admin_listen,
         d.local_ep[0] && d.cfg->sd_is_local ? d.local_ep

@@ -25,6 +25,7 @@
 
 static char dir[64];
 static struct tproc sd, httpd, daemon_;
+static int closed_fd = -1; /* holds the port of endpoints that refuse */
 static sdc_resolver *res;
 static sdc_pool *pool;
 
@@ -109,6 +110,9 @@ static void setup(void)
 
 static void teardown(void)
 {
+  if(closed_fd >= 0)
+    close(closed_fd);
+  closed_fd = -1;
   sdc_pool_free(pool);
   sdc_resolver_free(res);
   if(daemon_.pid > 0)
@@ -172,7 +176,7 @@ static void wait_for(const char *const *want, const char *const *unwanted)
 START_TEST(serve_probes_reloads_and_stops)
 {
   char cfg[200];
-  int closed = tproc_free_port();
+  int closed = tproc_closed_port(&closed_fd);
   const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
 
   endpoint("a", httpd.port, true);
@@ -340,7 +344,7 @@ START_TEST(the_history_is_kept_across_a_restart)
   double before;
 
   endpoint("a", httpd.port, true);
-  endpoint("b", tproc_free_port(), true);
+  endpoint("b", tproc_closed_port(&closed_fd), true);
   write_config("sdconnect.yaml", NULL);
   snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
   ck_assert_int_eq(status(&st, NULL, NULL), 1); /* nothing has run yet */
@@ -393,6 +397,83 @@ START_TEST(the_history_is_kept_across_a_restart)
 }
 END_TEST
 
+/* Headless Chromium on the daemon's page: `what` is "--dump-dom" (the
+ * page as its script left it) or "--screenshot=PATH". Everything but
+ * 127.0.0.1 is unresolvable, and the browser's own background traffic is
+ * off. Its output is in b->log. */
+static int browse(struct tproc *b, const char *what, const char *size)
+{
+  char url[64], profile[128];
+  const char *bin = getenv("SDC_CHROMIUM_BIN");
+  const char *argv[] = {bin && *bin ? bin : "chromium", "--headless", "--no-sandbox",
+                        "--disable-gpu", profile, "--no-first-run", "--no-proxy-server",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--disable-default-apps", "--disable-breakpad",
+                        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                        "--virtual-time-budget=12000", size, what, url, NULL};
+
+  if(!b->dir[0])
+    ck_assert_int_eq(tproc_tmpdir(b->dir), 0);
+  snprintf(profile, sizeof(profile), "--user-data-dir=%s", tproc_path(b->dir, "profile"));
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", daemon_.port);
+  if(b->log[0])
+    unlink(b->log);
+  return tproc_run(b, argv);
+}
+
+START_TEST(the_status_page_shows_every_endpoint_in_a_browser)
+{
+  char cfg[200], shot[200];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+  struct tproc b = {0};
+  FILE *f;
+  unsigned char magic[8] = {0};
+
+  endpoint("a", httpd.port, true);
+  endpoint("b", tproc_closed_port(&closed_fd), true);
+  write_config("sdconnect.yaml",
+               "  - {displayName: later, checkerType: VPC_CHECKERS, monitoredResource: {type: "
+               "servicedirectory_service, labels: {project_id: p, location: us-central1, "
+               "namespace_name: n, service_name: web}}, tcpCheck: {port: 1}, timeout: 1s, "
+               "period: 900s}\n");
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), UP("b", "0"), NULL};
+    wait_for(want, NULL);
+  }
+  /* a phone's width: what the script drew, after it refreshed by itself */
+  ck_assert_int_eq(browse(&b, "--dump-dom", "--window-size=390,844"), 0);
+  ck_assert_msg(tproc_log_has(&b, "<section class=\"check\" data-check=\"web\">"), "%s",
+                b.log);
+  ck_assert(tproc_log_has(&b, "<span class=\"badge down\">DOWN</span>"));
+  ck_assert(tproc_log_has(&b, "<tr data-endpoint=\"a\">"));
+  ck_assert(tproc_log_has(&b, "<td class=\"state up\" data-label=\"State\">up</td>"));
+  ck_assert(tproc_log_has(&b, "<td class=\"state down\" data-label=\"State\">"
+                              "down: connect_refused</td>"));
+  ck_assert(tproc_log_has(&b, "1 of 2 endpoints passed"));
+  ck_assert(tproc_log_has(&b, "2 checks, 1 down"));
+  /* a check whose first run is still 0..900 s away is listed as waiting */
+  ck_assert(tproc_log_has(&b, "data-check=\"later\""));
+  ck_assert(tproc_log_has(&b, "NOT RUN YET"));
+  ck_assert_msg(!tproc_log_has(&b, "data-refreshes=\"0\"") &&
+                    !tproc_log_has(&b, "data-refreshes=\"1\""),
+                "the page did not refresh itself");
+  ck_assert_msg(tproc_log_has(&b, "data-fits=\"yes\""), "wider than a phone's screen");
+  /* a desktop's width, as a picture */
+  snprintf(shot, sizeof(shot), "--screenshot=%s", tproc_path(b.dir, "page.png"));
+  ck_assert_int_eq(browse(&b, shot, "--window-size=1200,700"), 0);
+  f = fopen(tproc_path(b.dir, "page.png"), "rb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fread(magic, 1, 8, f), 8);
+  fclose(f);
+  ck_assert(!memcmp(magic, "\x89PNG\r\n\x1a\n", 8));
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  tproc_rmdir(b.dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("serve");
@@ -404,6 +485,7 @@ int main(void)
   tcase_add_test(tc, a_bad_configuration_stops_before_anything_runs);
   tcase_add_test(tc, the_local_directory_runs_in_the_daemon);
   tcase_add_test(tc, the_history_is_kept_across_a_restart);
+  tcase_add_test(tc, the_status_page_shows_every_endpoint_in_a_browser);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }

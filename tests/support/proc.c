@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "proc.h"
 
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,19 +26,26 @@ const char *tproc_path(const char *dir, const char *name)
   return p;
 }
 
-int tproc_free_port(void)
+int tproc_closed_port(int *fd_out)
 {
   struct sockaddr_in a = {.sin_family = AF_INET};
   socklen_t len = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
 
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
      !getsockname(fd, (struct sockaddr *)&a, &len))
     port = ntohs(a.sin_port);
-  if(fd >= 0)
+  if(fd >= 0 && (!fd_out || port < 0))
     close(fd);
+  else if(fd_out)
+    *fd_out = fd;
   return port;
+}
+
+int tproc_free_port(void)
+{
+  return tproc_closed_port(NULL);
 }
 
 void tproc_sleep_ms(int ms)
@@ -214,20 +222,17 @@ bool tproc_log_has(const struct tproc *p, const char *needle)
   return found;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
 void tproc_rmdir(const char *dir)
 {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char path[512];
-
-  if(!d)
-    return;
-  while((e = readdir(d))) {
-    if(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-    unlink(path);
-  }
-  closedir(d);
-  rmdir(dir);
+  if(dir && *dir && strncmp(dir, "/tmp/sdc-test-", 14) == 0) /* only what tests made */
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -37,13 +37,16 @@ unsigned tproc_log_count(const struct tproc *p, const char *needle);
 /* True when the child's log holds `needle`. */
 bool tproc_log_has(const struct tproc *p, const char *needle);
 
-/* Remove the temp dir and everything in it (one level deep). */
+/* Remove a temp dir tproc_tmpdir() made and everything in it. */
 void tproc_rmdir(const char *dir);
 /* "dir/name" in one of 8 rotating buffers (for a few paths per call). */
 const char *tproc_path(const char *dir, const char *name);
 
 /* A loopback TCP port nothing listens on right now (the kernel's choice). */
 int tproc_free_port(void);
+/* A loopback TCP port that refuses connections for as long as *fd (bound,
+ * not listening) stays open: no other process can take it meanwhile. */
+int tproc_closed_port(int *fd);
 
 /* Sleep `ms` milliseconds. */
 void tproc_sleep_ms(int ms);

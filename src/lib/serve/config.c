@@ -246,8 +246,8 @@ static void admin(struct load *l, const struct sdc__cfg_node *n)
      !p->admin_token_file)
     sdc__cfg_error(l->cfg, sdc__cfg_field(n, "listen"), "admin.listen",
                    "'%s' is not loopback: give certFile/keyFile (TLS, or mTLS with "
-                   "clientCaFile) or tokenFile, so that the metrics and health "
-                   "endpoints are not open to the network", p->admin_listen);
+                   "clientCaFile) or tokenFile, so that the metrics, health "
+                   "endpoints and status page are not open to the network", p->admin_listen);
   sdc__cfg_unknown(l->cfg, n, "admin", known);
 }
 
