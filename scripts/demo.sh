@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The README's main job: run the local Service Directory with the example
+# Run the local Service Directory on its own with the example
 # registry, resolve the example service through it, then keep serving in
 # the foreground until Ctrl-C (which stops the server by its PID).
 set -euo pipefail

@@ -122,6 +122,8 @@ int cmd_status(int argc, char **argv)
     sdc_status st = sdc_serve_config_load(config, &cfg, &errs);
     if(st) {
       fputs(errs ? errs : "", stderr);
+      if(errs && errs[0] && errs[strlen(errs) - 1] != '\n')
+        fputc('\n', stderr);
       sdc_free(errs);
       cli_error(CMD, "%s: %s", config, sdc_strerror(st));
       cli_hint("give the daemon's configuration with --config FILE, or its state "

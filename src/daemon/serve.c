@@ -19,6 +19,7 @@
  * - SIGTERM/SIGINT: no new runs; running ones get a grace time; exit 0.
  */
 #include "admin.h"
+#include "dev.h"
 #include "history.h"
 #include "registry.h"
 #include "seed.h"
@@ -562,12 +563,49 @@ static void on_signal(int fd, short revents, void *ud)
 
 static void usage(FILE *to)
 {
-  fprintf(to, "Usage: sdconnect serve [--config FILE] [--port-file FILE]\n\n"
+  fprintf(to, "Usage: sdconnect serve [--config FILE] [--port-file FILE]\n"
+              "       sdconnect serve --dev [--state-dir DIR] [--admin-listen HOST:PORT]\n\n"
               "Run the checks of FILE (default /etc/sdconnect/sdconnect.yaml, see\n"
-              "sdconnect.yaml(5)) on their periods; serve /metrics, /healthz and\n"
-              "/readyz on the admin listener; write results as JSON lines.\n"
-              "SIGHUP reloads the checks; SIGTERM or SIGINT stops (exit 0).\n"
-              "--port-file FILE  write the admin listener's port there once up\n");
+              "sdconnect.yaml(5)) on their periods; serve the status page, /metrics,\n"
+              "/healthz and /readyz on the admin listener; keep a history for\n"
+              "'sdconnect status'; write results as JSON lines.\n"
+              "SIGHUP reloads the checks; SIGTERM or SIGINT stops (exit 0).\n\n"
+              "--port-file FILE  write the admin listener's port there once up\n"
+              "--dev             everything on this machine, no Google account: the\n"
+              "                  local directory in the daemon, two demo HTTPS targets\n"
+              "                  (one healthy, one failing on purpose) and a check of\n"
+              "                  them every %d s; its files go to DIR (default\n"
+              "                  $TMPDIR/sdconnect-dev), the page to HOST:PORT\n"
+              "                  (default 127.0.0.1:9464)\n", DEV_PERIOD_S);
+}
+
+/* What --dev runs and where to look, for people. */
+static void dev_banner(const struct daemon *d, const struct dev *v, const char *listen,
+                       int port)
+{
+  char host[300];
+  const char *colon = strrchr(listen, ':');
+
+  snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - listen) : 0, listen);
+  if(!strcmp(host, "0.0.0.0") || !strcmp(host, "[::]"))
+    snprintf(host, sizeof(host), "127.0.0.1");
+  fprintf(stderr,
+          "\nsdconnect serve --dev: everything on this machine, no Google account.\n"
+          "  status page    http://%s:%d/\n"
+          "  metrics        http://%s:%d/metrics\n"
+          "  directory      %s (the local Service Directory, in this process)\n"
+          "  configuration  %s (an ordinary sdconnect.yaml: copy it to start your own)\n"
+          "  probing        every %d s, HTTPS GET /healthz with SNI and Host %s, on each\n"
+          "                 endpoint of %s:\n"
+          "                   healthy  127.0.0.1:%d  answers 200 {\"status\":\"ok\"}\n"
+          "                   failing  127.0.0.1:%d  answers 503 on purpose; its\n"
+          "                            certificate expires in 10 days\n"
+          "  try            sdconnect status --config %s\n"
+          "                 sdconnect resolve %s --sd-endpoint %s --insecure\n"
+          "  Ctrl-C stops it. For a real project, see 'Against a real project' in README.md.\n\n",
+          host, port, host, port, d->local_ep, d->config_path, DEV_PERIOD_S, DEV_HOST,
+          DEV_SERVICE_NAME, dev_port(v, 0), dev_port(v, 1), d->config_path,
+          DEV_SERVICE_NAME, d->local_ep);
 }
 
 int sdc_daemon_serve(int argc, char **argv)
@@ -575,7 +613,10 @@ int sdc_daemon_serve(int argc, char **argv)
   struct daemon d;
   struct admin_opts ao = {0};
   char err[1024], *errs = NULL, *cert = NULL, *key = NULL, *ca = NULL, *tok = NULL;
-  const char *port_file = NULL;
+  const char *port_file = NULL, *dev_dir = NULL, *dev_listen = "127.0.0.1:9464";
+  char dev_cfg[1100], dev_default[900];
+  bool dev = false, config_given = false;
+  struct dev *demo = NULL;
   sigset_t set;
   int port = 0, rc = 1;
   sdc_status st;
@@ -589,6 +630,13 @@ int sdc_daemon_serve(int argc, char **argv)
       return 0;
     } else if(!strcmp(argv[i], "--config") && i + 1 < argc) {
       d.config_path = argv[++i];
+      config_given = true;
+    } else if(!strcmp(argv[i], "--dev")) {
+      dev = true;
+    } else if(!strcmp(argv[i], "--state-dir") && i + 1 < argc) {
+      dev_dir = argv[++i];
+    } else if(!strcmp(argv[i], "--admin-listen") && i + 1 < argc) {
+      dev_listen = argv[++i];
     } else if(!strcmp(argv[i], "--port-file") && i + 1 < argc) {
       port_file = argv[++i];
     } else {
@@ -597,23 +645,47 @@ int sdc_daemon_serve(int argc, char **argv)
       return 2;
     }
   }
-  st = sdc_serve_config_load(d.config_path, &d.cfg, &errs);
-  if(st) {
-    fputs(errs ? errs : "", stderr);
-    fprintf(stderr, "sdconnect serve: %s: %s\nhint: check it with 'sdconnect config "
-            "check %s'\n", d.config_path, sdc_strerror(st), d.config_path);
-    sdc_free(errs);
-    return st == SDC_ENOMEM ? 1 : 2;
+  if(dev && config_given) {
+    fprintf(stderr, "sdconnect serve: --dev writes its own configuration; leave out "
+                    "--config\n");
+    return 2;
   }
-  d.configs[d.n_configs++] = d.cfg;
+  if(!dev && (dev_dir || strcmp(dev_listen, "127.0.0.1:9464"))) {
+    fprintf(stderr, "sdconnect serve: --state-dir and --admin-listen go with --dev; "
+                    "otherwise they are stateDir and admin.listen in the file\n");
+    return 2;
+  }
   /* signals go to the signalfd: blocked before any thread starts (gRPC's,
-   * the resolver's), so that none of them takes the default action */
+   * the resolver's, the demo targets'), so none of them takes the default
+   * action */
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  if(dev) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dev_default, sizeof(dev_default), "%s/sdconnect-dev", tmp && *tmp ? tmp : "/tmp");
+    if(dev_start(&demo, dev_dir ? dev_dir : dev_default, dev_listen, err, sizeof(err))) {
+      fprintf(stderr, "sdconnect serve --dev: %s\n", err);
+      return 1;
+    }
+    snprintf(dev_cfg, sizeof(dev_cfg), "%s/sdconnect.yaml", dev_dir ? dev_dir : dev_default);
+    d.config_path = dev_cfg;
+  }
+  st = sdc_serve_config_load(d.config_path, &d.cfg, &errs);
+  if(st) {
+    fputs(errs ? errs : "", stderr);
+    if(errs && errs[0] && errs[strlen(errs) - 1] != '\n')
+      fputc('\n', stderr);
+    fprintf(stderr, "sdconnect serve: %s: %s\nhint: check it with 'sdconnect config "
+            "check %s'\n", d.config_path, sdc_strerror(st), d.config_path);
+    sdc_free(errs);
+    dev_stop(demo);
+    return st == SDC_ENOMEM ? 1 : 2;
+  }
+  d.configs[d.n_configs++] = d.cfg;
   if(sdc_global_init(NULL)) {
     sdc_serve_config_free(d.cfg);
     fprintf(stderr, "sdconnect serve: cannot initialise the library\n");
@@ -679,6 +751,8 @@ int sdc_daemon_serve(int argc, char **argv)
         d.local_ep[0] && d.cfg->sd_is_local ? d.local_ep
         : d.cfg->sd_endpoint                ? d.cfg->sd_endpoint
                                             : SDC_SD_GOOGLE_ENDPOINT);
+  if(demo)
+    dev_banner(&d, demo, d.cfg->admin_listen, port);
   if(port_file) {
     FILE *f = fopen(port_file, "w");
     if(f) {
@@ -746,6 +820,7 @@ out:
     sdc_serve_config_free(d.configs[i]);
   if(d.sigfd >= 0)
     close(d.sigfd);
+  dev_stop(demo);
   free(cert);
   if(key) {
     memset(key, 0, strlen(key));

@@ -474,6 +474,65 @@ START_TEST(the_status_page_shows_every_endpoint_in_a_browser)
 }
 END_TEST
 
+#define DEV_SVC "projects/demo-project/locations/us-central1/namespaces/demo/services/webhook"
+#define DEV_UP(id, v)                                                                    \
+  "probe_success{check=\"demo-webhook\",service=\"" DEV_SVC "\",endpoint=\"" DEV_SVC     \
+  "/endpoints/" id "\"} " v "\n"
+
+START_TEST(dev_mode_runs_everything_on_one_machine)
+{
+  char state[200], cfg[200];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--dev", "--state-dir", state,
+                        "--admin-listen", "127.0.0.1:0", NULL};
+  const char *both[] = {tproc_sdconnect(), "serve", "--dev", "--config", "x.yaml", NULL};
+  struct tproc st = {0};
+
+  snprintf(state, sizeof(state), "%s", tproc_path(dir, "dev"));
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(state, "sdconnect.yaml"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {DEV_UP("healthy", "1"), DEV_UP("failing", "0"),
+                          "sdconnect_probe_failures_total{check=\"demo-webhook\","
+                          "reason=\"http_status\"}", NULL};
+    wait_for(want, NULL);
+  }
+  /* it says where everything is */
+  ck_assert(tproc_log_has(&daemon_, "status page    http://127.0.0.1:"));
+  ck_assert(tproc_log_has(&daemon_, "directory      127.0.0.1:"));
+  ck_assert(tproc_log_has(&daemon_, cfg));
+  /* the certificates were made at start and checked (validateSsl): the
+   * failing target's expires in 10 days */
+  {
+    static char buf[65536];
+    const char *p;
+    long long expiry;
+    scrape(buf, sizeof(buf));
+    p = strstr(buf, "probe_ssl_earliest_cert_expiry{check=\"demo-webhook\",service=\"" DEV_SVC
+                    "\",endpoint=\"" DEV_SVC "/endpoints/failing\"} ");
+    ck_assert_ptr_nonnull(p);
+    expiry = atoll(strchr(p, '}') + 2);
+    ck_assert_int_gt(expiry, (long long)time(NULL) + 9 * 86400);
+    ck_assert_int_lt(expiry, (long long)time(NULL) + 11 * 86400);
+  }
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  /* its configuration is an ordinary file, and the history is there */
+  {
+    const char *check_argv[] = {tproc_sdconnect(), "config", "check", cfg, NULL};
+    const char *status_argv[] = {tproc_sdconnect(), "status", "--config", cfg, NULL};
+    ck_assert_int_eq(tproc_tmpdir(st.dir), 0);
+    ck_assert_int_eq(tproc_run(&st, check_argv), 0);
+    unlink(st.log);
+    ck_assert_int_eq(tproc_run(&st, status_argv), 3);
+    ck_assert_msg(tproc_log_has(&st, "http_status: HTTP 503"), "%s", st.log);
+    unlink(st.log);
+    ck_assert_int_eq(tproc_run(&st, both), 2);
+    ck_assert(tproc_log_has(&st, "leave out --config"));
+  }
+  tproc_rmdir(st.dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("serve");
@@ -486,6 +545,7 @@ int main(void)
   tcase_add_test(tc, the_local_directory_runs_in_the_daemon);
   tcase_add_test(tc, the_history_is_kept_across_a_restart);
   tcase_add_test(tc, the_status_page_shows_every_endpoint_in_a_browser);
+  tcase_add_test(tc, dev_mode_runs_everything_on_one_machine);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
