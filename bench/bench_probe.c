@@ -499,7 +499,7 @@ int main(int argc, char **argv)
     json_add("blackbox_tcp_connect_cpu_us_per_probe", btt);
     json_add("tcp_vs_blackbox", tt / btt);
     json_add("https_run_wall_s", wall);
-    printf("%s\n", bench_json);
+    printf("%s}\n", bench_json);
   }
   rc = 0;
 out:

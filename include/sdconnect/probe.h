@@ -206,6 +206,14 @@ typedef struct sdc_scheduler_stats {
 SDC_EXTERN void sdc_scheduler_stats_get(const sdc_scheduler *s,
                                         sdc_scheduler_stats *out);
 
+/*! Called on the loop thread as each run starts, with its lag (start
+ *  minus due time, ms): for a lag histogram. Borrowed check. */
+typedef void (*sdc_scheduler_start_cb)(const sdc_check *c, double lag_ms,
+                                       void *userdata);
+/*! Set (or with NULL clear) the start callback. */
+SDC_EXTERN void sdc_scheduler_on_start(sdc_scheduler *s, sdc_scheduler_start_cb cb,
+                                       void *userdata);
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,8 +147,14 @@ static int families(struct daemon *d)
   FAM(skipped, "sdconnect_scheduler_skipped_runs_total",
       "Runs skipped: due while the last was still going, or missed.", SDC_METRIC_COUNTER,
       NULL, 0);
-  FAM(lag, "sdconnect_scheduler_lag_seconds", "Start minus due time of the last run.",
-      SDC_METRIC_GAUGE, NULL, 0);
+  {
+    static const double lag_buckets[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                         0.1,   0.25,  0.5,   1,    2.5,  5, 10};
+    bad |= sdc_metrics_family(m, "sdconnect_scheduler_lag_seconds",
+                              "Start minus due time of each run.", SDC_METRIC_HISTOGRAM, NULL,
+                              0, lag_buckets, sizeof(lag_buckets) / sizeof(lag_buckets[0]),
+                              &d->f.lag) != SDC_OK;
+  }
   FAM(stale, "sdconnect_directory_stale",
       "1 when the directory did not answer and its last answer was used.",
       SDC_METRIC_GAUGE, ck, 1);
@@ -306,6 +312,14 @@ static void on_report(const sdc_probe_report *rep, void *ud)
       sdc_free(line);
     }
   }
+}
+
+static void on_start(const sdc_check *c, double lag_ms, void *ud)
+{
+  struct daemon *d = ud;
+
+  sdc_metric_observe(d->f.lag, NULL, lag_ms / 1000);
+  logf_(3, "msg=\"run started\" check=%s lag_ms=%.3f", sdc_check_id(c), lag_ms);
 }
 
 static bool ready(void *ud, char *why, size_t cap)
@@ -712,6 +726,7 @@ int sdc_daemon_serve(int argc, char **argv)
      sdc_metrics_new(&d.m) || families(&d) || d.sigfd < 0 ||
      sdc_pool_watch(d.pool, d.sigfd, POLLIN, on_signal, &d))
     goto out;
+  sdc_scheduler_on_start(d.sched, on_start, &d);
   {
     char path[1100];
     mkdir(d.cfg->state_dir, 0750); /* an existing one is fine */
@@ -777,7 +792,6 @@ int sdc_daemon_serve(int argc, char **argv)
       sdc_metric_add(d.f.skipped, NULL, (double)(ss.skipped - d.skipped_told));
       d.skipped_told = ss.skipped;
     }
-    sdc_metric_set(d.f.lag, NULL, ss.last_lag_ms / 1000);
     if(history_dropped(d.history) > d.dropped_told) {
       sdc_metric_add(d.f.history_dropped, NULL,
                      (double)(history_dropped(d.history) - d.dropped_told));

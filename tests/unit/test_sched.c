@@ -97,8 +97,15 @@ static sdc_scheduler *sched(struct fake *f, unsigned max)
   return s;
 }
 
+static void sum_lag(const sdc_check *c, double lag_ms, void *ud)
+{
+  (void)c;
+  *(double *)ud += lag_ms;
+}
+
 START_TEST(due_times_follow_the_phase_and_never_drift)
 {
+  double lags = 0;
   struct fake f = {0};
   sdc_check_set *set = checks(1, "10s");
   const sdc_check *c = sdc_check_set_get(set, 0);
@@ -106,6 +113,7 @@ START_TEST(due_times_follow_the_phase_and_never_drift)
   sdc_scheduler *s = sched(&f, 0);
   sdc_scheduler_stats st;
 
+  sdc_scheduler_on_start(s, sum_lag, &lags);
   ck_assert_int_eq(sdc_scheduler_add(s, c, now), SDC_OK);
   ck_assert_int_eq(sdc_scheduler_add(s, c, now), SDC_EEXIST);
   next = sdc_scheduler_tick(s, now);
@@ -121,6 +129,7 @@ START_TEST(due_times_follow_the_phase_and_never_drift)
   ck_assert_uint_eq(st.runs, 50);
   ck_assert_uint_eq(st.skipped, 0);
   ck_assert(st.last_lag_ms == 3000);
+  ck_assert(lags == 50 * 3000.0); /* every start told, with its lag */
   ck_assert_int_eq(f.reports, 50);
   sdc_scheduler_free(s);
   sdc_check_set_free(set);

@@ -69,6 +69,7 @@ START_TEST(a_whole_file_with_inline_checks_and_check_files)
   put("token", "t0ken\n");
   path = put("sdconnect.yaml",
              "local: {listen: '127.0.0.1:0', memory: true}\n"
+             "directory: {cacheTtl: 5s}\n" /* no endpoint: still the local one */
              "checks:\n" CHECK("inline", "4")
              "checkFiles: [checks.d/*.yaml, 'checks.d/*.json']\n"
              "admin: {listen: '0.0.0.0:9464', tokenFile: token}\n"
@@ -82,6 +83,7 @@ START_TEST(a_whole_file_with_inline_checks_and_check_files)
   ck_assert(c->local && c->local_memory);
   ck_assert_str_eq(c->sd_endpoint, "127.0.0.1:0"); /* the local directory */
   ck_assert_int_eq(c->sd_insecure, 1);
+  ck_assert_uint_eq(c->sd_cache_ttl_ms, 5000);
   ck_assert_ptr_nonnull(strstr(c->admin_token_file, "/token"));
   ck_assert_uint_eq(c->max_running, 8);
   ck_assert_uint_eq(c->history_days, 30);

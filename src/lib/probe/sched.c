@@ -43,6 +43,8 @@ struct sdc_scheduler {
   void *ud;
   sdc__sched_start start;
   void *start_ctx;
+  sdc_scheduler_start_cb on_start;
+  void *on_start_ud;
   unsigned max_running;
   struct sdc__heap heap;
   struct entry *all;
@@ -250,7 +252,15 @@ static void start(sdc_scheduler *s, struct entry *e, uint64_t now)
     s->st.running--;
     s->st.runs--;
     s->st.skipped++;
+  } else if(s->on_start) {
+    s->on_start(e->c, lag, s->on_start_ud);
   }
+}
+
+void sdc_scheduler_on_start(sdc_scheduler *s, sdc_scheduler_start_cb cb, void *userdata)
+{
+  s->on_start = cb;
+  s->on_start_ud = userdata;
 }
 
 uint64_t sdc_scheduler_tick(sdc_scheduler *s, uint64_t now_ms)

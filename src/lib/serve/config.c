@@ -392,7 +392,7 @@ static void decode(struct load *l, const struct sdc__cfg_node *root)
   p->state_dir = str_field(l, root, "", "stateDir");
   sdc__cfg_unknown(l->cfg, root, "", known);
   /* defaults */
-  if(p->local && !sdc__cfg_field(root, "directory")) { /* resolve through it */
+  if(p->local && !p->sd_endpoint) { /* resolve through it (timeouts, TTL still apply) */
     p->sd_endpoint = p->local_listen;
     p->sd_insecure = 1;
     p->sd_is_local = 1;
