@@ -15,6 +15,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,22 +38,32 @@ static uint64_t mono_ms(void)
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void endpoint(const char *id, int port, bool create)
+static void endpoint_in(sdc_resolver *in, const char *id, int port)
 {
   char name[200];
   sdc_sd_resource e = {SDC_SD_ENDPOINT, name, NULL, 0, NULL, "127.0.0.1", port, NULL};
   sdc_sd_resource *out = NULL;
 
   snprintf(name, sizeof(name), SVC "/endpoints/%s", id);
-  if(create) {
-    ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-    sdc_sd_resource_free(out);
-  } else {
-    ck_assert_int_eq(sdc_sd_delete(res, SDC_SD_ENDPOINT, name), SDC_OK);
-  }
+  ck_assert_int_eq(sdc_sd_create(in, &e, &out), SDC_OK);
+  sdc_sd_resource_free(out);
 }
 
-static void write_config(const char *name, const char *extra_check)
+static void endpoint(const char *id, int port, bool create)
+{
+  char name[200];
+
+  snprintf(name, sizeof(name), SVC "/endpoints/%s", id);
+  if(create)
+    endpoint_in(res, id, port);
+  else
+    ck_assert_int_eq(sdc_sd_delete(res, SDC_SD_ENDPOINT, name), SDC_OK);
+}
+
+/* The daemon's file: the check "web" (plus `extra_check`), the directory
+ * at `sd_port`, the admin listener on `admin`. */
+static void write_config_at(const char *name, const char *extra_check, int sd_port,
+                            const char *admin)
 {
   FILE *f = fopen(tproc_path(dir, name), "w");
 
@@ -67,11 +78,16 @@ static void write_config(const char *name, const char *extra_check)
           "    timeout: 2s\n"
           "    sdconnect: {period: 1s}\n"
           "%s"
-          "admin: {listen: '127.0.0.1:0'}\n"
+          "admin: {listen: '%s'}\n"
           "results: {file: %s/results.jsonl}\n"
           "stateDir: %s\n",
-          sd.port, extra_check ? extra_check : "", dir, dir);
+          sd_port, extra_check ? extra_check : "", admin, dir, dir);
   fclose(f);
+}
+
+static void write_config(const char *name, const char *extra_check)
+{
+  write_config_at(name, extra_check, sd.port, "127.0.0.1:0");
 }
 
 static void setup(void)
@@ -533,6 +549,91 @@ START_TEST(dev_mode_runs_everything_on_one_machine)
 }
 END_TEST
 
+/* A second directory holding the same service, with endpoint `id`. */
+static sdc_resolver *second_directory(struct tproc *p, const char *id)
+{
+  const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen", "127.0.0.1:0",
+                        NULL};
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/us-central1/namespaces/n",
+                        NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource sv = {SDC_SD_SERVICE, SVC, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource *out = NULL;
+  sdc_resolver_opts *o = NULL;
+  sdc_resolver *r = NULL;
+  char ep[64], err[256];
+
+  ck_assert_int_eq(tproc_start(p, argv, true), 0);
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", p->port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  ck_assert_int_eq(sdc_resolver_new(&r, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  ck_assert_int_eq(sdc_sd_create(r, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(r, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  endpoint_in(r, id, httpd.port);
+  return r;
+}
+
+static void wait_log(const struct tproc *p, const char *needle, unsigned times)
+{
+  uint64_t start = mono_ms();
+
+  while(tproc_log_count(p, needle) < times && mono_ms() - start < 10000)
+    tproc_sleep_ms(100);
+  ck_assert_msg(tproc_log_count(p, needle) >= times, "no '%s' in:\n%s", needle, p->log);
+}
+
+START_TEST(a_reload_moves_the_directory_and_the_admin_listener)
+{
+  char cfg[200], busy_at[64], moved_to[64];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+  struct tproc sd2 = {0};
+  sdc_resolver *r2;
+  int busy_fd = -1, busy = tproc_closed_port(&busy_fd), moved = tproc_free_port();
+
+  ck_assert_int_eq(listen(busy_fd, 1), 0); /* someone else listens there */
+  endpoint("a", httpd.port, true);
+  write_config("sdconnect.yaml", NULL);
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), NULL};
+    wait_for(want, NULL);
+  }
+  /* an admin listener that cannot be opened: refused, everything stays */
+  snprintf(busy_at, sizeof(busy_at), "127.0.0.1:%d", busy);
+  write_config_at("sdconnect.yaml", NULL, sd.port, busy_at);
+  ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+  wait_log(&daemon_, "reload refused", 1);
+  {
+    const char *want[] = {UP("a", "1"), "sdconnect_reloads_total{result=\"refused\"} 1\n",
+                          NULL};
+    wait_for(want, NULL);
+  }
+  /* another directory and another port: both taken */
+  r2 = second_directory(&sd2, "z");
+  snprintf(moved_to, sizeof(moved_to), "127.0.0.1:%d", moved);
+  write_config_at("sdconnect.yaml", NULL, sd2.port, moved_to);
+  ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+  wait_log(&daemon_, "msg=reloaded", 1);
+  daemon_.port = moved;
+  {
+    const char *want[] = {UP("z", "1"), "sdconnect_reloads_total{result=\"ok\"} 1\n", NULL};
+    const char *gone[] = {EP("a"), NULL};
+    wait_for(want, gone);
+  }
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  sdc_resolver_free(r2);
+  tproc_stop(&sd2, 5000);
+  tproc_rmdir(sd2.dir);
+  close(busy_fd);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("serve");
@@ -546,6 +647,7 @@ int main(void)
   tcase_add_test(tc, the_history_is_kept_across_a_restart);
   tcase_add_test(tc, the_status_page_shows_every_endpoint_in_a_browser);
   tcase_add_test(tc, dev_mode_runs_everything_on_one_machine);
+  tcase_add_test(tc, a_reload_moves_the_directory_and_the_admin_listener);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }

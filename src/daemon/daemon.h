@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's state, shared by its parts: serve.c (start, the loop,
+ * signals), runner.c (what runs the checks, and reloads), report.c
+ * (metrics, results, history, readiness, the status page's data).
+ * Everything here runs on the daemon's one loop thread.
+ */
+#ifndef SDC_DAEMON_DAEMON_H
+#define SDC_DAEMON_DAEMON_H
+
+#include "admin.h"
+#include "history.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The endpoints a check reported last time: their series go when they
+ * leave the directory. */
+struct seen {
+  char *check;
+  char **endpoints;
+  size_t n;
+};
+
+/* A directory client, shared by the runners made while its settings did
+ * not change (so its cache and last known answers carry over a reload). */
+struct shared_resolver {
+  sdc_resolver *res;
+  unsigned refs;
+};
+
+/* What runs one configuration's checks: its directory client, a prober on
+ * the daemon's pool, and a scheduler. A reload makes a new runner; the old
+ * one drains (its running checks finish and report) and is then freed
+ * with its configuration. */
+struct runner {
+  sdc_serve_config *cfg;
+  struct shared_resolver *sr;
+  sdc_prober *pr;
+  sdc_scheduler *sched;
+  uint64_t skipped_told;
+  uint64_t dir_fingerprint; /* the directory's settings and files it was made from */
+  struct runner *next;      /* in the draining list */
+};
+
+struct daemon {
+  const char *config_path;
+  sdc_serve_config *cfg; /* the running configuration: run->cfg */
+  struct runner *run, *draining;
+  sdc_pool *pool;
+  sdc_metrics *m;
+  struct admin *admin;
+  struct admin_opts admin_on; /* what the listener was started with (its files' text) */
+  int admin_port;
+  struct history *history;
+  uint64_t dropped_told;
+  FILE *results;
+  const char *results_path; /* what `results` was opened from */
+  int sigfd;
+  bool stopping, reload;
+  uint64_t stop_by;
+  struct seen *seen;
+  size_t n_seen;
+  struct lsd_registry *reg; /* the local directory, when configured */
+  struct lsd_server *lsd;
+  char local_ep[300];
+  struct {
+    sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
+        *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds,
+        *history_dropped, *reloads;
+  } f;
+};
+
+/* logfmt on standard error: 0 error, 1 warn, 2 info, 3 debug. */
+void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void daemon_set_log_level(const char *name);
+uint64_t daemon_now_ms(void); /* monotonic */
+/* A whole file (at most 1 MiB), NUL-terminated; NULL if unreadable. */
+char *daemon_read_file(const char *path);
+/* Free a copy of a secret, wiping it first. NULL ok. */
+void daemon_free_secret(char *s);
+
+/* report.c */
+int report_families(struct daemon *d);
+void report_process(struct daemon *d, uint64_t now);
+void report_run(const sdc_probe_report *rep, void *ud);      /* sdc_probe_cb */
+void report_start(const sdc_check *c, double lag_ms, void *ud); /* start callback */
+bool report_ready(void *ud, char *why, size_t cap);          /* admin_ready_fn */
+void report_status(void *ud, struct admin_pending *p);       /* admin_status_fn */
+void report_cleanup(struct daemon *d);
+
+/* runner.c */
+/* A runner for `c` (taken over on success): a new directory client, or
+ * the running one's when `c` names the same directory. 0, or 1/2 (logged). */
+int runner_new(struct daemon *d, sdc_serve_config *c, struct runner **out);
+/* Schedule every check of the running runner. 0, or -1 (out of memory). */
+int runner_schedule_all(struct daemon *d);
+/* Free drained runners (every draining one when `all`). */
+void runner_reap(struct daemon *d, bool all);
+void runner_free(struct runner *r); /* NULL ok */
+/* SIGHUP: load the file again; if it is good, run it (see runner.c). */
+void daemon_reload(struct daemon *d);
+
+/* serve.c */
+/* (Re)start the admin listener for `c`'s settings; 0, or -1 (logged). */
+int daemon_admin_start(struct daemon *d, const sdc_serve_config *c);
+void daemon_admin_stop(struct daemon *d);
+/* Open (or reopen) the results file of `c`; 0, or -1 (logged). */
+int daemon_results_open(struct daemon *d, const sdc_serve_config *c);
+
+#endif
