@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_daemon: `sdconnect serve` probing 10,000 endpoints (100 services
- * of 100, ResolveService's maximum, in the daemon's local directory) over
- * HTTPS with verified certificates, every 60 s, for several periods; then
+ * of 100, ResolveService's maximum, in a local directory: `sdconnect
+ * sd-server` in its own process, standing where Google's API stands in a
+ * deployment) over HTTPS with verified certificates, every 60 s, for
+ * several periods; then
  * Prometheus's blackbox_exporter probing the same 10,000 targets with the
  * same CA and server name, driven by a Prometheus scraping each through
  * /probe at the same interval (the way blackbox is deployed).
@@ -11,8 +13,9 @@
  * share (user + system time over wall time, % of one core), resident
  * memory (largest sample, one a second), and for sdconnect the scheduling
  * lag of every run (start minus due time, from the daemon's debug log)
- * with its p99. nginx (one worker) serves the targets on CPU 0 with
- * Prometheus; the daemon and blackbox_exporter each run on CPU 1 in turn.
+ * with its p99. nginx (one worker) serves the targets on CPU 0 with the
+ * directory and Prometheus; the daemon and blackbox_exporter each run on
+ * CPU 1 in turn.
  * Everything listens on 127.0.0.1 and is stopped by PID.
  *
  * Needs nginx, prometheus and prometheus-blackbox-exporter (Debian:
@@ -139,17 +142,13 @@ static struct sample watch(pid_t pid, int secs)
 }
 
 /* ---- the files ---------------------------------------------------------------- */
-static int write_daemon_files(int port, int n_services)
+/* The directory's registry: n_services of PER_SERVICE endpoints at `port`. */
+static int write_seed(int port, int n_services)
 {
-  FILE *seed = fopen(path("registry.yaml"), "w"), *cfg = fopen(path("sdconnect.yaml"), "w");
+  FILE *seed = fopen(path("registry.yaml"), "w");
 
-  if(!seed || !cfg) {
-    if(seed)
-      fclose(seed);
-    if(cfg)
-      fclose(cfg);
+  if(!seed)
     return -1;
-  }
   fprintf(seed, "project: bench\nlocation: us-central1\nnamespaces:\n  - name: bench\n"
                 "    services:\n");
   for(int s = 0; s < n_services; s++) {
@@ -157,10 +156,18 @@ static int write_daemon_files(int port, int n_services)
     for(int e = 0; e < PER_SERVICE; e++)
       fprintf(seed, "          - {name: ep-%d, address: 127.0.0.1, port: %d}\n", e, port);
   }
-  fclose(seed);
-  fprintf(cfg, "local: {listen: '127.0.0.1:0', memory: true, seed: registry.yaml}\n"
-               "directory: {cacheTtl: 30s}\n"
-               "checks:\n");
+  return fclose(seed);
+}
+
+/* The daemon's file: a check per service, the directory at `sd_port`. */
+static int write_config(int n_services, int sd_port)
+{
+  FILE *cfg = fopen(path("sdconnect.yaml"), "w");
+
+  if(!cfg)
+    return -1;
+  fprintf(cfg, "directory: {endpoint: '127.0.0.1:%d', insecure: true, cacheTtl: 30s}\n"
+               "checks:\n", sd_port);
   for(int s = 0; s < n_services; s++)
     fprintf(cfg,
             "  - {displayName: svc-%d, checkerType: VPC_CHECKERS, monitoredResource: {type: "
@@ -171,8 +178,7 @@ static int write_daemon_files(int port, int n_services)
             s, s, period_s);
   fprintf(cfg, "admin: {listen: '127.0.0.1:0'}\nprobe: {maxRunning: 128}\n"
                "stateDir: %s\nlog: {level: debug}\n", dir);
-  fclose(cfg);
-  return 0;
+  return fclose(cfg);
 }
 
 static int write_blackbox_files(int port, int bb_port)
@@ -252,7 +258,9 @@ int main(int argc, char **argv)
   char servers[400], bbl[64], bbc[160], prc[160], prs[160], prl[64];
   int port, n_services, bb_port, prom_port, admin_port, rc = 1, n_lags = 0, ok_ours = 0;
   int ok_bb = -1;
-  pid_t nginx = -1, daemon_pid = -1, bb = -1, prom = -1;
+  pid_t nginx = -1, daemon_pid = -1, bb = -1, prom = -1, sd = -1;
+  int sd_port;
+  double sd_rss_mib = 0;
   sdc_pool *pool = NULL;
   struct sample ours = {0}, theirs = {0}, driver = {0};
   static double lags[MAX_LAGS];
@@ -313,11 +321,22 @@ int main(int argc, char **argv)
     sdc_pool_opts *po = NULL; /* /metrics of 10,000 endpoints is tens of MB */
     if(sdc_global_init(NULL) || sdc_pool_opts_new(&po) ||
        sdc_pool_opts_set_max_body(po, 512u << 20) || sdc_pool_new(&pool, po) ||
-       write_daemon_files(port, n_services)) {
+       write_seed(port, n_services)) {
       sdc_pool_opts_free(po);
       goto out;
     }
     sdc_pool_opts_free(po);
+  }
+  {
+    const char *argv_sd[] = {bin, "sd-server", "--memory", "--listen", "127.0.0.1:0",
+                             "--port-file", path("sd.port"), "--seed", path("registry.yaml"),
+                             NULL};
+    sd = spawn(argv_sd, path("sd.log"), 0);
+    if((sd_port = wait_port_file(path("sd.port"), 60)) < 0 ||
+       write_config(n_services, sd_port)) {
+      fprintf(stderr, "bench_daemon: the directory did not start (see %s)\n", path("sd.log"));
+      goto out;
+    }
   }
 
   /* ---- sdconnect serve ---- */
@@ -344,6 +363,7 @@ int main(int argc, char **argv)
     }
     metrics = get(pool, admin_port, "/metrics");
     ok_ours = count_ones(metrics, "probe_success{");
+    sd_rss_mib = (double)rss_kib(sd) / 1024;
     if(ok_ours < n_endpoints) {
       char cmd[300];
       fprintf(stderr, "bench_daemon: %d of %d endpoints pass (metrics: %s); the first "
@@ -409,6 +429,7 @@ int main(int argc, char **argv)
   printf("%-34s %18.1f %26s\n", "scheduling lag p99, ms", p99, "(Prometheus schedules)");
   printf("%-34s %18.1f %26s\n", "scheduling lag max, ms", max_lag, "");
   printf("%-34s %18d %26d\n", "endpoints passing at the end", ok_ours, ok_bb);
+  printf("%-34s %18.1f %26s\n", "its directory (sd-server), MiB", sd_rss_mib, "-");
   printf("%-34s %18s %26.1f\n", "driver: Prometheus CPU %", "-",
          100 * driver.cpu_s / driver.wall_s);
   printf("%-34s %18s %26.1f\n", "driver: Prometheus memory, MiB", "-", driver.max_rss_mib);
@@ -423,6 +444,7 @@ int main(int argc, char **argv)
   json_add("sdconnect_lag_max_ms", max_lag);
   json_add("sdconnect_runs_measured", n_lags);
   json_add("sdconnect_passing", ok_ours);
+  json_add("directory_rss_mib", sd_rss_mib);
   json_add("blackbox_cpu_pct", 100 * theirs.cpu_s / theirs.wall_s);
   json_add("blackbox_rss_mib", theirs.max_rss_mib);
   json_add("blackbox_passing", ok_bb);
@@ -440,6 +462,8 @@ out:
     stop_proc(bb);
   if(nginx > 0)
     stop_proc(nginx);
+  if(sd > 0)
+    stop_proc(sd);
   sdc_global_cleanup();
   {
     char cmd[128];

@@ -104,6 +104,45 @@ START_TEST(what_prometheus_would_refuse_is_refused)
 }
 END_TEST
 
+START_TEST(label_values_are_stored_once_and_go_with_their_last_series)
+{
+  sdc_metrics *m = NULL;
+  sdc_metric *up = NULL, *code = NULL;
+  static const char *const labels[] = {"check", "endpoint"};
+  const char *a[] = {"web", "projects/p/locations/l/namespaces/n/services/s/endpoints/a"};
+  const char *b[] = {"web", "projects/p/locations/l/namespaces/n/services/s/endpoints/b"};
+  char *text;
+
+  ck_assert_int_eq(sdc_metrics_new(&m), SDC_OK);
+  ck_assert_int_eq(sdc_metrics_family(m, "probe_success", "", SDC_METRIC_GAUGE, labels, 2,
+                                      NULL, 0, &up), SDC_OK);
+  ck_assert_int_eq(sdc_metrics_family(m, "probe_http_status_code", "", SDC_METRIC_GAUGE,
+                                      labels, 2, NULL, 0, &code), SDC_OK);
+  for(int round = 0; round < 3; round++) { /* updates make no new copies */
+    ck_assert_int_eq(sdc_metric_set(up, a, 1), SDC_OK);
+    ck_assert_int_eq(sdc_metric_set(up, b, 0), SDC_OK);
+    ck_assert_int_eq(sdc_metric_set(code, a, 200), SDC_OK);
+    ck_assert_int_eq(sdc_metric_set(code, b, 503), SDC_OK);
+  }
+  ck_assert_uint_eq(m->n_values, 3); /* "web", a, b */
+  ck_assert_int_eq(sdc_metric_remove(up, a), SDC_OK);
+  ck_assert_uint_eq(m->n_values, 3); /* a is still in probe_http_status_code */
+  ck_assert_int_eq(sdc_metric_remove(code, a), SDC_OK);
+  ck_assert_uint_eq(m->n_values, 2);
+  ck_assert_int_eq(sdc_metric_remove(code, a), SDC_ENOTFOUND);
+  text = sdc_metrics_render(m, NULL);
+  ck_assert_ptr_nonnull(strstr(text, "probe_http_status_code{check=\"web\",endpoint=\""
+                                     "projects/p/locations/l/namespaces/n/services/s/"
+                                     "endpoints/b\"} 503\n"));
+  ck_assert_ptr_null(strstr(text, "endpoints/a"));
+  sdc_free(text);
+  ck_assert_int_eq(sdc_metric_remove(up, b), SDC_OK);
+  ck_assert_int_eq(sdc_metric_remove(code, b), SDC_OK);
+  ck_assert_uint_eq(m->n_values, 0);
+  sdc_metrics_free(m);
+}
+END_TEST
+
 START_TEST(numbers_read_back_exactly)
 {
   char buf[40];
@@ -173,6 +212,7 @@ Suite *metrics_suite(void)
   tcase_add_test(tc, counters_gauges_and_histograms_render_exactly);
   tcase_add_test(tc, what_prometheus_would_refuse_is_refused);
   tcase_add_test(tc, numbers_read_back_exactly);
+  tcase_add_test(tc, label_values_are_stored_once_and_go_with_their_last_series);
   tcase_add_test(tc, promtool_accepts_the_text);
   suite_add_tcase(s, tc);
   return s;

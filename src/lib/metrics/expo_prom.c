@@ -89,24 +89,20 @@ static void put_number(struct out *o, double v)
   puts_(o, num);
 }
 
-/* {a="x",b="y"[,le="..."]} from the series key, or nothing. */
+/* {a="x",b="y"[,le="..."]} from the series' values, or nothing. */
 static void put_labels(struct out *o, const struct sdc_metric *f,
                        const struct series *s, const char *le)
 {
-  const char *v = s->key;
-
   if(!f->n_labels && !le)
     return;
   puts_(o, "{");
   for(size_t i = 0; i < f->n_labels; i++) {
-    size_t l = strlen(v);
     if(i)
       puts_(o, ",");
     puts_(o, f->labels[i]);
     puts_(o, "=\"");
-    put_escaped(o, v, l, true);
+    put_escaped(o, s->v[i]->s, s->v[i]->len, true);
     puts_(o, "\"");
-    v += l + 1;
   }
   if(le) {
     puts_(o, f->n_labels ? ",le=\"" : "le=\"");

@@ -9,13 +9,21 @@
 #include <pthread.h>
 #include <stdint.h>
 
+/* A label value, stored once per registry however many series use it
+ * (an endpoint's name is in a dozen families). */
+struct label_value {
+  struct label_value *next; /* in its hash bucket */
+  size_t refs, len;
+  uint64_t hash;
+  char s[];
+};
+
 struct series {
-  char *key;      /* the label values, each followed by a NUL */
-  size_t key_len;
-  double value;   /* counter, gauge */
+  double value;     /* counter, gauge */
   uint64_t *counts; /* histogram: per bucket (not cumulative), then +Inf */
   double sum;
   uint64_t count;
+  struct label_value *v[]; /* one per label of the family */
 };
 
 struct sdc_metric {
@@ -34,6 +42,8 @@ struct sdc_metrics {
   pthread_mutex_t lock;
   struct sdc_metric **f; /* in the order declared */
   size_t n;
+  struct label_value **values; /* hash table of label values */
+  size_t n_values, n_buckets;
 };
 
 /* `v` as the exposition writes it ("1", "0.25", "NaN", "+Inf"). */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Metric families and their series. A family's series are kept sorted by
- * their label values (one key: the values, each ended by a NUL), so an
- * update is a binary search and the exposition comes out in a stable
- * order. One mutex per registry: updates come from the loop, a scrape may
- * come from elsewhere.
+ * their label values (compared in label order, as strings), so an update
+ * is a binary search without an allocation and the exposition comes out
+ * in a stable order. Label values are stored once per registry with a
+ * reference count: a daemon with 10,000 endpoints has a dozen series per
+ * endpoint, all naming the same check, service and endpoint. One mutex
+ * per registry: updates come from the loop, a scrape may come from
+ * elsewhere.
  */
 #include "metrics/metrics.h"
 
@@ -25,10 +28,73 @@ sdc_status sdc_metrics_new(sdc_metrics **out)
   return SDC_OK;
 }
 
-static void series_free(struct series *s)
+/* ---- label values, stored once -------------------------------------------------- */
+static uint64_t hash_of(const char *s, size_t len)
+{
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+  for(size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* The stored copy of `s` with one more reference; NULL when out of memory. */
+static struct label_value *value_ref(sdc_metrics *m, const char *s)
+{
+  size_t len = strlen(s);
+  uint64_t h = hash_of(s, len);
+  struct label_value *v;
+
+  if(m->n_values >= m->n_buckets) { /* grow: load factor at most 1 */
+    size_t nb = m->n_buckets ? m->n_buckets * 2 : 256;
+    struct label_value **t = sdc__calloc(nb, sizeof(*t));
+    if(!t)
+      return NULL;
+    for(size_t i = 0; i < m->n_buckets; i++)
+      while((v = m->values[i])) {
+        m->values[i] = v->next;
+        v->next = t[v->hash % nb];
+        t[v->hash % nb] = v;
+      }
+    sdc_free(m->values);
+    m->values = t;
+    m->n_buckets = nb;
+  }
+  for(v = m->values[h % m->n_buckets]; v; v = v->next)
+    if(v->hash == h && v->len == len && !memcmp(v->s, s, len)) {
+      v->refs++;
+      return v;
+    }
+  if(!(v = sdc__malloc(sizeof(*v) + len + 1)))
+    return NULL;
+  v->refs = 1;
+  v->len = len;
+  v->hash = h;
+  memcpy(v->s, s, len + 1);
+  v->next = m->values[h % m->n_buckets];
+  m->values[h % m->n_buckets] = v;
+  m->n_values++;
+  return v;
+}
+
+static void value_unref(sdc_metrics *m, struct label_value *v)
+{
+  struct label_value **pp;
+
+  if(!v || --v->refs)
+    return;
+  for(pp = &m->values[v->hash % m->n_buckets]; *pp != v; pp = &(*pp)->next)
+    ;
+  *pp = v->next;
+  m->n_values--;
+  sdc_free(v);
+}
+
+static void series_free(const struct sdc_metric *f, struct series *s)
 {
   if(s) {
-    sdc_free(s->key);
+    for(size_t i = 0; i < f->n_labels; i++)
+      value_unref(f->m, s->v[i]);
     sdc_free(s->counts);
     sdc_free(s);
   }
@@ -39,7 +105,7 @@ static void family_free(struct sdc_metric *f)
   if(!f)
     return;
   for(size_t i = 0; i < f->n; i++)
-    series_free(f->s[i]);
+    series_free(f, f->s[i]);
   for(size_t i = 0; i < f->n_labels; i++)
     sdc_free(f->labels[i]);
   sdc_free(f->labels);
@@ -57,6 +123,7 @@ void sdc_metrics_free(sdc_metrics *m)
   for(size_t i = 0; i < m->n; i++)
     family_free(m->f[i]);
   sdc_free(m->f);
+  sdc_free(m->values); /* every value went with its last series */
   pthread_mutex_destroy(&m->lock);
   sdc_free(m);
 }
@@ -141,45 +208,34 @@ out:
 }
 
 /* ---- series ------------------------------------------------------------------- */
-/* The key of `values`, into a malloc'd buffer. */
-static char *make_key(const struct sdc_metric *f, const char *const *values,
-                      size_t *len)
+/* Are `values` all there (one per label)? */
+static bool values_ok(const struct sdc_metric *f, const char *const *values)
 {
-  size_t n = 0;
-  char *k, *at;
-
-  for(size_t i = 0; i < f->n_labels; i++) {
+  for(size_t i = 0; i < f->n_labels; i++)
     if(!values || !values[i])
-      return NULL;
-    n += strlen(values[i]) + 1;
-  }
-  if(!(k = sdc__malloc(n + 1)))
-    return NULL;
-  at = k;
-  for(size_t i = 0; i < f->n_labels; i++) {
-    size_t l = strlen(values[i]) + 1;
-    memcpy(at, values[i], l);
-    at += l;
-  }
-  *len = n;
-  return k;
+      return false;
+  return true;
 }
 
-static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
+static int series_cmp(const struct sdc_metric *f, const struct series *s,
+                      const char *const *values)
 {
-  int c = memcmp(a, b, al < bl ? al : bl);
-  return c ? c : (al > bl) - (al < bl);
+  for(size_t i = 0; i < f->n_labels; i++) {
+    int c = strcmp(s->v[i]->s, values[i]);
+    if(c)
+      return c;
+  }
+  return 0;
 }
 
-/* Index of the series with `key`, or where it would go (*found false). */
-static size_t find(const struct sdc_metric *f, const char *key, size_t len,
-                   bool *found)
+/* Index of the series of `values`, or where it would go (*found false). */
+static size_t find(const struct sdc_metric *f, const char *const *values, bool *found)
 {
   size_t lo = 0, hi = f->n;
 
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = key_cmp(f->s[mid]->key, f->s[mid]->key_len, key, len);
+    int c = series_cmp(f, f->s[mid], values);
     if(!c) {
       *found = true;
       return mid;
@@ -198,45 +254,39 @@ static size_t find(const struct sdc_metric *f, const char *key, size_t len,
 static struct series *series_of(struct sdc_metric *f, const char *const *values,
                                 bool create, sdc_status *st)
 {
-  size_t len = 0, at;
-  char *key = make_key(f, values, &len);
   struct series *s;
+  size_t at;
   bool found;
 
-  if(!key) {
-    *st = values || !f->n_labels ? SDC_ENOMEM : SDC_EINVAL;
+  if(!values_ok(f, values)) {
+    *st = SDC_EINVAL;
     return NULL;
   }
-  at = find(f, key, len, &found);
-  if(found) {
-    sdc_free(key);
+  at = find(f, values, &found);
+  if(found)
     return f->s[at];
-  }
-  *st = SDC_ENOTFOUND;
-  if(!create) {
-    sdc_free(key);
+  *st = create ? SDC_ENOMEM : SDC_ENOTFOUND;
+  if(!create)
     return NULL;
-  }
-  *st = SDC_ENOMEM;
   if(f->n == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 8;
     struct series **g = sdc__realloc(f->s, cap * sizeof(*g));
-    if(!g) {
-      sdc_free(key);
+    if(!g)
       return NULL;
-    }
     f->s = g;
     f->cap = cap;
   }
-  if(!(s = sdc__calloc(1, sizeof(*s))) ||
+  if(!(s = sdc__calloc(1, sizeof(*s) + f->n_labels * sizeof(s->v[0]))) ||
      (f->type == SDC_METRIC_HISTOGRAM &&
       !(s->counts = sdc__calloc(f->n_buckets + 1, sizeof(uint64_t))))) {
     sdc_free(s);
-    sdc_free(key);
     return NULL;
   }
-  s->key = key;
-  s->key_len = len;
+  for(size_t i = 0; i < f->n_labels; i++)
+    if(!(s->v[i] = value_ref(f->m, values[i]))) {
+      series_free(f, s);
+      return NULL;
+    }
   memmove(&f->s[at + 1], &f->s[at], (f->n - at) * sizeof(*f->s));
   f->s[at] = s;
   f->n++;
@@ -307,22 +357,20 @@ sdc_status sdc_metric_get(sdc_metric *f, const char *const *values, double *out)
 
 sdc_status sdc_metric_remove(sdc_metric *f, const char *const *values)
 {
-  size_t len = 0, at;
-  char *key;
+  size_t at;
   bool found = false;
 
   if(!f)
     return SDC_EINVAL;
-  if(!(key = make_key(f, values, &len)))
-    return values || !f->n_labels ? SDC_ENOMEM : SDC_EINVAL;
+  if(!values_ok(f, values))
+    return SDC_EINVAL;
   pthread_mutex_lock(&f->m->lock);
-  at = find(f, key, len, &found);
+  at = find(f, values, &found);
   if(found) {
-    series_free(f->s[at]);
+    series_free(f, f->s[at]);
     memmove(&f->s[at], &f->s[at + 1], (f->n - at - 1) * sizeof(*f->s));
     f->n--;
   }
   pthread_mutex_unlock(&f->m->lock);
-  sdc_free(key);
   return found ? SDC_OK : SDC_ENOTFOUND;
 }
