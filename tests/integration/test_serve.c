@@ -549,11 +549,14 @@ START_TEST(dev_mode_runs_everything_on_one_machine)
 }
 END_TEST
 
-/* A second directory holding the same service, with endpoint `id`. */
-static sdc_resolver *second_directory(struct tproc *p, const char *id)
+/* A second directory holding the same service, with endpoint `id`: in
+ * memory, or in the SQLite file `db` (then on `listen`). */
+static sdc_resolver *second_directory(struct tproc *p, const char *id, const char *db,
+                                      const char *listen)
 {
-  const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen", "127.0.0.1:0",
-                        NULL};
+  const char *argv[] = {tproc_sdconnect(), "sd-server", db ? "--db" : "--memory",
+                        db ? db : "--listen", db ? "--listen" : "127.0.0.1:0",
+                        db ? listen : NULL, NULL};
   sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/us-central1/namespaces/n",
                         NULL, 0, NULL, NULL, 0, NULL};
   sdc_sd_resource sv = {SDC_SD_SERVICE, SVC, NULL, 0, NULL, NULL, 0, NULL};
@@ -614,7 +617,7 @@ START_TEST(a_reload_moves_the_directory_and_the_admin_listener)
     wait_for(want, NULL);
   }
   /* another directory and another port: both taken */
-  r2 = second_directory(&sd2, "z");
+  r2 = second_directory(&sd2, "z", NULL, NULL);
   snprintf(moved_to, sizeof(moved_to), "127.0.0.1:%d", moved);
   write_config_at("sdconnect.yaml", NULL, sd2.port, moved_to);
   ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
@@ -634,6 +637,45 @@ START_TEST(a_reload_moves_the_directory_and_the_admin_listener)
 }
 END_TEST
 
+START_TEST(a_directory_that_goes_away_leaves_the_last_endpoints_probed)
+{
+  char cfg[200], db[200], listen_at[64];
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", cfg, NULL};
+  const char *again[] = {tproc_sdconnect(), "sd-server", "--db", db, "--listen", listen_at,
+                         NULL};
+  struct tproc sd2 = {0};
+  sdc_resolver *r2;
+
+  snprintf(db, sizeof(db), "%s", tproc_path(dir, "registry.db"));
+  snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", tproc_free_port());
+  r2 = second_directory(&sd2, "a", db, listen_at);
+  sdc_resolver_free(r2);
+  write_config_at("sdconnect.yaml", NULL, sd2.port, "127.0.0.1:0");
+  snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  {
+    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 0\n", NULL};
+    wait_for(want, NULL);
+  }
+  /* stopped: its last answer is probed, and the result says it is stale */
+  ck_assert_int_eq(tproc_stop(&sd2, 5000), 0);
+  {
+    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 1\n", NULL};
+    wait_for(want, NULL);
+  }
+  /* started again (the same file, the same port): fresh answers */
+  ck_assert_msg(tproc_start(&sd2, again, true) == 0, "%s", sd2.log);
+  {
+    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 0\n", NULL};
+    wait_for(want, NULL);
+  }
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  daemon_.pid = 0;
+  tproc_stop(&sd2, 5000);
+  tproc_rmdir(sd2.dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("serve");
@@ -648,6 +690,7 @@ int main(void)
   tcase_add_test(tc, the_status_page_shows_every_endpoint_in_a_browser);
   tcase_add_test(tc, dev_mode_runs_everything_on_one_machine);
   tcase_add_test(tc, a_reload_moves_the_directory_and_the_admin_listener);
+  tcase_add_test(tc, a_directory_that_goes_away_leaves_the_last_endpoints_probed);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
