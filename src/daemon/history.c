@@ -313,6 +313,18 @@ static void *writer(void *arg)
 }
 
 /* ---- the public side -------------------------------------------------------- */
+/* The waker, the statements, the file and `h` itself. */
+static void release(struct history *h)
+{
+  sdc_pool_waker_free(h->waker);
+  sqlite3_finalize(h->up_latest);
+  sqlite3_finalize(h->up_fail);
+  sqlite3_finalize(h->up_bucket);
+  sqlite3_finalize(h->del_gone);
+  sqlite3_close(h->db);
+  free(h);
+}
+
 int history_open(struct history **out, const char *path, unsigned keep_days,
                  sdc_pool *loop, char *err, size_t errcap)
 {
@@ -370,13 +382,7 @@ int history_open(struct history **out, const char *path, unsigned keep_days,
   return 0;
 fail:
   sqlite3_free(msg);
-  sdc_pool_waker_free(h->waker);
-  sqlite3_finalize(h->up_latest);
-  sqlite3_finalize(h->up_fail);
-  sqlite3_finalize(h->up_bucket);
-  sqlite3_finalize(h->del_gone);
-  sqlite3_close(h->db);
-  free(h);
+  release(h);
   return -1;
 }
 
@@ -453,11 +459,5 @@ void history_close(struct history *h)
   pthread_join(h->thread, NULL);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
-  sdc_pool_waker_free(h->waker);
-  sqlite3_finalize(h->up_latest);
-  sqlite3_finalize(h->up_fail);
-  sqlite3_finalize(h->up_bucket);
-  sqlite3_finalize(h->del_gone);
-  sqlite3_close(h->db);
-  free(h);
+  release(h);
 }
