@@ -57,6 +57,7 @@ struct daemon {
   int admin_port;
   struct history *history;
   uint64_t dropped_told;
+  unsigned long connections_told;
   FILE *results;
   const char *results_path; /* what `results` was opened from */
   int sigfd;
@@ -70,7 +71,7 @@ struct daemon {
   struct {
     sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
         *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds,
-        *history_dropped, *reloads;
+        *history_dropped, *reloads, *resolves, *connections;
   } f;
 };
 

@@ -21,6 +21,7 @@ int report_families(struct daemon *d)
   static const char *const ck[] = {"check"};
   static const char *const ck_reason[] = {"check", "reason"};
   static const char *const result[] = {"result"};
+  static const char *const ck_result[] = {"check", "result"};
   sdc_metrics *m = d->m;
   int bad = 0;
 
@@ -65,6 +66,13 @@ int report_families(struct daemon *d)
   FAM(history_dropped, "sdconnect_history_dropped_total",
       "Reports not written to the history because its writer fell behind.",
       SDC_METRIC_COUNTER, NULL, 0);
+  FAM(resolves, "sdconnect_directory_resolves_total",
+      "Directory lookups of runs by result: ok, stale (the directory failed and its last "
+      "answer was used), sd_not_found, sd_permission_denied, sd_unavailable.",
+      SDC_METRIC_COUNTER, ck_result, 2);
+  FAM(connections, "sdconnect_pool_connections_opened_total",
+      "Connections the daemon's pool opened (probes use one each).", SDC_METRIC_COUNTER,
+      NULL, 0);
   FAM(reloads, "sdconnect_reloads_total", "Reloads by result (ok, refused).",
       SDC_METRIC_COUNTER, result, 1);
   FAM(rss, "process_resident_memory_bytes", "Resident memory size in bytes.",
@@ -75,10 +83,12 @@ int report_families(struct daemon *d)
   return bad ? -1 : 0;
 }
 
-/* Resident memory and open descriptors, at most once a second. */
+/* Resident memory, open descriptors and pool connections, at most once a
+ * second. */
 void report_process(struct daemon *d, uint64_t now)
 {
   static uint64_t last;
+  unsigned long opened;
   FILE *f;
   long pages = 0, rss = 0;
   int n = 0;
@@ -87,6 +97,10 @@ void report_process(struct daemon *d, uint64_t now)
   if(now - last < 1000 && last)
     return;
   last = now;
+  if((opened = sdc_pool_connections_opened(d->pool)) > d->connections_told) {
+    sdc_metric_add(d->f.connections, NULL, (double)(opened - d->connections_told));
+    d->connections_told = opened;
+  }
   if((f = fopen("/proc/self/statm", "r"))) {
     if(fscanf(f, "%ld %ld", &pages, &rss) == 2)
       sdc_metric_set(d->f.rss, NULL, (double)rss * (double)sysconf(_SC_PAGESIZE));
@@ -158,6 +172,17 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
 }
 
 /* ---- each run ----------------------------------------------------------------- */
+/* How the run's directory lookup went (for checks of a service). */
+static const char *resolve_result(const sdc_probe_report *rep)
+{
+  if(rep->directory_stale)
+    return "stale";
+  if(rep->n_results == 1 && rep->results[0].reason >= SDC_PROBE_SD_NOT_FOUND &&
+     rep->results[0].reason <= SDC_PROBE_SD_UNAVAILABLE)
+    return sdc_probe_reason_name(rep->results[0].reason);
+  return "ok";
+}
+
 void report_run(const sdc_probe_report *rep, void *ud)
 {
   struct daemon *d = ud;
@@ -167,6 +192,10 @@ void report_run(const sdc_probe_report *rep, void *ud)
   sdc_metric_add(d->f.runs, ck, 1);
   sdc_metric_set(d->f.check_success, ck, rep->passed);
   sdc_metric_set(d->f.stale, ck, rep->directory_stale);
+  if(rep->service) {
+    const char *rv[] = {id, resolve_result(rep)};
+    sdc_metric_add(d->f.resolves, rv, 1);
+  }
   forget_gone(d, rep);
   if(d->history)
     history_record(d->history, rep);

@@ -654,13 +654,17 @@ START_TEST(a_directory_that_goes_away_leaves_the_last_endpoints_probed)
   snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "sdconnect.yaml"));
   ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
   {
-    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 0\n", NULL};
+    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 0\n",
+                          "sdconnect_directory_resolves_total{check=\"web\",result=\"ok\"}",
+                          "sdconnect_pool_connections_opened_total ", NULL};
     wait_for(want, NULL);
   }
   /* stopped: its last answer is probed, and the result says it is stale */
   ck_assert_int_eq(tproc_stop(&sd2, 5000), 0);
   {
-    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 1\n", NULL};
+    const char *want[] = {UP("a", "1"), "sdconnect_directory_stale{check=\"web\"} 1\n",
+                          "sdconnect_directory_resolves_total{check=\"web\",result=\"stale\"}",
+                          NULL};
     wait_for(want, NULL);
   }
   /* started again (the same file, the same port): fresh answers */
