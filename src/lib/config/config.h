@@ -109,6 +109,22 @@ bool sdc__cfg_base64(struct sdc__cfg *c, const struct sdc__cfg_node *n,
                      const char *path, size_t max, unsigned char **out,
                      size_t *out_len);
 
+/* Field `key` of `map` as a string (at most max_len bytes), if given; a
+ * required one says so when absent (or null). */
+bool sdc__cfg_get_str(struct sdc__cfg *c, const struct sdc__cfg_node *map,
+                      const char *parent, const char *key, size_t max_len,
+                      bool required, char **out);
+bool sdc__cfg_get_bool(struct sdc__cfg *c, const struct sdc__cfg_node *map,
+                       const char *parent, const char *key, bool *out);
+/* The folder of `file` with its '/', or "" (relative names in a file are
+ * taken from its folder). */
+void sdc__cfg_base_of(const char *file, char *out, size_t cap);
+/* The file `n` names (relative to `base`), whole: a regular, non-empty
+ * file under 1 MiB (certificates, keys, secrets), NUL-terminated. */
+bool sdc__cfg_read_file(struct sdc__cfg *c, const struct sdc__cfg_node *n,
+                        const char *path, const char *base, char **out,
+                        size_t *len);
+
 /* An enum by name or, as proto3 JSON allows, by number. */
 struct sdc__cfg_enum {
   const char *name;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* ---- problems ------------------------------------------------------------ */
 static void vrecord(struct sdc__cfg *c, unsigned line, unsigned col,
@@ -437,4 +438,82 @@ bool sdc__cfg_enum(struct sdc__cfg *c, const struct sdc__cfg_node *n,
   else
     sdc__cfg_error(c, n, path, "'%.60s' is not one of %s", n->str, list);
   return false;
+}
+
+/* ---- fields and files ------------------------------------------------------ */
+bool sdc__cfg_get_str(struct sdc__cfg *c, const struct sdc__cfg_node *map,
+                      const char *parent, const char *key, size_t max_len,
+                      bool required, char **out)
+{
+  char path[256];
+  const struct sdc__cfg_node *n = sdc__cfg_field(map, key);
+
+  sdc__cfg_path(path, sizeof(path), parent, key);
+  if(!n || sdc__cfg_is_null(n)) {
+    if(required)
+      sdc__cfg_error(c, map, path, "missing (required)");
+    return !required;
+  }
+  return sdc__cfg_str(c, n, path, max_len, out);
+}
+
+bool sdc__cfg_get_bool(struct sdc__cfg *c, const struct sdc__cfg_node *map,
+                       const char *parent, const char *key, bool *out)
+{
+  char path[256];
+  const struct sdc__cfg_node *n = sdc__cfg_field(map, key);
+
+  if(!n || sdc__cfg_is_null(n))
+    return true;
+  sdc__cfg_path(path, sizeof(path), parent, key);
+  return sdc__cfg_bool(c, n, path, out);
+}
+
+void sdc__cfg_base_of(const char *file, char *out, size_t cap)
+{
+  const char *slash = strrchr(file, '/');
+  size_t n = slash ? (size_t)(slash - file) + 1 : 0;
+
+  if(n >= cap)
+    n = 0;
+  memcpy(out, file, n);
+  out[n] = '\0';
+}
+
+bool sdc__cfg_read_file(struct sdc__cfg *c, const struct sdc__cfg_node *n,
+                        const char *path, const char *base, char **out,
+                        size_t *len)
+{
+  char full[2048];
+  FILE *f;
+  char *buf;
+  size_t got;
+  struct stat sb;
+
+  if(!sdc__cfg_want(c, n, path, SDC_CFG_SCALAR))
+    return false;
+  snprintf(full, sizeof(full), "%s%s", n->str[0] == '/' ? "" : base, n->str);
+  if(!(f = fopen(full, "rb"))) {
+    sdc__cfg_error(c, n, path, "cannot open '%s': %s", full, strerror(errno));
+    return false;
+  }
+  if(fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) { /* not /dev/stdin... */
+    sdc__cfg_error(c, n, path, "'%s' is not a regular file", full);
+    fclose(f);
+    return false;
+  }
+  buf = sdc__malloc(1u << 20);
+  got = buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
+  fclose(f);
+  if(!buf || got == 0 || got >= (1u << 20) - 1) {
+    sdc__cfg_error(c, n, path, "'%s' is %s", full, !buf ? "not readable: out of memory"
+                   : got ? "larger than 1 MiB (expected certificates, a key or a secret)"
+                         : "empty");
+    sdc_free(buf);
+    return false;
+  }
+  buf[got] = '\0';
+  *out = buf;
+  *len = got;
+  return true;
 }

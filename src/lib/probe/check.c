@@ -100,71 +100,6 @@ const char *sdc_check_service(const sdc_check *c)
 uint64_t sdc_check_period_ms(const sdc_check *c) { return c->period_ms; }
 uint64_t sdc_check_timeout_ms(const sdc_check *c) { return c->timeout_ms; }
 
-/* ---- small readers ---------------------------------------------------------- */
-/* An optional string field; required ones say so when absent. */
-static bool opt_str(struct dec *d, const struct sdc__cfg_node *map,
-                    const char *parent, const char *key, size_t max,
-                    bool required, char **out)
-{
-  char path[256];
-  const struct sdc__cfg_node *n = sdc__cfg_field(map, key);
-
-  if(!n || sdc__cfg_is_null(n)) {
-    if(required)
-      sdc__cfg_error(d->cfg, map, P(path, parent, key), "missing (required)");
-    return !required;
-  }
-  return sdc__cfg_str(d->cfg, n, P(path, parent, key), max, out);
-}
-
-static bool opt_bool(struct dec *d, const struct sdc__cfg_node *map,
-                     const char *parent, const char *key, bool *out)
-{
-  char path[256];
-  const struct sdc__cfg_node *n = sdc__cfg_field(map, key);
-
-  if(!n || sdc__cfg_is_null(n))
-    return true;
-  return sdc__cfg_bool(d->cfg, n, P(path, parent, key), out);
-}
-
-/* A file named in the sdconnect: block, relative to the config's folder. */
-static bool read_file(struct dec *d, const struct sdc__cfg_node *n,
-                      const char *path, char **out, size_t *len)
-{
-  char full[2048];
-  FILE *f;
-  char *buf;
-  size_t got;
-  struct stat sb;
-
-  if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_SCALAR))
-    return false;
-  snprintf(full, sizeof(full), "%s%s", n->str[0] == '/' ? "" : d->base, n->str);
-  if(!(f = fopen(full, "rb"))) {
-    sdc__cfg_error(d->cfg, n, path, "cannot open '%s': %s", full, strerror(errno));
-    return false;
-  }
-  if(fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) { /* not /dev/stdin... */
-    sdc__cfg_error(d->cfg, n, path, "'%s' is not a regular file", full);
-    fclose(f);
-    return false;
-  }
-  buf = sdc__malloc(1u << 20);
-  got = buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
-  fclose(f);
-  if(!buf || got == 0 || got >= (1u << 20) - 1) {
-    sdc__cfg_error(d->cfg, n, path, "'%s' is %s", full, !buf ? "not readable: out of memory"
-                   : got ? "larger than 1 MiB (expected certificates or a key)" : "empty");
-    sdc_free(buf);
-    return false;
-  }
-  buf[got] = '\0';
-  *out = buf;
-  *len = got;
-  return true;
-}
-
 /* ---- monitoredResource -------------------------------------------------------- */
 static const char *const resource_types[] = {
     "uptime_url", "gce_instance", "gae_app", "aws_ec2_instance",
@@ -181,7 +116,7 @@ static void decode_resource(struct dec *d, const struct sdc__cfg_node *n,
   P(path, parent, "monitoredResource");
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return;
-  if(!opt_str(d, n, path, "type", 200, true, &type))
+  if(!sdc__cfg_get_str(d->cfg, n, path, "type", 200, true, &type))
     goto out;
   labels = sdc__cfg_field(n, "labels");
   P(lpath, path, "labels");
@@ -195,10 +130,10 @@ static void decode_resource(struct dec *d, const struct sdc__cfg_node *n,
       sdc__cfg_error(d->cfg, n, lpath, "missing (expected project_id, location, "
                      "namespace_name and service_name)");
     } else if(sdc__cfg_want(d->cfg, labels, lpath, SDC_CFG_MAP)) {
-      opt_str(d, labels, lpath, "project_id", 63, true, &c->project);
-      opt_str(d, labels, lpath, "location", 63, true, &c->location);
-      opt_str(d, labels, lpath, "namespace_name", 63, true, &c->ns);
-      opt_str(d, labels, lpath, "service_name", 63, true, &c->service);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "project_id", 63, true, &c->project);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "location", 63, true, &c->location);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "namespace_name", 63, true, &c->ns);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "service_name", 63, true, &c->service);
       sdc__cfg_unknown(d->cfg, labels, lpath, lk);
     }
     if(c->project && c->location && c->ns && c->service) {
@@ -215,8 +150,8 @@ static void decode_resource(struct dec *d, const struct sdc__cfg_node *n,
     if(!labels) {
       sdc__cfg_error(d->cfg, n, lpath, "missing (expected host and project_id)");
     } else if(sdc__cfg_want(d->cfg, labels, lpath, SDC_CFG_MAP)) {
-      opt_str(d, labels, lpath, "host", 253, true, &c->host);
-      opt_str(d, labels, lpath, "project_id", 63, false, &project);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "host", 253, true, &c->host);
+      sdc__cfg_get_str(d->cfg, labels, lpath, "project_id", 63, false, &project);
       sdc__cfg_unknown(d->cfg, labels, lpath, lk);
     }
     sdc_free(project);
@@ -381,12 +316,12 @@ static void decode_http(struct dec *d, const struct sdc__cfg_node *n,
     sdc__cfg_enum(d->cfg, f, P(fpath, path, "requestMethod"), methods,
                   N_OF(methods), &method);
   c->post = method == 2;
-  opt_bool(d, n, path, "useSsl", &c->use_ssl);
-  opt_bool(d, n, path, "maskHeaders", &c->mask_headers);
+  sdc__cfg_get_bool(d->cfg, n, path, "useSsl", &c->use_ssl);
+  sdc__cfg_get_bool(d->cfg, n, path, "maskHeaders", &c->mask_headers);
   if((f = sdc__cfg_field(n, "validateSsl")) && !sdc__cfg_is_null(f) &&
      sdc__cfg_bool(d->cfg, f, P(fpath, path, "validateSsl"), &c->validate_ssl))
     c->validate_ssl_given = true;
-  opt_str(d, n, path, "path", 2048, false, &c->path);
+  sdc__cfg_get_str(d->cfg, n, path, "path", 2048, false, &c->path);
   if(c->path && strpbrk(c->path, " \r\n\t")) {
     sdc__cfg_error(d->cfg, sdc__cfg_field(n, "path"), P(fpath, path, "path"),
                    "holds a space or a line break (expected a URL path; "
@@ -403,15 +338,15 @@ static void decode_http(struct dec *d, const struct sdc__cfg_node *n,
   if((f = sdc__cfg_field(n, "contentType")))
     sdc__cfg_enum(d->cfg, f, P(fpath, path, "contentType"), content_types,
                   N_OF(content_types), &ctype);
-  opt_str(d, n, path, "customContentType", 256, false, &custom);
+  sdc__cfg_get_str(d->cfg, n, path, "customContentType", 256, false, &custom);
   if((f = sdc__cfg_field(n, "acceptedResponseStatusCodes")) && !sdc__cfg_is_null(f))
     decode_accepted(d, f, P(fpath, path, "acceptedResponseStatusCodes"), c);
   if((f = sdc__cfg_field(n, "authInfo")) && !sdc__cfg_is_null(f)) {
     static const char *const ak[] = {"username", "password", NULL};
     P(fpath, path, "authInfo");
     if(sdc__cfg_want(d->cfg, f, fpath, SDC_CFG_MAP)) {
-      opt_str(d, f, fpath, "username", 256, true, &c->basic_user);
-      opt_str(d, f, fpath, "password", 256, false, &c->basic_pass);
+      sdc__cfg_get_str(d->cfg, f, fpath, "username", 256, true, &c->basic_user);
+      sdc__cfg_get_str(d->cfg, f, fpath, "password", 256, false, &c->basic_pass);
       sdc__cfg_unknown(d->cfg, f, fpath, ak);
       if(c->basic_user && strchr(c->basic_user, ':'))
         sdc__cfg_error(d->cfg, f, fpath, "username holds ':' (RFC 7617 forbids it)");
@@ -532,7 +467,7 @@ static void decode_matchers(struct dec *d, const struct sdc__cfg_node *n,
       sdc__cfg_enum(d->cfg, f, P(fpath, ipath, "matcher"), matcher_opts,
                     N_OF(matcher_opts), &kind);
     cm->kind = kind ? (enum matcher_kind)kind : MATCH_CONTAINS;
-    if(opt_str(d, m, ipath, "content", CHECK_MAX_CONTENT, false, &cm->content) &&
+    if(sdc__cfg_get_str(d->cfg, m, ipath, "content", CHECK_MAX_CONTENT, false, &cm->content) &&
        cm->content)
       cm->content_len = strlen(cm->content);
     j = sdc__cfg_field(m, "jsonPathMatcher");
@@ -540,7 +475,7 @@ static void decode_matchers(struct dec *d, const struct sdc__cfg_node *n,
       P(fpath, ipath, "jsonPathMatcher");
       if(sdc__cfg_want(d->cfg, j, fpath, SDC_CFG_MAP)) {
         char jpath[380];
-        opt_str(d, j, fpath, "jsonPath", 1024, true, &cm->json_path);
+        sdc__cfg_get_str(d->cfg, j, fpath, "jsonPath", 1024, true, &cm->json_path);
         jkind = 0;
         if((f = sdc__cfg_field(j, "jsonMatcher")))
           sdc__cfg_enum(d->cfg, f, P(jpath, fpath, "jsonMatcher"), json_opts,
@@ -592,7 +527,7 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
   P(path, parent, "sdconnect");
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return;
-  if(opt_str(d, n, path, "host", 253, false, &host) && host) {
+  if(sdc__cfg_get_str(d->cfg, n, path, "host", 253, false, &host) && host) {
     if(strpbrk(host, " /:@[]") || !*host)
       sdc__cfg_error(d->cfg, sdc__cfg_field(n, "host"), P(fpath, path, "host"),
                      "'%s' is not a host name (expected e.g. orders.internal)", host);
@@ -606,7 +541,7 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
     }
   }
   if((f = sdc__cfg_field(n, "caFile")))
-    read_file(d, f, P(fpath, path, "caFile"), &c->ca, &c->ca_len);
+    sdc__cfg_read_file(d->cfg, f, P(fpath, path, "caFile"), d->base, &c->ca, &c->ca_len);
   if((f = sdc__cfg_field(n, "ca"))) {
     if(c->ca)
       sdc__cfg_error(d->cfg, f, P(fpath, path, "ca"), "given with caFile "
@@ -618,9 +553,9 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
                      " blocks; DER goes in a file named by caFile)");
   }
   if((f = sdc__cfg_field(n, "clientCertFile")))
-    read_file(d, f, P(fpath, path, "clientCertFile"), &c->cert, &c->cert_len);
+    sdc__cfg_read_file(d->cfg, f, P(fpath, path, "clientCertFile"), d->base, &c->cert, &c->cert_len);
   if((f = sdc__cfg_field(n, "clientKeyFile")))
-    read_file(d, f, P(fpath, path, "clientKeyFile"), &c->key, &c->key_len);
+    sdc__cfg_read_file(d->cfg, f, P(fpath, path, "clientKeyFile"), d->base, &c->key, &c->key_len);
   if(!c->cert != !c->key)
     sdc__cfg_error(d->cfg, n, path, "clientCertFile and clientKeyFile go "
                    "together (expected both or neither)");
@@ -633,8 +568,8 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n,
         c->period_ms = ms; /* beyond the API: any period, said in the docs */
     }
   }
-  opt_str(d, n, path, "userAgent", 256, false, &c->user_agent);
-  opt_str(d, n, path, "audience", 1024, false, &c->audience);
+  sdc__cfg_get_str(d->cfg, n, path, "userAgent", 256, false, &c->user_agent);
+  sdc__cfg_get_str(d->cfg, n, path, "audience", 1024, false, &c->audience);
   if((f = sdc__cfg_field(n, "pass")) &&
      sdc__cfg_enum(d->cfg, f, P(fpath, path, "pass"), pass, N_OF(pass), &v))
     c->pass_any = v == 1;
@@ -751,8 +686,8 @@ static struct sdc_check *decode_check(struct dec *d, const struct sdc__cfg_node 
     return NULL;
   }
   c->period_ms = 60000;
-  opt_str(d, n, path, "name", 512, false, &c->name);
-  opt_str(d, n, path, "displayName", 512, true, &c->display_name);
+  sdc__cfg_get_str(d->cfg, n, path, "name", 512, false, &c->name);
+  sdc__cfg_get_str(d->cfg, n, path, "displayName", 512, true, &c->display_name);
   res = sdc__cfg_field(n, "monitoredResource");
   grp = sdc__cfg_field(n, "resourceGroup");
   syn = sdc__cfg_field(n, "syntheticMonitor");
@@ -810,7 +745,7 @@ static struct sdc_check *decode_check(struct dec *d, const struct sdc__cfg_node 
   if(res && c->resource != RES_SD_SERVICE && c->checker_type == 3)
     sdc__cfg_error(d->cfg, f, P(fpath, path, "checkerType"), "VPC_CHECKERS needs "
                    "a servicedirectory_service resource");
-  opt_bool(d, n, path, "isInternal", &internal);
+  sdc__cfg_get_bool(d->cfg, n, path, "isInternal", &internal);
   if((f = sdc__cfg_field(n, "selectedRegions")) && !sdc__cfg_is_null(f)) {
     decode_regions(d, f, P(fpath, path, "selectedRegions"));
     if(internal && f->n)
@@ -829,8 +764,8 @@ static struct sdc_check *decode_check(struct dec *d, const struct sdc__cfg_node 
           f->kids[i]->seen[k] = true;
   if((f = sdc__cfg_field(n, "userLabels")) && !sdc__cfg_is_null(f))
     decode_user_labels(d, f, P(fpath, path, "userLabels"));
-  opt_bool(d, n, path, "logCheckFailures", &flag);
-  opt_bool(d, n, path, "disabled", &flag);
+  sdc__cfg_get_bool(d->cfg, n, path, "logCheckFailures", &flag);
+  sdc__cfg_get_bool(d->cfg, n, path, "disabled", &flag);
   if((f = sdc__cfg_field(n, "sdconnect")) && !sdc__cfg_is_null(f))
     decode_ext(d, f, path, c);
   sdc__cfg_unknown(d->cfg, n, path, known);
@@ -862,17 +797,6 @@ static bool push(sdc_check_set *s, struct sdc_check *c)
   s->v = grown;
   s->v[s->n++] = c;
   return true;
-}
-
-static void set_base(struct dec *d, const char *file)
-{
-  const char *slash = strrchr(file, '/');
-  size_t n = slash ? (size_t)(slash - file) + 1 : 0;
-
-  if(n >= sizeof(d->base))
-    n = 0;
-  memcpy(d->base, file, n);
-  d->base[n] = '\0';
 }
 
 /* The checks of one YAML document (a check, a list, or a List call's
@@ -936,7 +860,7 @@ sdc_status sdc__checks_from_node(struct sdc__cfg *cfg, const char *file,
   size_t before = set->n;
   sdc_status st;
 
-  set_base(&d, file);
+  sdc__cfg_base_of(file, d.base, sizeof(d.base));
   st = decode_root(&d, node, path, set);
   if(!st)
     unique_ids(cfg, set, before);
@@ -1002,7 +926,7 @@ sdc_status sdc_checks_load_file(const char *path, sdc_check_set **out,
       *errors = sdc__strdup(err);
     return st;
   }
-  set_base(&d, path);
+  sdc__cfg_base_of(path, d.base, sizeof(d.base));
   if(st == SDC_OK)
     st = decode_all(&d, out, errors);
   else if(st == SDC_ECONFIG && errors)
