@@ -14,6 +14,7 @@
 #include <sdconnect/resolver.h>
 #include <sdconnect/serve.h>
 #include <sdconnect/version.h>
+#include <sdconnect/webhook.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -25,5 +25,6 @@ int main(void)
   srunner_add_suite(sr, metrics_suite());
   srunner_add_suite(sr, sched_suite());
   srunner_add_suite(sr, serve_config_suite());
+  srunner_add_suite(sr, webhook_suite());
   return test_run_all(sr);
 }

@@ -22,5 +22,6 @@ Suite *check_suite(void);
 Suite *metrics_suite(void);
 Suite *sched_suite(void);
 Suite *serve_config_suite(void);
+Suite *webhook_suite(void);
 
 #endif

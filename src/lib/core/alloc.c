@@ -35,3 +35,14 @@ char *sdc__strdup(const char *s)
     memcpy(p, s, n);
   return p;
 }
+
+void sdc__free_secret(char *s)
+{
+  volatile char *p = s; /* volatile: the wipe is not optimised away */
+
+  if(!s)
+    return;
+  while(*p)
+    *p++ = '\0';
+  sdc_free(s);
+}

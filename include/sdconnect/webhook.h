@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Dialogflow CX webhooks: `Webhook` resources in Google's REST JSON field
+ * names (YAML or JSON, as the API returns them), loaded and validated the
+ * way the API validates them, with an environment's overrides applied.
+ *
+ * Threads: a loaded set is immutable and may be read from any thread.
+ */
+#ifndef SDCONNECT_WEBHOOK_H
+#define SDCONNECT_WEBHOOK_H
+
+#include <sdconnect/common.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sdc_webhook sdc_webhook;
+typedef struct sdc_webhook_set sdc_webhook_set;
+
+/*! `Webhook.GenericWebService.WebhookType`. */
+typedef enum sdc_webhook_type {
+  SDC_WEBHOOK_STANDARD = 1,
+  SDC_WEBHOOK_FLEXIBLE = 2
+} sdc_webhook_type;
+
+/*! `GenericWebService.ServiceAgentAuth` (UNSPECIFIED is read as ID_TOKEN,
+ *  as the API documents). */
+typedef enum sdc_webhook_agent_auth {
+  SDC_WEBHOOK_AGENT_AUTH_NONE = 1,
+  SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN = 2,
+  SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN = 3
+} sdc_webhook_agent_auth;
+
+/*! Load the webhooks of one file: a Webhook, a list of them, a
+ *  ListWebhooks answer ({"webhooks": [...]}), or several YAML documents.
+ *  Environment resources (with `webhookConfig.webhookOverrides`) may sit
+ *  beside them; `environment` (its id, display name or full name; NULL:
+ *  none) picks the one whose overrides are applied: an override replaces
+ *  `genericWebService` or `serviceDirectory` of the webhook it names.
+ *  Everything the API would reject is reported, each problem as
+ *  "FILE:LINE:COL: FIELD: what is wrong (expected ...)" with the fix.
+ *  \param[out] out     Set on SDC_OK only; free with sdc_webhook_set_free().
+ *  \param[out] errors  On SDC_ECONFIG the problems, one per line; on
+ *                      SDC_EIO why the file is unreadable (sdc_free()). May
+ *                      be NULL.
+ *  \return SDC_OK, SDC_ECONFIG, SDC_EIO, SDC_ETOOBIG (over 4 MiB),
+ *  SDC_ENOMEM, SDC_EINVAL (a NULL argument). */
+SDC_EXTERN sdc_status sdc_webhooks_load_file(const char *path,
+                                             const char *environment,
+                                             sdc_webhook_set **out,
+                                             char **errors);
+/*! The same from memory; `name` stands for the file in messages, and
+ *  relative file names inside are taken from the current directory. */
+SDC_EXTERN sdc_status sdc_webhooks_load_mem(const char *name, const void *data,
+                                            size_t len, const char *environment,
+                                            sdc_webhook_set **out,
+                                            char **errors);
+SDC_EXTERN void sdc_webhook_set_free(sdc_webhook_set *s); /* NULL ok */
+SDC_EXTERN size_t sdc_webhook_set_count(const sdc_webhook_set *s);
+/*! Borrowed until the set is freed; NULL past the end. */
+SDC_EXTERN const sdc_webhook *sdc_webhook_set_get(const sdc_webhook_set *s,
+                                                  size_t i);
+/*! The webhook whose id, display name or full name is `key`; NULL if
+ *  none. */
+SDC_EXTERN const sdc_webhook *sdc_webhook_set_find(const sdc_webhook_set *s,
+                                                   const char *key);
+
+/*! The last segment of `name`, or, without a name, the display name made
+ *  lowercase with runs of other characters as '-'. */
+SDC_EXTERN const char *sdc_webhook_id(const sdc_webhook *w);
+SDC_EXTERN const char *sdc_webhook_display_name(const sdc_webhook *w);
+/*! The Service Directory service it reaches, or NULL for a plain URL. */
+SDC_EXTERN const char *sdc_webhook_service(const sdc_webhook *w);
+/*! `uri` as configured (a flexible webhook's may hold references). */
+SDC_EXTERN const char *sdc_webhook_uri(const sdc_webhook *w);
+SDC_EXTERN sdc_webhook_type sdc_webhook_kind(const sdc_webhook *w);
+/*! "POST" for standard webhooks; the configured method (default POST)
+ *  for flexible ones. */
+SDC_EXTERN const char *sdc_webhook_method(const sdc_webhook *w);
+/*! Per attempt: `timeout`, default 5 s, at most 30 s. */
+SDC_EXTERN uint64_t sdc_webhook_timeout_ms(const sdc_webhook *w);
+SDC_EXTERN int sdc_webhook_disabled(const sdc_webhook *w);
+/*! The environment whose override was applied to it, or NULL. */
+SDC_EXTERN const char *sdc_webhook_environment(const sdc_webhook *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDCONNECT_WEBHOOK_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal header of the webhook module: a loaded `Webhook` resource
+ * (resource.c) as the caller reads it. Strings are NULL when not given. */
+#ifndef SDC_WEBHOOK_INT_H
+#define SDC_WEBHOOK_INT_H
+
+#include <sdconnect/webhook.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sdc__kv {
+  char *key, *value;
+};
+
+/* Where a secret's text comes from: Secret Manager (a version name), or,
+ * as sdconnect allows instead, a file or an environment variable. */
+struct sdc__secret_source {
+  char *version; /* projects/P/secrets/S/versions/V */
+  char *file;    /* sdconnect.secrets[version].file */
+  char *env;     /* sdconnect.secrets[version].env */
+};
+
+struct sdc__oauth {
+  bool set;
+  char *client_id, *client_secret, *secret_version_for_client_secret;
+  char *token_endpoint;
+  char **scopes;
+  size_t n_scopes;
+};
+
+/* Webhook.GenericWebService */
+struct sdc__web {
+  char *uri;
+  char *username, *password; /* deprecated Basic auth */
+  char *secret_version_for_username_password;
+  struct sdc__kv *headers;            /* requestHeaders */
+  size_t n_headers;
+  struct sdc__kv *secret_headers;     /* secretVersionsForRequestHeaders: name -> version */
+  size_t n_secret_headers;
+  unsigned char **ca_der;             /* allowedCaCerts */
+  size_t *ca_len, n_ca;
+  struct sdc__oauth oauth;
+  int agent_auth;                     /* sdc_webhook_agent_auth; 0: not given */
+  char *service_account;              /* serviceAccountAuthConfig.serviceAccount */
+  sdc_webhook_type type;
+  int http_method;                    /* HttpMethod number; 0: not given */
+  char *request_body;                 /* flexible */
+  struct sdc__kv *parameter_mapping;  /* flexible: session parameter -> $.path */
+  size_t n_parameter_mapping;
+};
+
+/* The `sdconnect:` block: what Google's resource has no field for. */
+struct sdc__webhook_ext {
+  char *client_cert_pem, *client_key_pem; /* mTLS */
+  struct sdc__secret_source *secrets;     /* by version */
+  size_t n_secrets;
+  char *secret_manager_endpoint;          /* default https://secretmanager.googleapis.com */
+  char *token_endpoint;                   /* replaces oauthConfig.tokenEndpoint (tests) */
+  char *credentials_file;                 /* the service agent's stand-in key file */
+  char *agent;                            /* projects/P/locations/L/agents/A */
+  int *retry_statuses;                    /* HTTP statuses retried once; default 502 503 504 */
+  size_t n_retry_statuses;
+  char *scope_separator;                  /* OAuth scopes joined by it; default " " */
+};
+
+struct sdc_webhook {
+  char *name, *display_name, *id;
+  char *service;          /* serviceDirectory.service, or NULL */
+  struct sdc__web web;
+  uint64_t timeout_ms;
+  bool disabled;
+  char *environment;      /* whose override was applied */
+  struct sdc__webhook_ext ext;
+};
+
+struct sdc_webhook_set {
+  struct sdc_webhook **v;
+  size_t n;
+};
+
+void sdc__webhook_free(struct sdc_webhook *w);
+
+#endif

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Webhook resources: pasted as the API returns them, validated as the API
+ * validates them, environment overrides applied. */
+#include "suites.h"
+
+#include "webhook/webhook.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGENT "projects/p/locations/us-central1/agents/a"
+#define SVC "projects/p/locations/us-central1/namespaces/n/services/hook"
+
+/* A self-signed certificate's DER, base64-encoded (malloc'd). */
+static char *der_base64(void)
+{
+  EVP_PKEY *k = EVP_EC_gen("P-256");
+  X509 *x = X509_new();
+  unsigned char *der = NULL;
+  char *b64;
+  int len;
+
+  X509_set_version(x, 2);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_set_pubkey(x, k);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                             (const unsigned char *)"hook.internal", -1, -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_sign(x, k, EVP_sha256());
+  len = i2d_X509(x, &der);
+  b64 = malloc((size_t)len * 2 + 4);
+  EVP_EncodeBlock((unsigned char *)b64, der, len);
+  OPENSSL_free(der);
+  X509_free(x);
+  EVP_PKEY_free(k);
+  return b64;
+}
+
+static sdc_webhook_set *load_ok(const char *text, const char *env)
+{
+  sdc_webhook_set *s = NULL;
+  char *errs = NULL;
+  sdc_status st = sdc_webhooks_load_mem("hooks.yaml", text, strlen(text), env, &s, &errs);
+
+  ck_assert_msg(st == SDC_OK, "%s: %s", sdc_strerror(st), errs ? errs : "");
+  return s;
+}
+
+/* The problems of `text`, which must not load. */
+static char *load_bad(const char *text, const char *env)
+{
+  sdc_webhook_set *s = NULL;
+  char *errs = NULL;
+
+  ck_assert_int_eq(sdc_webhooks_load_mem("hooks.yaml", text, strlen(text), env, &s, &errs),
+                   SDC_ECONFIG);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(errs);
+  return errs;
+}
+
+#define HAS(errs, text) ck_assert_msg(strstr(errs, text) != NULL, "no '%s' in:\n%s", text, errs)
+
+START_TEST(a_pasted_webhook_loads_with_every_field)
+{
+  char *ca = der_base64(), text[8192];
+  sdc_webhook_set *s;
+  const sdc_webhook *w, *sd;
+
+  snprintf(text, sizeof(text),
+           "[{\"name\": \"" AGENT "/webhooks/orders\", \"displayName\": \"Orders\",\n"
+           "  \"genericWebService\": {\"uri\": \"https://orders.internal/v1/$session.params.id\",\n"
+           "    \"requestHeaders\": {\"X-Team\": \"sre\"},\n"
+           "    \"secretVersionsForRequestHeaders\": {\"X-Key\": {\"secretVersion\": "
+           "\"projects/p/secrets/key/versions/3\"}},\n"
+           "    \"allowedCaCerts\": [\"%s\"],\n"
+           "    \"oauthConfig\": {\"clientId\": \"c\", \"secretVersionForClientSecret\": "
+           "\"projects/p/secrets/cs/versions/latest\", \"tokenEndpoint\": "
+           "\"https://auth.example/token\", \"scopes\": [\"a\", \"b\"]},\n"
+           "    \"serviceAgentAuth\": \"NONE\", \"webhookType\": \"FLEXIBLE\", "
+           "\"httpMethod\": \"PUT\",\n"
+           "    \"requestBody\": \"{\\\"id\\\": \\\"$session.params.id\\\", \\\"n\\\": 1}\",\n"
+           "    \"parameterMapping\": {\"status\": \"$.order.status\"}},\n"
+           "  \"timeout\": \"7.5s\", \"disabled\": false},\n"
+           " {\"displayName\": \"Private hook\", \"serviceDirectory\": {\"service\": \"" SVC "\",\n"
+           "   \"genericWebService\": {\"uri\": \"https://hook.internal/cx\", \"serviceAgentAuth\": "
+           "\"SERVICE_AGENT_AUTH_UNSPECIFIED\"}},\n"
+           "  \"sdconnect\": {\"agent\": \"" AGENT "\", \"retryOn\": [503], "
+           "\"secrets\": {\"projects/p/secrets/key/versions/3\": {\"env\": \"HOOK_KEY\"}}}}]\n",
+           ca);
+  s = load_ok(text, NULL);
+  ck_assert_uint_eq(sdc_webhook_set_count(s), 2);
+  w = sdc_webhook_set_find(s, "orders");
+  ck_assert_ptr_nonnull(w);
+  ck_assert_ptr_eq(sdc_webhook_set_find(s, "Orders"), w);
+  ck_assert_ptr_eq(sdc_webhook_set_find(s, AGENT "/webhooks/orders"), w);
+  ck_assert_int_eq(sdc_webhook_kind(w), SDC_WEBHOOK_FLEXIBLE);
+  ck_assert_str_eq(sdc_webhook_method(w), "PUT");
+  ck_assert_uint_eq(sdc_webhook_timeout_ms(w), 7500);
+  ck_assert_ptr_null(sdc_webhook_service(w));
+  ck_assert_str_eq(w->web.headers[0].key, "X-Team");
+  ck_assert_str_eq(w->web.secret_headers[0].value, "projects/p/secrets/key/versions/3");
+  ck_assert_uint_eq(w->web.n_ca, 1);
+  ck_assert_str_eq(w->web.oauth.token_endpoint, "https://auth.example/token");
+  ck_assert_uint_eq(w->web.oauth.n_scopes, 2);
+  ck_assert_int_eq(w->web.agent_auth, SDC_WEBHOOK_AGENT_AUTH_NONE);
+  ck_assert_str_eq(w->web.parameter_mapping[0].value, "$.order.status");
+  sd = sdc_webhook_set_get(s, 1);
+  ck_assert_str_eq(sdc_webhook_id(sd), "private-hook");
+  ck_assert_str_eq(sdc_webhook_service(sd), SVC);
+  ck_assert_str_eq(sdc_webhook_method(sd), "POST");
+  ck_assert_uint_eq(sdc_webhook_timeout_ms(sd), 5000); /* the API's default */
+  ck_assert_int_eq(sd->web.agent_auth, SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN); /* UNSPECIFIED */
+  ck_assert_int_eq(sd->ext.retry_statuses[0], 503);
+  ck_assert_str_eq(sd->ext.secrets[0].env, "HOOK_KEY");
+  sdc_webhook_set_free(s);
+  free(ca);
+}
+END_TEST
+
+START_TEST(what_the_api_rejects_is_rejected_with_the_place_and_the_fix)
+{
+  char *errs = load_bad(
+      "- displayName: plain http\n"                                           /* 1 */
+      "  genericWebService: {uri: 'http://hook.internal/'}\n"                 /* 2 */
+      "  timeout: 31s\n"                                                      /* 3 */
+      "- displayName: pem\n"                                                  /* 4 */
+      "  genericWebService:\n"                                                /* 5 */
+      "    uri: https://hook.internal/\n"                                     /* 6 */
+      "    allowedCaCerts: ['-----BEGIN CERTIFICATE-----\\nMIIB']\n"          /* 7 */
+      "- displayName: flexible\n"                                             /* 8 */
+      "  genericWebService:\n"                                                /* 9 */
+      "    uri: https://hook.internal/\n"                                     /* 10 */
+      "    webhookType: FLEXIBLE\n"                                           /* 11 */
+      "    requestBody: '{\"id\": $session.params.id}'\n"                     /* 12 */
+      "    parameterMapping: {status: order.status}\n"                       /* 13 */
+      "- name: projects/p/locations/europe-west1/agents/a/webhooks/far\n"     /* 14 */
+      "  displayName: far\n"                                                  /* 15 */
+      "  serviceDirectory:\n"                                                 /* 16 */
+      "    service: " SVC "\n"                                                /* 17 */
+      "    genericWebService: {uri: 'https://hook.internal/'}\n"              /* 18 */
+      "- displayName: standard\n"                                             /* 19 */
+      "  genericWebService: {uri: 'https://hook.internal/', requestBody: '{}',\n" /* 20 */
+      "    requestHeaders: {'Bad Header': x}, oauthConfig: {clientId: c, tokenEndpoint: "
+      "'http://auth/'},\n"                                                   /* 21 */
+      "    secretVersionsForRequestHeaders: {X-K: {secretVersion: 'key/3'}}}\n" /* 22 */
+      "- genericWebService: {uri: 'https://hook.internal/'}\n"               /* 23 */
+      "  serviceDirectory: {service: " SVC "}\n",                             /* 24 */
+      NULL);
+
+  HAS(errs, "hooks.yaml:2:");
+  HAS(errs, "genericWebService.uri: 'http://hook.internal/' is not an https URL");
+  HAS(errs, "hooks.yaml:3:12: [0].timeout: 31s is out of range");
+  HAS(errs, "hooks.yaml:7:22: [1].genericWebService.allowedCaCerts[0]: a PEM certificate; "
+            "the API takes DER");
+  HAS(errs, "hooks.yaml:12:18: [2].genericWebService.requestBody: not a JSON object at byte 7 "
+            "(near '$session.params.id}')");
+  HAS(errs, "parameterMapping.status: 'order.status' is not a path into the response");
+  HAS(errs, "the service is in location 'us-central1' but the agent is in 'europe-west1'");
+  HAS(errs, "[5].displayName: missing (required)");
+  HAS(errs, "hooks.yaml:23:3: [5]: genericWebService and serviceDirectory are one of");
+  HAS(errs, "hooks.yaml:21:");
+  HAS(errs, "'Bad Header' is not an HTTP header name");
+  HAS(errs, "tokenEndpoint: 'http://auth/' is not an https URL");
+  HAS(errs, "'key/3' is not a secret version");
+  HAS(errs, "set webhookType: FLEXIBLE");
+  free(errs);
+}
+END_TEST
+
+#define HOOK                                                                        \
+  "- name: " AGENT "/webhooks/orders\n"                                             \
+  "  displayName: orders\n"                                                          \
+  "  genericWebService: {uri: 'https://orders.example/hook'}\n"
+#define ENV                                                                         \
+  "- name: " AGENT "/environments/staging\n"                                         \
+  "  displayName: Staging\n"                                                         \
+  "  webhookConfig:\n"                                                               \
+  "    webhookOverrides:\n"                                                          \
+  "      - name: " AGENT "/webhooks/orders\n"                                        \
+  "        displayName: orders\n"                                                    \
+  "        serviceDirectory:\n"                                                      \
+  "          service: " SVC "\n"                                                     \
+  "          genericWebService: {uri: 'https://orders.staging.internal/hook'}\n"
+
+START_TEST(an_environment_s_overrides_replace_the_target)
+{
+  sdc_webhook_set *s;
+  const sdc_webhook *w;
+  char *errs;
+
+  s = load_ok(ENV HOOK, NULL); /* without an environment: as configured */
+  w = sdc_webhook_set_get(s, 0);
+  ck_assert_str_eq(sdc_webhook_uri(w), "https://orders.example/hook");
+  ck_assert_ptr_null(sdc_webhook_service(w));
+  ck_assert_ptr_null(sdc_webhook_environment(w));
+  sdc_webhook_set_free(s);
+  for(int i = 0; i < 3; i++) { /* by id, display name or name */
+    const char *keys[] = {"staging", "Staging", AGENT "/environments/staging"};
+    s = load_ok(HOOK ENV, keys[i]);
+    w = sdc_webhook_set_get(s, 0);
+    ck_assert_str_eq(sdc_webhook_uri(w), "https://orders.staging.internal/hook");
+    ck_assert_str_eq(sdc_webhook_service(w), SVC);
+    ck_assert_str_eq(sdc_webhook_environment(w), keys[i]);
+    sdc_webhook_set_free(s);
+  }
+  errs = load_bad(HOOK ENV, "prod");
+  HAS(errs, "no environment 'prod' in the file");
+  free(errs);
+  errs = load_bad("- {displayName: other, genericWebService: {uri: 'https://o/'}}\n" ENV,
+                  "staging");
+  HAS(errs, "an override must name a webhook of the file");
+  free(errs);
+}
+END_TEST
+
+START_TEST(a_list_answer_and_several_documents_load)
+{
+  sdc_webhook_set *s;
+
+  s = load_ok("{\"webhooks\": [{\"name\": \"" AGENT "/webhooks/w1\", \"displayName\": \"one\","
+              " \"genericWebService\": {\"uri\": \"https://one/\"}}], \"nextPageToken\": \"\"}",
+              NULL);
+  ck_assert_str_eq(sdc_webhook_id(sdc_webhook_set_get(s, 0)), "w1");
+  sdc_webhook_set_free(s);
+  s = load_ok("displayName: a\ngenericWebService: {uri: 'https://a/'}\n---\n"
+              "displayName: b\ngenericWebService: {uri: 'https://b/'}\ndisabled: true\n",
+              NULL);
+  ck_assert_uint_eq(sdc_webhook_set_count(s), 2);
+  ck_assert(sdc_webhook_disabled(sdc_webhook_set_get(s, 1)));
+  sdc_webhook_set_free(s);
+  {
+    char *errs = load_bad("displayName: a\ngenericWebService: {uri: 'https://a/'}\n---\n"
+                          "displayName: a\ngenericWebService: {uri: 'https://b/'}\n", NULL);
+    HAS(errs, "two webhooks have the id 'a'");
+    free(errs);
+  }
+}
+END_TEST
+
+Suite *webhook_suite(void)
+{
+  Suite *s = suite_create("webhook");
+  TCase *tc = tcase_create("resource");
+
+  tcase_add_test(tc, a_pasted_webhook_loads_with_every_field);
+  tcase_add_test(tc, what_the_api_rejects_is_rejected_with_the_place_and_the_fix);
+  tcase_add_test(tc, an_environment_s_overrides_replace_the_target);
+  tcase_add_test(tc, a_list_answer_and_several_documents_load);
+  suite_add_tcase(s, tc);
+  return s;
+}
