@@ -87,6 +87,44 @@ SDC_EXTERN int sdc_webhook_disabled(const sdc_webhook *w);
 /*! The environment whose override was applied to it, or NULL. */
 SDC_EXTERN const char *sdc_webhook_environment(const sdc_webhook *w);
 
+/* ---- how a call ended, as Dialogflow counts it ----------------------------- */
+/*! What went wrong in one attempt (SDC_WEBHOOK_OK: nothing). Append-only. */
+typedef enum sdc_webhook_failure {
+  SDC_WEBHOOK_OK = 0,
+  SDC_WEBHOOK_CONNECT = 1,      /*!< no connection: DNS, refused, unreachable, reset */
+  SDC_WEBHOOK_TLS = 2,          /*!< the handshake or the certificate check failed */
+  SDC_WEBHOOK_TIMEOUT = 3,      /*!< no whole answer within the timeout */
+  SDC_WEBHOOK_HTTP_STATUS = 4,  /*!< an answer that is not 2xx */
+  SDC_WEBHOOK_TOO_LARGE = 5,    /*!< an answer over 64 KiB */
+  SDC_WEBHOOK_BAD_RESPONSE = 6, /*!< not JSON, or not a valid WebhookResponse */
+  SDC_WEBHOOK_AUTH = 7,         /*!< a token or secret for the call could not be had */
+  SDC_WEBHOOK_DISABLED = 8      /*!< the webhook is disabled: no call */
+} sdc_webhook_failure;
+
+/*! What Dialogflow makes of an attempt: the event it raises (sheet §10 D),
+ *  the `webhookStatuses` entry (a google.rpc.Code and its name), and
+ *  whether it retries once (§10 C). Strings are static. */
+typedef struct sdc_webhook_outcome {
+  sdc_webhook_failure failure;
+  long http_status;       /*!< $request.webhook_status_code; 0 without an answer */
+  const char *event;      /*!< "webhook.error.timeout", ...; NULL on success */
+  int rpc_code;           /*!< google.rpc.Code: 0 OK, 4 DEADLINE_EXCEEDED, ... */
+  const char *rpc_name;   /*!< "OK", "DEADLINE_EXCEEDED", ... */
+  int retryable;          /*!< Dialogflow tries once more */
+} sdc_webhook_outcome;
+
+/*! The outcome of an attempt that ended with `failure` and (for answers)
+ *  `http_status`. Retried: connection failures, timeouts and the statuses
+ *  of `w`'s sdconnect.retryOn (default 502, 503, 504); `w` may be NULL for
+ *  the default. */
+SDC_EXTERN void sdc_webhook_outcome_of(const sdc_webhook *w,
+                                       sdc_webhook_failure failure,
+                                       long http_status,
+                                       sdc_webhook_outcome *out);
+/*! "connect", "tls", "timeout", "http_status", "too_large",
+ *  "bad_response", "auth", "disabled", or "ok": for metrics and logs. */
+SDC_EXTERN const char *sdc_webhook_failure_name(sdc_webhook_failure f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -245,6 +245,61 @@ START_TEST(a_list_answer_and_several_documents_load)
 }
 END_TEST
 
+START_TEST(each_failure_has_dialogflow_s_event_status_and_retry)
+{
+  static const struct {
+    sdc_webhook_failure f;
+    long status;
+    const char *event;
+    int code;
+    const char *name;
+    int retry;
+  } cases[] = {
+      {SDC_WEBHOOK_OK, 200, NULL, 0, "OK", 0},
+      {SDC_WEBHOOK_CONNECT, 0, "webhook.error.not-found", 14, "UNAVAILABLE", 1},
+      {SDC_WEBHOOK_TLS, 0, "webhook.error.not-found", 14, "UNAVAILABLE", 0},
+      {SDC_WEBHOOK_TIMEOUT, 0, "webhook.error.timeout", 4, "DEADLINE_EXCEEDED", 1},
+      {SDC_WEBHOOK_HTTP_STATUS, 400, "webhook.error.bad-request", 3, "INVALID_ARGUMENT", 0},
+      {SDC_WEBHOOK_HTTP_STATUS, 401, "webhook.error.rejected", 16, "UNAUTHENTICATED", 0},
+      {SDC_WEBHOOK_HTTP_STATUS, 403, "webhook.error.rejected", 7, "PERMISSION_DENIED", 0},
+      {SDC_WEBHOOK_HTTP_STATUS, 404, "webhook.error", 5, "NOT_FOUND", 0}, /* not not-found */
+      {SDC_WEBHOOK_HTTP_STATUS, 429, "webhook.error", 8, "RESOURCE_EXHAUSTED", 0},
+      {SDC_WEBHOOK_HTTP_STATUS, 500, "webhook.error", 13, "INTERNAL", 0},
+      {SDC_WEBHOOK_HTTP_STATUS, 502, "webhook.error", 13, "INTERNAL", 1},
+      {SDC_WEBHOOK_HTTP_STATUS, 503, "webhook.error.unavailable", 14, "UNAVAILABLE", 1},
+      {SDC_WEBHOOK_HTTP_STATUS, 504, "webhook.error", 4, "DEADLINE_EXCEEDED", 1},
+      {SDC_WEBHOOK_HTTP_STATUS, 302, "webhook.error", 2, "UNKNOWN", 0},
+      {SDC_WEBHOOK_TOO_LARGE, 200, "webhook.error", 13, "INTERNAL", 0},
+      {SDC_WEBHOOK_BAD_RESPONSE, 200, "webhook.error", 13, "INTERNAL", 0},
+      {SDC_WEBHOOK_AUTH, 0, "webhook.error", 16, "UNAUTHENTICATED", 0},
+      {SDC_WEBHOOK_DISABLED, 0, "webhook.error", 9, "FAILED_PRECONDITION", 0},
+  };
+  sdc_webhook_set *s;
+  sdc_webhook_outcome o;
+
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    sdc_webhook_outcome_of(NULL, cases[i].f, cases[i].status, &o);
+    ck_assert_msg(cases[i].event ? o.event && !strcmp(o.event, cases[i].event) : !o.event,
+                  "case %zu: event %s", i, o.event ? o.event : "(none)");
+    ck_assert_int_eq(o.rpc_code, cases[i].code);
+    ck_assert_str_eq(o.rpc_name, cases[i].name);
+    ck_assert_int_eq(o.retryable, cases[i].retry);
+    ck_assert_int_eq(o.http_status, cases[i].status);
+  }
+  /* sdconnect.retryOn replaces the statuses retried */
+  s = load_ok("displayName: a\ngenericWebService: {uri: 'https://a/'}\n"
+              "sdconnect: {retryOn: [500]}\n", NULL);
+  sdc_webhook_outcome_of(sdc_webhook_set_get(s, 0), SDC_WEBHOOK_HTTP_STATUS, 500, &o);
+  ck_assert_int_eq(o.retryable, 1);
+  sdc_webhook_outcome_of(sdc_webhook_set_get(s, 0), SDC_WEBHOOK_HTTP_STATUS, 503, &o);
+  ck_assert_int_eq(o.retryable, 0);
+  sdc_webhook_outcome_of(sdc_webhook_set_get(s, 0), SDC_WEBHOOK_TIMEOUT, 0, &o);
+  ck_assert_int_eq(o.retryable, 1); /* timeouts always are */
+  ck_assert_str_eq(sdc_webhook_failure_name(SDC_WEBHOOK_TOO_LARGE), "too_large");
+  sdc_webhook_set_free(s);
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
   Suite *s = suite_create("webhook");
@@ -254,6 +309,9 @@ Suite *webhook_suite(void)
   tcase_add_test(tc, what_the_api_rejects_is_rejected_with_the_place_and_the_fix);
   tcase_add_test(tc, an_environment_s_overrides_replace_the_target);
   tcase_add_test(tc, a_list_answer_and_several_documents_load);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("outcome");
+  tcase_add_test(tc, each_failure_has_dialogflow_s_event_status_and_retry);
   suite_add_tcase(s, tc);
   return s;
 }
