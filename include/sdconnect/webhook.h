@@ -87,6 +87,28 @@ SDC_EXTERN int sdc_webhook_disabled(const sdc_webhook *w);
 /*! The environment whose override was applied to it, or NULL. */
 SDC_EXTERN const char *sdc_webhook_environment(const sdc_webhook *w);
 
+/* ---- a standard webhook's answer -------------------------------------------- */
+/*! Read a standard webhook's answer (`body`, `len` bytes) as Dialogflow CX
+ *  does: at most 64 KiB, JSON, a WebhookResponse whose known fields have
+ *  their types and whose oneofs hold one member (unknown fields are
+ *  accepted, as Dialogflow accepts them); then apply it to the turn of
+ *  `request_json` (the WebhookRequest sent, or NULL).
+ *  \param[out] result_json  On SDC_OK (sdc_free()): {"messages": the queued
+ *    messages merged with the answer's (APPEND, or REPLACE), "mergeBehavior",
+ *    "parameters": session parameters after the answer (null removes),
+ *    "changedParameters", "removedParameters", "invalidParameters" (form
+ *    parameters marked INVALID), "targetPage"/"targetFlow" when given,
+ *    "payload"}.
+ *  \param err  On failure, what is wrong, naming the field's path or the
+ *    size.
+ *  eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
+ *  field Dialogflow would refuse), SDC_EINVAL (bad arguments, or
+ *  `request_json` not JSON), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_response_read(const char *request_json,
+                                                const void *body, size_t len,
+                                                char **result_json, char *err,
+                                                size_t errcap);
+
 /* ---- how a call ended, as Dialogflow counts it ----------------------------- */
 /*! What went wrong in one attempt (SDC_WEBHOOK_OK: nothing). Append-only. */
 typedef enum sdc_webhook_failure {

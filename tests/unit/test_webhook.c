@@ -300,6 +300,99 @@ START_TEST(each_failure_has_dialogflow_s_event_status_and_retry)
 }
 END_TEST
 
+static char *read_ok(const char *req, const char *body)
+{
+  char *out = NULL, err[512];
+  sdc_status st = sdc_webhook_response_read(req, body, strlen(body), &out, err, sizeof(err));
+
+  ck_assert_msg(st == SDC_OK, "%s: %s", sdc_strerror(st), err);
+  return out;
+}
+
+static void read_bad(const char *body, sdc_status want, const char *says)
+{
+  char *out = NULL, err[512];
+
+  ck_assert_int_eq(sdc_webhook_response_read(NULL, body, strlen(body), &out, err, sizeof(err)),
+                   want);
+  ck_assert_ptr_null(out);
+  ck_assert_msg(strstr(err, says) != NULL, "no '%s' in '%s'", says, err);
+}
+
+#define REQ                                                                             \
+  "{\"detectIntentResponseId\": \"r1\", \"messages\": [{\"text\": {\"text\": [\"queued\"]}}],"  \
+  " \"sessionInfo\": {\"session\": \"s\", \"parameters\": {\"a\": 1, \"b\": 2}}}"
+
+START_TEST(an_answer_is_applied_to_the_turn_as_dialogflow_applies_it)
+{
+  char *out;
+
+  out = read_ok(REQ, "{\"fulfillmentResponse\": {\"messages\": [{\"text\": {\"text\": "
+                     "[\"hi\"]}, \"extra\": 1}]},\n"
+                     " \"sessionInfo\": {\"parameters\": {\"b\": null, \"c\": \"x\"}},\n"
+                     " \"pageInfo\": {\"formInfo\": {\"parameterInfo\": [{\"displayName\": "
+                     "\"p1\", \"state\": \"INVALID\"}, {\"displayName\": \"p2\", \"state\": 3}]}},\n"
+                     " \"targetPage\": \"pages/next\", \"payload\": {\"k\": [1]},"
+                     " \"undocumented\": {\"accepted\": true}}");
+  ck_assert_str_eq(out, "{\"messages\":[{\"text\":{\"text\":[\"queued\"]}},{\"text\":"
+                        "{\"text\":[\"hi\"]},\"extra\":1}],\"mergeBehavior\":\"APPEND\","
+                        "\"parameters\":{\"a\":1,\"c\":\"x\"},\"changedParameters\":[\"c\"],"
+                        "\"removedParameters\":[\"b\"],\"invalidParameters\":[\"p1\"],"
+                        "\"targetPage\":\"pages/next\",\"payload\":{\"k\":[1]}}");
+  sdc_free(out);
+  out = read_ok(REQ, "{\"fulfillment_response\": {\"messages\": [{\"text\": {\"text\": "
+                     "[\"only\"]}}], \"merge_behavior\": \"REPLACE\"}}");
+  ck_assert_ptr_nonnull(strstr(out, "\"messages\":[{\"text\":{\"text\":[\"only\"]}}],"
+                                    "\"mergeBehavior\":\"REPLACE\""));
+  ck_assert_ptr_nonnull(strstr(out, "\"parameters\":{\"a\":1,\"b\":2}")); /* untouched */
+  sdc_free(out);
+  out = read_ok(NULL, "{}"); /* nothing to say is fine */
+  ck_assert_ptr_nonnull(strstr(out, "\"messages\":[]"));
+  sdc_free(out);
+}
+END_TEST
+
+START_TEST(what_dialogflow_refuses_names_the_field_or_the_size)
+{
+  static char big[65536 + 2];
+  char *out = NULL, err[256];
+
+  memset(big, ' ', sizeof(big) - 1);
+  big[0] = '{';
+  big[65535] = '}'; /* exactly 64 KiB: accepted */
+  ck_assert_int_eq(sdc_webhook_response_read(NULL, big, 65536, &out, err, sizeof(err)), SDC_OK);
+  sdc_free(out);
+  out = NULL;
+  big[65535] = ' ';
+  big[65536] = '}';
+  ck_assert_int_eq(sdc_webhook_response_read(NULL, big, 65537, &out, err, sizeof(err)),
+                   SDC_ETOOBIG);
+  ck_assert_ptr_nonnull(strstr(err, "65537 bytes, over Dialogflow's limit of 64 KiB"));
+  read_bad("{\"fulfillmentResponse\": ", SDC_EPROTO, "the answer is not JSON");
+  read_bad("[]", SDC_EPROTO, "expected a JSON object (a WebhookResponse), got a list");
+  read_bad("{\"fulfillmentResponse\": {\"messages\": [{\"text\": {\"text\": [\"a\"]}}, "
+           "{\"text\": {\"text\": \"b\"}}]}}", SDC_EPROTO,
+           "fulfillmentResponse.messages[1].text.text: expected a list, got a string");
+  read_bad("{\"fulfillmentResponse\": {\"messages\": [{\"text\": {\"text\": [\"a\", 3]}}]}}",
+           SDC_EPROTO, "fulfillmentResponse.messages[0].text.text[1]: expected a string, got a "
+                       "number");
+  read_bad("{\"fulfillmentResponse\": {\"messages\": [{\"text\": {}}]}}", SDC_EPROTO,
+           "messages[0].text.text: missing");
+  read_bad("{\"fulfillmentResponse\": {\"messages\": [{\"text\": {\"text\": []}, "
+           "\"payload\": {}}]}}", SDC_EPROTO, "text and payload are one of");
+  read_bad("{\"fulfillmentResponse\": {\"mergeBehavior\": \"MIX\"}}", SDC_EPROTO,
+           "fulfillmentResponse.mergeBehavior: MIX is not one of the enum's values");
+  read_bad("{\"sessionInfo\": {\"parameters\": [1]}}", SDC_EPROTO,
+           "sessionInfo.parameters: expected an object, got a list");
+  read_bad("{\"pageInfo\": {\"formInfo\": {\"parameterInfo\": [{\"displayName\": \"p\"}]}}}",
+           SDC_EPROTO, "pageInfo.formInfo.parameterInfo[0].state: missing (required in an "
+                       "answer)");
+  read_bad("{\"targetPage\": \"p\", \"targetFlow\": \"f\"}", SDC_EPROTO,
+           "targetPage and targetFlow are one of");
+  read_bad("{\"payload\": \"text\"}", SDC_EPROTO, "payload: expected an object, got a string");
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
   Suite *s = suite_create("webhook");
@@ -312,6 +405,10 @@ Suite *webhook_suite(void)
   suite_add_tcase(s, tc);
   tc = tcase_create("outcome");
   tcase_add_test(tc, each_failure_has_dialogflow_s_event_status_and_retry);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("response");
+  tcase_add_test(tc, an_answer_is_applied_to_the_turn_as_dialogflow_applies_it);
+  tcase_add_test(tc, what_dialogflow_refuses_names_the_field_or_the_size);
   suite_add_tcase(s, tc);
   return s;
 }
