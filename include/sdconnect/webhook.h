@@ -101,13 +101,50 @@ SDC_EXTERN const char *sdc_webhook_environment(const sdc_webhook *w);
  *    "payload"}.
  *  \param err  On failure, what is wrong, naming the field's path or the
  *    size.
- *  eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
+ *  
+eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
  *  field Dialogflow would refuse), SDC_EINVAL (bad arguments, or
  *  `request_json` not JSON), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_response_read(const char *request_json,
                                                 const void *body, size_t len,
                                                 char **result_json, char *err,
                                                 size_t errcap);
+
+/* ---- flexible webhooks -------------------------------------------------------- */
+/*! The values references take, as JSON text: {"session": {parameters},
+ *  "page": {...}, "intent": {...}, "request": {...}}; any member may be
+ *  left out (its references are unset). References:
+ *  `$session.params.NAME`, `$page.params.NAME`, `$intent.params.NAME`
+ *  (NAME compared without case; `.field` steps after it walk into a
+ *  composite value) and `$request.KEY`. */
+
+/*! A flexible webhook's `requestBody` with its references replaced: a
+ *  string that is one reference takes the value's JSON type (string,
+ *  number, boolean, list, object; unset: null); a reference inside longer
+ *  text becomes text (unset: ""). The result is checked to be JSON.
+ *  \param[out] out  On SDC_OK (sdc_free()).
+ *  eturn SDC_OK, SDC_EPROTO (not JSON once rendered; `err` says where),
+ *  SDC_EINVAL (`params_json` not a JSON object), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_render_body(const char *tmpl,
+                                              const char *params_json,
+                                              char **out, char *err,
+                                              size_t errcap);
+/*! A flexible webhook's `uri` with each reference replaced by its text,
+ *  percent-encoded (all but A-Z a-z 0-9 - . _ ~; unset: ""). SDC_OK,
+ *  SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_render_uri(const char *tmpl,
+                                             const char *params_json,
+                                             char **out, char *err,
+                                             size_t errcap);
+/*! `w`'s parameterMapping applied to its answer: {"parameters": {name:
+ *  value taken at its `$.path`}, "missing": [names whose path is not in
+ *  the answer]} (sdc_free()).
+ *  eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON),
+ *  SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_map_parameters(const sdc_webhook *w,
+                                                 const void *body, size_t len,
+                                                 char **params_json, char *err,
+                                                 size_t errcap);
 
 /* ---- how a call ended, as Dialogflow counts it ----------------------------- */
 /*! What went wrong in one attempt (SDC_WEBHOOK_OK: nothing). Append-only. */

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,85 @@ START_TEST(what_dialogflow_refuses_names_the_field_or_the_size)
 }
 END_TEST
 
+#define VALUES                                                                          \
+  "{\"session\": {\"order_id\": \"A-1 \\\"quoted\\\" \\u00e9\\u20ac\", \"Count\": 12345,"       \
+  " \"price\": 9.75, \"vip\": true, \"tags\": [\"a\", \"b\"], \"customer\": {\"name\": \"Zoë\","   \
+  " \"id\": 7}, \"cleared\": null, \"order.ref\": \"dotted\"},"                                 \
+  " \"page\": {\"step\": \"pay\"}, \"request\": {\"language\": \"en-US\"}}"
+
+static char *render(bool body, const char *tmpl)
+{
+  char *out = NULL, err[256];
+  sdc_status st = body ? sdc_webhook_render_body(tmpl, VALUES, &out, err, sizeof(err))
+                       : sdc_webhook_render_uri(tmpl, VALUES, &out, err, sizeof(err));
+
+  ck_assert_msg(st == SDC_OK, "%s: %s", sdc_strerror(st), err);
+  return out;
+}
+
+START_TEST(flexible_templates_keep_json_types_and_escape_what_they_must)
+{
+  char *out;
+
+  out = render(true, "{\"id\": \"$session.params.order_id\", \"n\": \"$session.params.count\","
+                     " \"p\": \"$session.params.price\", \"vip\": \"$session.params.vip\","
+                     " \"tags\": \"$session.params.tags\", \"c\": \"$session.params.customer\","
+                     " \"who\": \"$session.params.customer.name\", \"none\": \"$session.params.nope\","
+                     " \"gone\": \"$session.params.cleared\", \"ref\": \"$session.params.order.ref\","
+                     " \"note\": \"order $session.params.order_id x$session.params.count for "
+                     "$session.params.customer. On $page.params.step ($request.language)\","
+                     " \"esc\": \"a\\\"b \\\\ $session.params.nope.\", \"k\": [1, {\"d\": null}]}");
+  ck_assert_str_eq(out,
+                   "{\"id\": \"A-1 \\\"quoted\\\" \u00e9\u20ac\", \"n\": 12345, \"p\": 9.75,"
+                   " \"vip\": true, \"tags\": [\"a\",\"b\"], \"c\": {\"name\":\"Zo\u00eb\",\"id\":7},"
+                   " \"who\": \"Zo\u00eb\", \"none\": null, \"gone\": null, \"ref\": \"dotted\","
+                   " \"note\": \"order A-1 \\\"quoted\\\" \u00e9\u20ac x12345 for "
+                   "{\\\"name\\\":\\\"Zo\u00eb\\\",\\\"id\\\":7}. On pay (en-US)\","
+                   " \"esc\": \"a\\\"b \\\\ .\", \"k\": [1, {\"d\": null}]}");
+  sdc_free(out);
+  out = render(false, "https://orders.internal/v1/$session.params.order_id/items?c="
+                      "$session.params.COUNT&t=$session.params.tags&x=$session.params.nope&l="
+                      "$request.language");
+  ck_assert_str_eq(out, "https://orders.internal/v1/A-1%20%22quoted%22%20%C3%A9%E2%82%AC/items"
+                        "?c=12345&t=%5B%22a%22%2C%22b%22%5D&x=&l=en-US");
+  sdc_free(out);
+  {
+    char err[256];
+    out = NULL;
+    ck_assert_int_eq(sdc_webhook_render_body("{\"a\": \"$session.params.count\" \"b\": 1}",
+                                             VALUES, &out, err, sizeof(err)), SDC_EPROTO);
+    ck_assert_ptr_nonnull(strstr(err, "not JSON once references are replaced"));
+    ck_assert_int_eq(sdc_webhook_render_body("{}", "[1]", &out, err, sizeof(err)), SDC_EINVAL);
+  }
+}
+END_TEST
+
+START_TEST(parameter_mapping_takes_values_from_the_answer)
+{
+  sdc_webhook_set *s = load_ok(
+      "displayName: flex\n"
+      "genericWebService:\n"
+      "  uri: https://a/\n"
+      "  webhookType: FLEXIBLE\n"
+      "  parameterMapping: {status: $.order.status, first: '$.items[0].sku', all: $.items,"
+      " whole: $, gone: $.order.missing}\n", NULL);
+  const char *answer = "{\"order\": {\"status\": \"shipped\"}, \"items\": [{\"sku\": 42}]}";
+  char *out = NULL, err[256];
+
+  ck_assert_int_eq(sdc_webhook_map_parameters(sdc_webhook_set_get(s, 0), answer, strlen(answer),
+                                              &out, err, sizeof(err)), SDC_OK);
+  ck_assert_str_eq(out, "{\"parameters\":{\"status\":\"shipped\",\"first\":42,"
+                        "\"all\":[{\"sku\":42}],\"whole\":{\"order\":{\"status\":\"shipped\"},"
+                        "\"items\":[{\"sku\":42}]}},\"missing\":[\"gone\"]}");
+  sdc_free(out);
+  out = NULL;
+  ck_assert_int_eq(sdc_webhook_map_parameters(sdc_webhook_set_get(s, 0), "<html>", 6, &out, err,
+                                              sizeof(err)), SDC_EPROTO);
+  ck_assert_ptr_nonnull(strstr(err, "not JSON"));
+  sdc_webhook_set_free(s);
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
   Suite *s = suite_create("webhook");
@@ -409,6 +489,10 @@ Suite *webhook_suite(void)
   tc = tcase_create("response");
   tcase_add_test(tc, an_answer_is_applied_to_the_turn_as_dialogflow_applies_it);
   tcase_add_test(tc, what_dialogflow_refuses_names_the_field_or_the_size);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("flexible");
+  tcase_add_test(tc, flexible_templates_keep_json_types_and_escape_what_they_must);
+  tcase_add_test(tc, parameter_mapping_takes_values_from_the_answer);
   suite_add_tcase(s, tc);
   return s;
 }
