@@ -87,6 +87,41 @@ SDC_EXTERN int sdc_webhook_disabled(const sdc_webhook *w);
 /*! The environment whose override was applied to it, or NULL. */
 SDC_EXTERN const char *sdc_webhook_environment(const sdc_webhook *w);
 
+/* ---- a standard webhook's request -------------------------------------------- */
+typedef struct sdc_webhook_request_opts sdc_webhook_request_opts;
+
+/*! What a WebhookRequest is built from. */
+typedef enum sdc_webhook_request_field {
+  SDC_WEBHOOK_REQUEST_JSON = 1,     /*!< a whole WebhookRequest to start from */
+  SDC_WEBHOOK_REQUEST_TEXT = 2,     /*!< the user's text */
+  SDC_WEBHOOK_REQUEST_TAG = 3,      /*!< fulfillmentInfo.tag */
+  SDC_WEBHOOK_REQUEST_LANGUAGE = 4, /*!< languageCode (default "en") */
+  SDC_WEBHOOK_REQUEST_PAGE = 5,     /*!< the current page: a display name or a page name */
+  SDC_WEBHOOK_REQUEST_PAYLOAD = 6,  /*!< payload: a JSON object */
+  SDC_WEBHOOK_REQUEST_PARAM = 7     /*!< a session parameter "NAME=VALUE" (added; VALUE
+                                         is JSON when it reads as JSON, else a string) */
+} sdc_webhook_request_field;
+
+/*! SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_request_opts_new(sdc_webhook_request_opts **out);
+SDC_EXTERN void sdc_webhook_request_opts_free(sdc_webhook_request_opts *o); /* NULL ok */
+/*! Set (copied; NULL clears) or, for SDC_WEBHOOK_REQUEST_PARAM, add. SDC_OK,
+ *  SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_request_opts_set(sdc_webhook_request_opts *o,
+                                                   sdc_webhook_request_field f,
+                                                   const char *value);
+/*! The WebhookRequest Dialogflow CX would send `w` for `o`, as JSON text
+ *  (sdc_free()): the fields Dialogflow always fills are filled (a new
+ *  detectIntentResponseId, fulfillmentInfo.tag, pageInfo, a new session of
+ *  the webhook's agent, under its environment when one was chosen),
+ *  nothing undocumented is added.
+ *  eturn SDC_OK, SDC_EINVAL (`err`: a request or payload that is not a
+ *  JSON object, a parameter that is not NAME=VALUE), SDC_ENOMEM,
+ *  SDC_EINTERNAL (no random bytes). */
+SDC_EXTERN sdc_status sdc_webhook_request_build(const sdc_webhook *w,
+                                                const sdc_webhook_request_opts *o,
+                                                char **out, char *err, size_t errcap);
+
 /* ---- a standard webhook's answer -------------------------------------------- */
 /*! Read a standard webhook's answer (`body`, `len` bytes) as Dialogflow CX
  *  does: at most 64 KiB, JSON, a WebhookResponse whose known fields have
@@ -123,7 +158,8 @@ SDC_EXTERN sdc_status sdc_webhook_response_read(const char *request_json,
  *  number, boolean, list, object; unset: null); a reference inside longer
  *  text becomes text (unset: ""). The result is checked to be JSON.
  *  \param[out] out  On SDC_OK (sdc_free()).
- *  eturn SDC_OK, SDC_EPROTO (not JSON once rendered; `err` says where),
+ *  
+eturn SDC_OK, SDC_EPROTO (not JSON once rendered; `err` says where),
  *  SDC_EINVAL (`params_json` not a JSON object), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_render_body(const char *tmpl,
                                               const char *params_json,
@@ -139,7 +175,8 @@ SDC_EXTERN sdc_status sdc_webhook_render_uri(const char *tmpl,
 /*! `w`'s parameterMapping applied to its answer: {"parameters": {name:
  *  value taken at its `$.path`}, "missing": [names whose path is not in
  *  the answer]} (sdc_free()).
- *  eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON),
+ *  
+eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON),
  *  SDC_EINVAL, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_map_parameters(const sdc_webhook *w,
                                                  const void *body, size_t len,

@@ -7,6 +7,7 @@
 
 #include <sdconnect/sdconnect.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -473,6 +474,66 @@ START_TEST(parameter_mapping_takes_values_from_the_answer)
 }
 END_TEST
 
+START_TEST(a_request_is_built_as_dialogflow_fills_it)
+{
+  sdc_webhook_set *s = load_ok(HOOK ENV, "staging");
+  sdc_webhook_request_opts *o = NULL;
+  char *out = NULL, err[256];
+  json_t *j;
+
+  ck_assert_int_eq(sdc_webhook_request_opts_new(&o), SDC_OK);
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_TEXT, "where is my order?");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_TAG, "order-status");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PAGE, "Order");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_LANGUAGE, "fr");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PARAM, "order_id=A-17");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PARAM, "count=3");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PARAM, "o={\"k\": [true]}");
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PAYLOAD, "{\"caller\": \"+15550100\"}");
+  ck_assert_int_eq(sdc_webhook_request_build(sdc_webhook_set_get(s, 0), o, &out, err,
+                                             sizeof(err)), SDC_OK);
+  j = json_loads(out, 0, NULL);
+  ck_assert_ptr_nonnull(j);
+  ck_assert_int_eq(strlen(json_string_value(json_object_get(j, "detectIntentResponseId"))), 36);
+  ck_assert_str_eq(json_string_value(json_object_get(j, "text")), "where is my order?");
+  ck_assert_str_eq(json_string_value(json_object_get(j, "languageCode")), "fr");
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "fulfillmentInfo"),
+                                                     "tag")), "order-status");
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "pageInfo"),
+                                                     "displayName")), "Order");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_object_get(j,
+                               "sessionInfo"), "session")),
+                               AGENT "/environments/staging/sessions/sdconnect-"));
+  {
+    json_t *p = json_object_get(json_object_get(j, "sessionInfo"), "parameters");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "order_id")), "A-17");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "count")), 3);
+    ck_assert(json_is_true(json_array_get(json_object_get(json_object_get(p, "o"), "k"), 0)));
+  }
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "payload"), "caller")),
+                   "+15550100");
+  json_decref(j);
+  sdc_free(out);
+  /* a request file is completed, not replaced */
+  sdc_webhook_request_opts_free(o);
+  sdc_webhook_request_opts_new(&o);
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_JSON,
+                               "{\"detectIntentResponseId\": \"mine\", \"triggerEvent\": \"e\"}");
+  ck_assert_int_eq(sdc_webhook_request_build(sdc_webhook_set_get(s, 0), o, &out, err,
+                                             sizeof(err)), SDC_OK);
+  ck_assert_ptr_nonnull(strstr(out, "\"detectIntentResponseId\":\"mine\",\"triggerEvent\":\"e\""));
+  ck_assert_ptr_nonnull(strstr(out, "\"fulfillmentInfo\":{\"tag\":\"\"}"));
+  sdc_free(out);
+  out = NULL;
+  sdc_webhook_request_opts_set(o, SDC_WEBHOOK_REQUEST_PARAM, "=x");
+  ck_assert_int_eq(sdc_webhook_request_build(sdc_webhook_set_get(s, 0), o, &out, err,
+                                             sizeof(err)), SDC_EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "'=x' is not NAME=VALUE"));
+  sdc_webhook_request_opts_free(o);
+  sdc_webhook_set_free(s);
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
   Suite *s = suite_create("webhook");
@@ -487,6 +548,7 @@ Suite *webhook_suite(void)
   tcase_add_test(tc, each_failure_has_dialogflow_s_event_status_and_retry);
   suite_add_tcase(s, tc);
   tc = tcase_create("response");
+  tcase_add_test(tc, a_request_is_built_as_dialogflow_fills_it);
   tcase_add_test(tc, an_answer_is_applied_to_the_turn_as_dialogflow_applies_it);
   tcase_add_test(tc, what_dialogflow_refuses_names_the_field_or_the_size);
   suite_add_tcase(s, tc);
