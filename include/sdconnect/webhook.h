@@ -10,6 +10,8 @@
 #define SDCONNECT_WEBHOOK_H
 
 #include <sdconnect/common.h>
+#include <sdconnect/pool.h>
+#include <sdconnect/resolver.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -115,7 +117,8 @@ SDC_EXTERN sdc_status sdc_webhook_request_opts_set(sdc_webhook_request_opts *o,
  *  detectIntentResponseId, fulfillmentInfo.tag, pageInfo, a new session of
  *  the webhook's agent, under its environment when one was chosen),
  *  nothing undocumented is added.
- *  eturn SDC_OK, SDC_EINVAL (`err`: a request or payload that is not a
+ *  
+eturn SDC_OK, SDC_EINVAL (`err`: a request or payload that is not a
  *  JSON object, a parameter that is not NAME=VALUE), SDC_ENOMEM,
  *  SDC_EINTERNAL (no random bytes). */
 SDC_EXTERN sdc_status sdc_webhook_request_build(const sdc_webhook *w,
@@ -194,7 +197,9 @@ typedef enum sdc_webhook_failure {
   SDC_WEBHOOK_TOO_LARGE = 5,    /*!< an answer over 64 KiB */
   SDC_WEBHOOK_BAD_RESPONSE = 6, /*!< not JSON, or not a valid WebhookResponse */
   SDC_WEBHOOK_AUTH = 7,         /*!< a token or secret for the call could not be had */
-  SDC_WEBHOOK_DISABLED = 8      /*!< the webhook is disabled: no call */
+  SDC_WEBHOOK_DISABLED = 8,     /*!< the webhook is disabled: no call */
+  SDC_WEBHOOK_BAD_REQUEST = 9   /*!< the request could not be made (a flexible body
+                                     that is not JSON once rendered) */
 } sdc_webhook_failure;
 
 /*! What Dialogflow makes of an attempt: the event it raises (sheet §10 D),
@@ -218,8 +223,52 @@ SDC_EXTERN void sdc_webhook_outcome_of(const sdc_webhook *w,
                                        long http_status,
                                        sdc_webhook_outcome *out);
 /*! "connect", "tls", "timeout", "http_status", "too_large",
- *  "bad_response", "auth", "disabled", or "ok": for metrics and logs. */
+ *  "bad_response", "auth", "disabled", "bad_request", or "ok": for metrics
+ *  and logs. */
 SDC_EXTERN const char *sdc_webhook_failure_name(sdc_webhook_failure f);
+
+/* ---- calling ------------------------------------------------------------------ */
+typedef struct sdc_webhook_caller sdc_webhook_caller;
+
+/*! Calls webhooks over `pool`, resolving Service Directory webhooks through
+ *  `res` (both borrowed: they must outlive the caller; `res` may be NULL
+ *  when no webhook names a service). On the pool's loop thread.
+ *  eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out,
+                                             sdc_pool *pool, sdc_resolver *res);
+/*! Calls still going end with the pool (free the caller after it, or
+ *  after they reported). NULL ok. */
+SDC_EXTERN void sdc_webhook_caller_free(sdc_webhook_caller *c);
+
+/*! One call's end, borrowed for the callback. */
+typedef struct sdc_webhook_call_result {
+  const sdc_webhook *webhook;
+  sdc_webhook_outcome outcome;   /*!< of the last attempt */
+  unsigned attempts;             /*!< 1, or 2 after Dialogflow's retry; 0: no call */
+  sdc_webhook_outcome first;     /*!< the first attempt's, when retried */
+  const char *detail;            /*!< what went wrong, for people; "" when nothing */
+  const char *url, *method;      /*!< as sent (a flexible URL rendered) */
+  const char *request_body;      /*!< as sent, or NULL */
+  const char *const *headers_shown; /*!< "Name: value", secrets as ****; NULL-ended */
+  const sdc_http_response *response; /*!< the last answer (endpoint, TLS, timings), or NULL */
+  const char *result_json;       /*!< standard: the turn (sdc_webhook_response_read());
+                                      flexible: the mapped parameters; NULL on failure */
+} sdc_webhook_call_result;
+
+typedef void (*sdc_webhook_cb)(const sdc_webhook_call_result *r, void *userdata);
+
+/*! Call `w` as Dialogflow CX does: a standard webhook gets `input_json` (a
+ *  WebhookRequest, see sdc_webhook_request_build()) POSTed; a flexible one
+ *  gets its URL and body rendered from `input_json` (the values, see
+ *  sdc_webhook_render_body()) and its method. Each attempt has the
+ *  webhook's timeout; the failures Dialogflow retries are retried once.
+ *  `cb` runs exactly once, on the thread driving the pool, never inside
+ *  this call (a webhook that cannot be called, disabled or lacking a
+ *  secret, reports through it too).
+ *  eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM; on anything else `cb` never runs. */
+SDC_EXTERN sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w,
+                                       const char *input_json, sdc_webhook_cb cb,
+                                       void *userdata);
 
 #ifdef __cplusplus
 }

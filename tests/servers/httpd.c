@@ -7,7 +7,7 @@
  *         [--client-ca PEM] [--max-tls 1.0|1.1]
  *
  * Routes (any method):
- *   /echo          200, JSON: method, path, host, sni, client_cn, body_len,
+ *   /echo[?...]    200, JSON: method, path, host, sni, client_cn, body_len,
  *                  conn (this connection's number), user_agent, check_id,
  *                  authorization, content_type (request headers)
  *   /big?bytes=N   200 with N bytes of 'x' (Content-Length), streamed
@@ -151,7 +151,7 @@ static void *serve(void *arg)
       head_len += in_buf; /* consume the buffered part with the head */
     }
     c->head_only = !strcmp(method, "HEAD");
-    if(!strcmp(path, "/echo")) {
+    if(!strcmp(path, "/echo") || !strncmp(path, "/echo?", 6)) {
       char body[6000], cn[256] = "", ua[256], check[256], auth[256], ctype[256];
       const char *sni = c->ssl ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
       X509 *peer = c->ssl ? SSL_get1_peer_certificate(c->ssl) : NULL;

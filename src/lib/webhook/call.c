@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Calling a webhook the way Dialogflow CX does (dialogflow-webhooks sheet
+ * §10): over the pool, to the URL's host or to the endpoints of its
+ * Service Directory service with the URL's host for SNI, the certificate
+ * check and Host; the custom CAs replacing the trust store; a client
+ * certificate when the server asks; each attempt within the webhook's
+ * timeout; one retry for the failures Dialogflow retries; the answer read
+ * as Dialogflow reads it; the outcome it would report.
+ *
+ * IMPLEMENTATION NOTES
+ * - Runs on the pool's loop: every callback comes from sdc_pool_perform()
+ *   (failures found before any traffic are posted through a waker), never
+ *   from inside sdc_webhook_call().
+ * - Secrets are read when the call is made: `sdconnect.secrets` maps a
+ *   version to a file or an environment variable. Their values go into
+ *   the request's headers only; what is shown (`headers_shown`) masks them.
+ * - Not built yet: Secret Manager, OAuth and the service-agent and
+ *   service-account tokens; a webhook that needs them fails with an auth
+ *   outcome that says so.
+ */
+#include "webhook/webhook.h"
+
+#include "core/core.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_HEADERS 128
+
+struct sdc_webhook_caller {
+  sdc_pool *pool;
+  sdc_resolver *res;
+  sdc_pool_waker *waker;
+};
+
+struct call {
+  sdc_webhook_caller *c;
+  const sdc_webhook *w;
+  sdc_webhook_cb cb;
+  void *ud;
+  sdc_target *t;
+  char *url, *body, *values;
+  const char *method;
+  char *headers[MAX_HEADERS + 1], *shown[MAX_HEADERS + 1];
+  size_t n_headers;
+  unsigned attempt;
+  sdc_webhook_outcome first;
+  char detail[1024];
+  sdc_webhook_failure early; /* a failure before any traffic */
+};
+
+sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_resolver *res)
+{
+  sdc_webhook_caller *c;
+
+  if(!out || !pool)
+    return SDC_EINVAL;
+  if(!(c = sdc__calloc(1, sizeof(*c))))
+    return SDC_ENOMEM;
+  if(sdc_pool_waker_new(pool, &c->waker)) {
+    sdc_free(c);
+    return SDC_ENOMEM;
+  }
+  c->pool = pool;
+  c->res = res;
+  *out = c;
+  return SDC_OK;
+}
+
+void sdc_webhook_caller_free(sdc_webhook_caller *c)
+{
+  if(!c)
+    return;
+  sdc_pool_waker_free(c->waker);
+  sdc_free(c);
+}
+
+static void call_free(struct call *k)
+{
+  if(k->t) {
+    sdc_pool_forget_target(k->c->pool, k->t);
+    sdc_target_free(k->t);
+  }
+  for(size_t i = 0; i < k->n_headers; i++) {
+    sdc__free_secret(k->headers[i]);
+    sdc_free(k->shown[i]);
+  }
+  sdc_free(k->url);
+  sdc_free(k->body);
+  sdc_free(k->values);
+  sdc_free(k);
+}
+
+/* ---- headers and secrets ------------------------------------------------------------ */
+/* The text of secret `version`: from sdconnect.secrets (a file, trailing
+ * newline cut, or an environment variable). NULL with k->detail. */
+static char *secret(struct call *k, const char *version)
+{
+  const struct sdc__webhook_ext *x = &k->w->ext;
+
+  for(size_t i = 0; i < x->n_secrets; i++) {
+    const struct sdc__secret_source *s = &x->secrets[i];
+    if(strcmp(s->version, version))
+      continue;
+    if(s->env) {
+      const char *v = getenv(s->env);
+      if(!v) {
+        snprintf(k->detail, sizeof(k->detail), "secret %s: the environment variable %s is "
+                 "not set", version, s->env);
+        return NULL;
+      }
+      return sdc__strdup(v);
+    }
+    {
+      FILE *f = fopen(s->file, "rb");
+      char *buf = sdc__malloc(65536);
+      size_t n = f && buf ? fread(buf, 1, 65535, f) : 0;
+      if(f)
+        fclose(f);
+      if(!f || !buf) {
+        snprintf(k->detail, sizeof(k->detail), "secret %s: cannot read %s", version, s->file);
+        sdc_free(buf);
+        return NULL;
+      }
+      while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+      buf[n] = '\0';
+      return buf;
+    }
+  }
+  snprintf(k->detail, sizeof(k->detail), "secret %s: reading Secret Manager is not built "
+           "yet; map the version under sdconnect.secrets to a file or an environment "
+           "variable", version);
+  return NULL;
+}
+
+/* Add "Name: value" (replacing a header of the same name); `masked`: show
+ * it as "Name: ****". */
+static bool add_header(struct call *k, const char *name, const char *value, bool masked)
+{
+  size_t nl = strlen(name), i;
+  char *line, *shown;
+
+  for(i = 0; i < k->n_headers; i++)
+    if(!strncasecmp(k->headers[i], name, nl) && k->headers[i][nl] == ':')
+      break;
+  if(i == MAX_HEADERS)
+    return false;
+  line = sdc__malloc(nl + strlen(value) + 3);
+  shown = sdc__malloc(nl + (masked ? 6 : strlen(value)) + 3);
+  if(!line || !shown) {
+    sdc_free(line);
+    sdc_free(shown);
+    return false;
+  }
+  sprintf(line, "%s: %s", name, value);
+  sprintf(shown, "%s: %s", name, masked ? "****" : value);
+  if(i < k->n_headers) {
+    sdc__free_secret(k->headers[i]);
+    sdc_free(k->shown[i]);
+  } else {
+    k->n_headers++;
+  }
+  k->headers[i] = line;
+  k->shown[i] = shown;
+  return true;
+}
+
+static bool base64(const char *in, char *out, size_t cap)
+{
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n = strlen(in), o = 0;
+
+  if((n + 2) / 3 * 4 + 1 > cap)
+    return false;
+  for(size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned char)in[i] << 16 | (i + 1 < n ? (unsigned char)in[i + 1] << 8 : 0) |
+                 (i + 2 < n ? (unsigned char)in[i + 2] : 0);
+    out[o++] = tab[v >> 18 & 63];
+    out[o++] = tab[v >> 12 & 63];
+    out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+    out[o++] = i + 2 < n ? tab[v & 63] : '=';
+  }
+  out[o] = '\0';
+  return true;
+}
+
+/* Every header of the call; false with k->early and k->detail. */
+static bool headers(struct call *k)
+{
+  const struct sdc__web *web = &k->w->web;
+  bool ok = true;
+
+  if(k->body)
+    ok &= add_header(k, "Content-Type", "application/json", false);
+  for(size_t i = 0; ok && i < web->n_headers; i++)
+    ok &= add_header(k, web->headers[i].key, web->headers[i].value, false);
+  for(size_t i = 0; ok && i < web->n_secret_headers; i++) { /* the secret one wins */
+    char *v = secret(k, web->secret_headers[i].value);
+    if(!v) {
+      k->early = SDC_WEBHOOK_AUTH;
+      return false;
+    }
+    ok &= add_header(k, web->secret_headers[i].key, v, true);
+    sdc__free_secret(v);
+  }
+  if(ok && (web->username || web->secret_version_for_username_password)) {
+    char *pair = NULL, enc[4200], value[4300];
+    if(web->secret_version_for_username_password) {
+      if(!(pair = secret(k, web->secret_version_for_username_password))) {
+        k->early = SDC_WEBHOOK_AUTH;
+        return false;
+      }
+    } else if((pair = sdc__malloc(strlen(web->username) +
+                                  (web->password ? strlen(web->password) : 0) + 2))) {
+      sprintf(pair, "%s:%s", web->username, web->password ? web->password : "");
+    }
+    if(!pair || !base64(pair, enc, sizeof(enc))) {
+      sdc__free_secret(pair);
+      snprintf(k->detail, sizeof(k->detail), "the Basic credentials are too long");
+      k->early = SDC_WEBHOOK_AUTH;
+      return false;
+    }
+    sdc__free_secret(pair);
+    snprintf(value, sizeof(value), "Basic %s", enc);
+    ok &= add_header(k, "Authorization", value, true);
+    memset(enc, 0, sizeof(enc));
+    memset(value, 0, sizeof(value));
+  }
+  if(ok && (web->oauth.set || web->service_account ||
+            web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
+            web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN)) {
+    snprintf(k->detail, sizeof(k->detail), "%s is not built yet in sdconnect",
+             web->oauth.set ? "OAuth (oauthConfig)"
+             : web->service_account ? "service account tokens (serviceAccountAuthConfig)"
+                                    : "service agent tokens (serviceAgentAuth)");
+    k->early = SDC_WEBHOOK_AUTH;
+    return false;
+  }
+  if(!ok) {
+    snprintf(k->detail, sizeof(k->detail), "out of memory, or over %d headers", MAX_HEADERS);
+    k->early = SDC_WEBHOOK_AUTH;
+  }
+  return ok;
+}
+
+/* ---- the target ---------------------------------------------------------------------- */
+/* allowedCaCerts (DER) as one PEM bundle. */
+static char *ca_bundle(const struct sdc__web *web, size_t *len)
+{
+  BIO *b = BIO_new(BIO_s_mem());
+  char *data, *out = NULL;
+  long n;
+
+  if(!b)
+    return NULL;
+  for(size_t i = 0; i < web->n_ca; i++) {
+    const unsigned char *p = web->ca_der[i];
+    X509 *x = d2i_X509(NULL, &p, (long)web->ca_len[i]);
+    if(!x || !PEM_write_bio_X509(b, x)) {
+      X509_free(x);
+      BIO_free(b);
+      return NULL;
+    }
+    X509_free(x);
+  }
+  if((n = BIO_get_mem_data(b, &data)) > 0 && (out = sdc__malloc((size_t)n + 1))) {
+    memcpy(out, data, (size_t)n);
+    out[n] = '\0';
+    *len = (size_t)n;
+  }
+  BIO_free(b);
+  return out;
+}
+
+static bool target(struct call *k)
+{
+  const char *p = k->url + 8, *end = p + strcspn(p, "/?#");
+  char host[300];
+  int port = 443;
+  size_t hl;
+
+  if(strncmp(k->url, "https://", 8))
+    goto bad;
+  if(*p == '[') { /* [v6]:port */
+    const char *close = memchr(p, ']', (size_t)(end - p));
+    if(!close)
+      goto bad;
+    hl = (size_t)(close - p) + 1;
+    if(close[1] == ':')
+      port = atoi(close + 2);
+  } else {
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    hl = (size_t)((colon ? colon : end) - p);
+    if(colon)
+      port = atoi(colon + 1);
+  }
+  if(!hl || hl >= sizeof(host) || port <= 0 || port > 65535)
+    goto bad;
+  memcpy(host, p, hl);
+  host[hl] = '\0';
+  if(sdc_target_new(&k->t, host, port, 1))
+    goto oom;
+  if(k->w->web.n_ca) {
+    size_t len = 0;
+    char *pem = ca_bundle(&k->w->web, &len);
+    sdc_status st = pem ? sdc_target_set_ca(k->t, pem, len) : SDC_ENOMEM;
+    sdc_free(pem);
+    if(st)
+      goto oom;
+  }
+  if(k->w->ext.client_cert_pem &&
+     sdc_target_set_client_cert(k->t, k->w->ext.client_cert_pem,
+                                strlen(k->w->ext.client_cert_pem), k->w->ext.client_key_pem,
+                                strlen(k->w->ext.client_key_pem), NULL))
+    goto oom;
+  if(k->w->service) {
+    if(!k->c->res) {
+      snprintf(k->detail, sizeof(k->detail), "the webhook reaches %s but no directory client "
+               "was given", k->w->service);
+      k->early = SDC_WEBHOOK_CONNECT;
+      return false;
+    }
+    if(sdc_target_set_service(k->t, k->c->res, k->w->service))
+      goto oom;
+  }
+  return true;
+bad:
+  snprintf(k->detail, sizeof(k->detail), "'%s' is not an https URL with a host", k->url);
+  k->early = SDC_WEBHOOK_CONNECT;
+  return false;
+oom:
+  snprintf(k->detail, sizeof(k->detail), "out of memory setting up the target");
+  k->early = SDC_WEBHOOK_CONNECT;
+  return false;
+}
+
+/* ---- attempts -------------------------------------------------------------------------- */
+static sdc_webhook_failure failure_of(sdc_status st, sdc_fail_kind kind)
+{
+  switch(kind) {
+  case SDC_FAIL_TIMEOUT:
+  case SDC_FAIL_CONNECT_TIMEOUT: return SDC_WEBHOOK_TIMEOUT;
+  case SDC_FAIL_TLS_HANDSHAKE:
+  case SDC_FAIL_TLS_VERIFY:
+  case SDC_FAIL_TLS_EXPIRED:
+  case SDC_FAIL_TLS_HOSTNAME:
+  case SDC_FAIL_TLS_VERSION:
+  case SDC_FAIL_TLS_CLIENT_CERT:
+  case SDC_FAIL_CONFIG: return SDC_WEBHOOK_TLS;
+  case SDC_FAIL_TOO_BIG: return SDC_WEBHOOK_TOO_LARGE;
+  case SDC_FAIL_PROTOCOL: return SDC_WEBHOOK_BAD_RESPONSE;
+  default:
+    return st == SDC_ETIMEDOUT ? SDC_WEBHOOK_TIMEOUT : st == SDC_ETLS ? SDC_WEBHOOK_TLS
+                                                                       : SDC_WEBHOOK_CONNECT;
+  }
+}
+
+static void finish(struct call *k, sdc_webhook_call_result *r)
+{
+  r->webhook = k->w;
+  r->attempts = k->attempt ? k->attempt : 0;
+  r->first = k->first;
+  r->url = k->url;
+  r->method = k->method;
+  r->request_body = k->body;
+  r->headers_shown = (const char *const *)k->shown;
+  if(!r->detail)
+    r->detail = k->detail;
+  k->cb(r, k->ud);
+  call_free(k);
+}
+
+static sdc_status attempt(struct call *k);
+
+static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg, void *ud)
+{
+  struct call *k = ud;
+  sdc_webhook_call_result r;
+  sdc_webhook_failure f = SDC_WEBHOOK_OK;
+  char *result = NULL, err[600] = "";
+
+  memset(&r, 0, sizeof(r));
+  if(st) {
+    f = failure_of(st, sdc_pool_fail_kind(k->c->pool));
+    snprintf(k->detail, sizeof(k->detail), "%s", errmsg ? errmsg : sdc_strerror(st));
+  } else if(resp->status < 200 || resp->status > 299) {
+    f = SDC_WEBHOOK_HTTP_STATUS;
+    snprintf(k->detail, sizeof(k->detail), "HTTP %ld from %s", resp->status, resp->endpoint);
+  } else {
+    sdc_status rs = k->w->web.type == SDC_WEBHOOK_FLEXIBLE
+                        ? sdc_webhook_map_parameters(k->w, resp->body, resp->body_len, &result,
+                                                     err, sizeof(err))
+                        : sdc_webhook_response_read(k->values, resp->body, resp->body_len,
+                                                    &result, err, sizeof(err));
+    if(rs) {
+      f = rs == SDC_ETOOBIG ? SDC_WEBHOOK_TOO_LARGE : SDC_WEBHOOK_BAD_RESPONSE;
+      snprintf(k->detail, sizeof(k->detail), "%s", err);
+    }
+  }
+  sdc_webhook_outcome_of(k->w, f, resp ? resp->status : 0, &r.outcome);
+  if(r.outcome.retryable && k->attempt == 1) { /* Dialogflow tries once more */
+    k->first = r.outcome;
+    sdc_http_response_free(resp);
+    sdc_free(result);
+    if(attempt(k) == SDC_OK)
+      return;
+    sdc_webhook_outcome_of(k->w, SDC_WEBHOOK_CONNECT, 0, &r.outcome);
+    resp = NULL;
+  }
+  r.response = resp;
+  r.result_json = result;
+  finish(k, &r);
+  sdc_http_response_free(resp);
+  sdc_free(result);
+}
+
+static sdc_status attempt(struct call *k)
+{
+  sdc_http_request req = {.method = k->method,
+                          .url = k->url,
+                          .headers = (const char *const *)k->headers,
+                          .body = k->body,
+                          .body_len = k->body ? strlen(k->body) : 0,
+                          .timeout_ms = k->w->timeout_ms};
+
+  k->attempt++;
+  return sdc_pool_submit(k->c->pool, k->t, &req, on_answer, k);
+}
+
+static void early(void *ud)
+{
+  struct call *k = ud;
+  sdc_webhook_call_result r;
+
+  sdc_pool_release(k->c->pool); /* held while this was on its way */
+  memset(&r, 0, sizeof(r));
+  sdc_webhook_outcome_of(k->w, k->early, 0, &r.outcome);
+  finish(k, &r);
+}
+
+sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const char *input_json,
+                            sdc_webhook_cb cb, void *userdata)
+{
+  struct call *k;
+  char err[600];
+  sdc_status st = SDC_OK;
+
+  if(!c || !w || !cb)
+    return SDC_EINVAL;
+  if(!(k = sdc__calloc(1, sizeof(*k))))
+    return SDC_ENOMEM;
+  k->c = c;
+  k->w = w;
+  k->cb = cb;
+  k->ud = userdata;
+  k->method = sdc_webhook_method(w);
+  if(input_json && !(k->values = sdc__strdup(input_json))) {
+    sdc_free(k);
+    return SDC_ENOMEM;
+  }
+  if(w->disabled) {
+    snprintf(k->detail, sizeof(k->detail), "the webhook is disabled");
+    k->early = SDC_WEBHOOK_DISABLED;
+  } else if(w->web.type == SDC_WEBHOOK_FLEXIBLE) {
+    if((st = sdc_webhook_render_uri(w->web.uri, input_json, &k->url, err, sizeof(err))) ||
+       (w->web.request_body && *w->web.request_body &&
+        (st = sdc_webhook_render_body(w->web.request_body, input_json, &k->body, err,
+                                      sizeof(err))))) {
+      if(st == SDC_ENOMEM) {
+        call_free(k);
+        return st;
+      }
+      snprintf(k->detail, sizeof(k->detail), "%s", err);
+      k->early = SDC_WEBHOOK_BAD_REQUEST;
+    }
+  } else if(!(k->url = sdc__strdup(w->web.uri)) ||
+            !(k->body = sdc__strdup(input_json ? input_json : "{}"))) {
+    call_free(k);
+    return SDC_ENOMEM;
+  }
+  if(!k->early && k->url)
+    (void)(headers(k) && target(k));
+  if(!k->url && !k->early) {
+    call_free(k);
+    return SDC_ENOMEM;
+  }
+  if(k->early) { /* told on the loop, as every outcome is */
+    sdc_pool_hold(c->pool);
+    if(sdc_pool_waker_post(c->waker, early, k))
+      return SDC_OK;
+    sdc_pool_release(c->pool);
+    call_free(k);
+    return SDC_ENOMEM;
+  }
+  if((st = attempt(k))) {
+    call_free(k);
+    return st;
+  }
+  return SDC_OK;
+}

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: webhooks called as Dialogflow CX calls them, against real
+ * HTTPS servers on 127.0.0.1 (tests/servers/httpd, whose /echo answers
+ * with what it received: method, Host, SNI, Authorization, content type)
+ * with certificates made here, reached through a local Service Directory:
+ * SNI and Host are the URL's host while the resolved endpoint is dialed;
+ * the custom CA; Basic auth from a secret file; every failure's event,
+ * status and retry. Every process is stopped by its PID.
+ */
+#include "certs.h"
+#include "proc.h"
+#include "run_all.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST "hook.internal"
+#define NS "projects/p/locations/us-central1/namespaces/n"
+#define AGENT "projects/p/locations/us-central1/agents/a"
+#define PASSWORD "s3cret-Pa55"
+
+static char dir[64];
+static struct tproc sd, tls;
+static sdc_resolver *res;
+static sdc_pool *pool;
+static sdc_webhook_caller *caller;
+static char ca_b64[8192];
+static int closed_fd = -1, closed_port;
+
+static void service(const char *id, int port)
+{
+  char name[200], ename[260];
+  sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource e = {SDC_SD_ENDPOINT, ename, NULL, 0, NULL, "127.0.0.1", port, NULL};
+  sdc_sd_resource *out = NULL;
+
+  snprintf(name, sizeof(name), NS "/services/%s", id);
+  snprintf(ename, sizeof(ename), "%s/endpoints/e0", name);
+  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+}
+
+static void setup(void)
+{
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", NULL};
+  const char *bin = getenv("SDC_HTTPD_BIN");
+  char crt[128], key[128];
+  const char *h_argv[] = {bin && *bin ? bin : "httpd", "--cert", crt, "--key", key, NULL};
+  struct tcert_opts ca_o = {"webhook test CA", NULL, -1, 30, true, false};
+  struct tcert_opts srv_o = {HOST, "DNS:" HOST, -1, 30, false, false};
+  struct tcert *ca, *srv;
+  sdc_resolver_opts *o = NULL;
+  sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
+  sdc_sd_resource *out = NULL;
+  sdc_pool_opts *po = NULL;
+  char ep[64], err[256];
+  FILE *f;
+
+  ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
+  ck_assert_int_eq(tproc_tmpdir(dir), 0);
+  memset(&sd, 0, sizeof(sd));
+  memset(&tls, 0, sizeof(tls));
+  ca = tcert_new(&ca_o, NULL);
+  srv = tcert_new(&srv_o, ca);
+  ck_assert_int_eq(tcert_write(srv, dir, "server"), 0);
+  ck_assert_int_eq(tcert_write_der(ca, dir, "ca"), 0);
+  tcert_free(ca);
+  tcert_free(srv);
+  { /* the CA as the API takes it: DER, base64 */
+    unsigned char der[4096];
+    FILE *d = fopen(tproc_path(dir, "ca.der"), "rb");
+    size_t n = fread(der, 1, sizeof(der), d);
+    fclose(d);
+    EVP_EncodeBlock((unsigned char *)ca_b64, der, (int)n);
+  }
+  f = fopen(tproc_path(dir, "basic"), "w");
+  fputs("agent:" PASSWORD "\n", f);
+  fclose(f);
+  snprintf(crt, sizeof(crt), "%s", tproc_path(dir, "server.pem"));
+  snprintf(key, sizeof(key), "%s", tproc_path(dir, "server.key"));
+  ck_assert_int_eq(tproc_start(&sd, sd_argv, true), 0);
+  ck_assert_int_eq(tproc_start(&tls, h_argv, true), 0);
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
+  sdc_resolver_opts_new(&o);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
+  sdc_resolver_opts_free(o);
+  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
+  sdc_sd_resource_free(out);
+  service("hook", tls.port);
+  closed_port = tproc_closed_port(&closed_fd);
+  service("closed", closed_port);
+  sdc_pool_opts_new(&po);
+  sdc_pool_opts_set_max_body(po, 1u << 20);
+  ck_assert_int_eq(sdc_pool_new(&pool, po), SDC_OK);
+  sdc_pool_opts_free(po);
+  ck_assert_int_eq(sdc_webhook_caller_new(&caller, pool, res), SDC_OK);
+}
+
+static void teardown(void)
+{
+  sdc_webhook_caller_free(caller);
+  sdc_pool_free(pool);
+  sdc_resolver_free(res);
+  if(closed_fd >= 0)
+    close(closed_fd);
+  closed_fd = -1;
+  tproc_stop(&tls, 5000);
+  tproc_stop(&sd, 5000);
+  tproc_rmdir(tls.dir);
+  tproc_rmdir(sd.dir);
+  tproc_rmdir(dir);
+  sdc_global_cleanup();
+}
+
+/* What a call reported, copied out of its callback. */
+struct got {
+  int done;
+  sdc_webhook_outcome outcome, first;
+  unsigned attempts;
+  char detail[1100], body[8192], result[8192], shown[2048], endpoint[64], url[512];
+};
+
+static void on_result(const sdc_webhook_call_result *r, void *ud)
+{
+  struct got *g = ud;
+
+  g->done = 1;
+  g->outcome = r->outcome;
+  g->first = r->first;
+  g->attempts = r->attempts;
+  snprintf(g->detail, sizeof(g->detail), "%s", r->detail ? r->detail : "");
+  snprintf(g->url, sizeof(g->url), "%s", r->url ? r->url : "");
+  snprintf(g->result, sizeof(g->result), "%s", r->result_json ? r->result_json : "");
+  if(r->response) {
+    snprintf(g->body, sizeof(g->body), "%s", r->response->body);
+    snprintf(g->endpoint, sizeof(g->endpoint), "%s", r->response->endpoint);
+  }
+  for(size_t i = 0; r->headers_shown && r->headers_shown[i]; i++) {
+    size_t n = strlen(g->shown);
+    snprintf(g->shown + n, sizeof(g->shown) - n, "%s\n", r->headers_shown[i]);
+  }
+}
+
+/* Load `yaml` (one webhook) and call it with `input`. */
+static void call(const char *yaml, const char *input, struct got *g)
+{
+  sdc_webhook_set *s = NULL;
+  char *errs = NULL, path[128];
+  FILE *f;
+
+  snprintf(path, sizeof(path), "%s", tproc_path(dir, "hook.yaml"));
+  f = fopen(path, "w");
+  fputs(yaml, f);
+  fclose(f);
+  ck_assert_msg(sdc_webhooks_load_file(path, NULL, &s, &errs) == SDC_OK, "%s", errs);
+  memset(g, 0, sizeof(*g));
+  ck_assert_int_eq(sdc_webhook_call(caller, sdc_webhook_set_get(s, 0), input, on_result, g),
+                   SDC_OK);
+  ck_assert_int_eq(g->done, 0); /* never inside the call */
+  for(int i = 0; i < 600 && !g->done; i++)
+    sdc_pool_perform(pool, 100);
+  ck_assert(g->done);
+  sdc_webhook_set_free(s);
+}
+
+/* A Service Directory webhook at `path` of the test server. */
+static void hook_yaml(char *out, size_t cap, const char *svc, const char *path,
+                      const char *timeout, const char *extra_web)
+{
+  snprintf(out, cap,
+           "name: " AGENT "/webhooks/orders\n"
+           "displayName: orders\n"
+           "timeout: %s\n"
+           "serviceDirectory:\n"
+           "  service: " NS "/services/%s\n"
+           "  genericWebService:\n"
+           "    uri: https://" HOST "%s\n"
+           "    allowedCaCerts: ['%s']\n"
+           "%s",
+           timeout, svc, path, ca_b64, extra_web ? extra_web : "");
+}
+
+START_TEST(a_standard_call_dials_the_endpoint_with_the_url_host)
+{
+  char yaml[12000];
+  struct got g;
+  json_t *echo;
+
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s",
+            "    requestHeaders: {X-Team: sre}\n"
+            "    secretVersionForUsernamePassword: projects/p/secrets/basic/versions/1\n"
+            "sdconnect:\n"
+            "  secrets:\n"
+            "    projects/p/secrets/basic/versions/1: {file: basic}\n");
+  call(yaml, "{\"detectIntentResponseId\": \"r1\", \"sessionInfo\": {\"parameters\": {\"a\": 1}}}",
+       &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_int_eq(g.outcome.rpc_code, 0);
+  ck_assert_ptr_null(g.outcome.event);
+  ck_assert_uint_eq(g.attempts, 1);
+  ck_assert_int_eq(g.outcome.http_status, 200);
+  echo = json_loads(g.body, 0, NULL);
+  ck_assert_ptr_nonnull(echo);
+  ck_assert_str_eq(json_string_value(json_object_get(echo, "sni")), HOST);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(echo, "host")), HOST));
+  ck_assert_str_eq(json_string_value(json_object_get(echo, "method")), "POST");
+  ck_assert_str_eq(json_string_value(json_object_get(echo, "content_type")), "application/json");
+  { /* Basic from the secret file, sent but never shown */
+    char b64[128];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)"agent:" PASSWORD,
+                    (int)strlen("agent:" PASSWORD));
+    ck_assert_str_eq(json_string_value(json_object_get(echo, "authorization")) + 6, b64);
+    ck_assert_ptr_nonnull(strstr(g.shown, "Authorization: ****\n"));
+    ck_assert_ptr_null(strstr(g.shown, b64));
+    ck_assert_ptr_null(strstr(g.detail, PASSWORD));
+  }
+  json_decref(echo);
+  { /* dialed: the resolved endpoint */
+    char want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%d", tls.port);
+    ck_assert_str_eq(g.endpoint, want);
+  }
+  /* the echo is a WebhookResponse with unknown fields only: the turn keeps its state */
+  ck_assert_ptr_nonnull(strstr(g.result, "\"parameters\":{\"a\":1}"));
+}
+END_TEST
+
+START_TEST(every_failure_has_its_event_status_and_retry)
+{
+  static const struct {
+    const char *svc, *path, *timeout;
+    sdc_webhook_failure f;
+    const char *event;
+    int code;
+    unsigned attempts;
+  } cases[] = {
+      {"hook", "/status/503", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error.unavailable", 14, 2},
+      {"hook", "/status/502", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error", 13, 2},
+      {"hook", "/status/500", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error", 13, 1},
+      {"hook", "/status/404", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error", 5, 1},
+      {"hook", "/status/400", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error.bad-request", 3, 1},
+      {"hook", "/status/401", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error.rejected", 16, 1},
+      {"hook", "/status/403", "5s", SDC_WEBHOOK_HTTP_STATUS, "webhook.error.rejected", 7, 1},
+      {"hook", "/slow?ms=3000", "1s", SDC_WEBHOOK_TIMEOUT, "webhook.error.timeout", 4, 2},
+      {"hook", "/big?bytes=70000", "5s", SDC_WEBHOOK_TOO_LARGE, "webhook.error", 13, 1},
+      {"closed", "/echo", "2s", SDC_WEBHOOK_CONNECT, "webhook.error.not-found", 14, 2},
+      {"hook", "/hangup", "2s", SDC_WEBHOOK_BAD_RESPONSE, "webhook.error", 13, 1},
+  };
+  char yaml[12000];
+  struct got g;
+
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    hook_yaml(yaml, sizeof(yaml), cases[i].svc, cases[i].path, cases[i].timeout, NULL);
+    call(yaml, "{}", &g);
+    ck_assert_msg(g.outcome.failure == cases[i].f, "%s: failure %s (%s)", cases[i].path,
+                  sdc_webhook_failure_name(g.outcome.failure), g.detail);
+    ck_assert_str_eq(g.outcome.event, cases[i].event);
+    ck_assert_int_eq(g.outcome.rpc_code, cases[i].code);
+    ck_assert_msg(g.attempts == cases[i].attempts, "%s: %u attempts", cases[i].path,
+                  g.attempts);
+    if(g.attempts == 2)
+      ck_assert_int_eq(g.first.failure, cases[i].f);
+  }
+  /* no custom CA: the system store does not know the test CA */
+  {
+    char plain[2048];
+    snprintf(plain, sizeof(plain),
+             "displayName: untrusted\n"
+             "serviceDirectory:\n"
+             "  service: " NS "/services/hook\n"
+             "  genericWebService: {uri: 'https://" HOST "/echo'}\n"
+             "sdconnect: {agent: " AGENT "}\n");
+    call(plain, "{}", &g);
+    ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_TLS);
+    ck_assert_str_eq(g.outcome.event, "webhook.error.not-found");
+    ck_assert_uint_eq(g.attempts, 1);
+  }
+}
+END_TEST
+
+START_TEST(flexible_calls_render_and_map)
+{
+  char yaml[12000];
+  struct got g;
+
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo?order=$session.params.id", "5s",
+            "    webhookType: FLEXIBLE\n"
+            "    httpMethod: PUT\n"
+            "    requestBody: '{\"id\": \"$session.params.id\", \"n\": \"$session.params.n\"}'\n"
+            "    parameterMapping: {seen_method: $.method, seen_len: $.body_len, nothing: $.x}\n");
+  call(yaml, "{\"session\": {\"id\": \"A 1\", \"n\": 3}}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_str_eq(g.url, "https://" HOST "/echo?order=A%201");
+  ck_assert_ptr_nonnull(strstr(g.body, "\"path\":\"/echo?order=A%201\""));
+  ck_assert_ptr_nonnull(strstr(g.result, "\"seen_method\":\"PUT\""));
+  { /* what was sent: the string stays a string, the number loses its quotes */
+    char want[64];
+    snprintf(want, sizeof(want), "\"seen_len\":%zu", strlen("{\"id\": \"A 1\", \"n\": 3}"));
+    ck_assert_msg(strstr(g.result, want) != NULL, "%s", g.result);
+  }
+  ck_assert_ptr_nonnull(strstr(g.result, "\"missing\":[\"nothing\"]"));
+}
+END_TEST
+
+START_TEST(calls_that_cannot_be_made_still_report_on_the_loop)
+{
+  char yaml[12000];
+  struct got g;
+
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", "disabled: true\n");
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_DISABLED);
+  ck_assert_uint_eq(g.attempts, 0);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s",
+            "    secretVersionsForRequestHeaders: {X-Key: {secretVersion: "
+            "projects/p/secrets/k/versions/1}}\n"
+            "sdconnect:\n"
+            "  secrets: {projects/p/secrets/k/versions/1: {env: SDC_TEST_UNSET_VARIABLE}}\n");
+  unsetenv("SDC_TEST_UNSET_VARIABLE");
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_AUTH);
+  ck_assert_ptr_nonnull(strstr(g.detail, "SDC_TEST_UNSET_VARIABLE is not set"));
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("webhook");
+  TCase *tc = tcase_create("call");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, a_standard_call_dials_the_endpoint_with_the_url_host);
+  tcase_add_test(tc, every_failure_has_its_event_status_and_retry);
+  tcase_add_test(tc, flexible_calls_render_and_map);
+  tcase_add_test(tc, calls_that_cannot_be_made_still_report_on_the_loop);
+  suite_add_tcase(s, tc);
+  return test_run_all(srunner_create(s));
+}
