@@ -127,13 +127,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
   (void)version;
   (void)upload;
-  (void)upload_size;
   if(!*state) { /* the headers are in; the (empty) body comes next */
     *state = &first;
     return MHD_YES;
   }
   if(*state != &first) /* a /status.json request, resumed with its answer */
     return answer_pending(a, *state);
+  if(*upload_size) { /* a body nobody asked for: read and dropped */
+    *upload_size = 0;
+    return MHD_YES;
+  }
   if(strcmp(method, "GET") && strcmp(method, "HEAD"))
     return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
   if(a->token &&

@@ -130,7 +130,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     *state = &first;
     return MHD_YES;
   }
-  *upload_size = 0; /* a body, if any, is read and ignored */
+  if(*upload_size) { /* a body (a webhook call's) is read and ignored */
+    *upload_size = 0;
+    return MHD_YES;
+  }
   r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
                                       MHD_RESPMEM_PERSISTENT);
   if(!r)

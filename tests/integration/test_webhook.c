@@ -336,6 +336,59 @@ START_TEST(calls_that_cannot_be_made_still_report_on_the_loop)
 }
 END_TEST
 
+START_TEST(sdconnect_call_shows_every_layer_and_no_secret)
+{
+  char yaml[12000], path[128], sd_ep[64];
+  const char *argv[] = {tproc_sdconnect(), "call", path, "--sd-endpoint", sd_ep, "--insecure",
+                        "--text", "hi", "--param", "n=2", "-v", NULL};
+  struct tproc p = {0};
+  FILE *f;
+
+  ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+  snprintf(path, sizeof(path), "%s", tproc_path(dir, "cli.yaml"));
+  snprintf(sd_ep, sizeof(sd_ep), "127.0.0.1:%d", sd.port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s",
+            "    secretVersionForUsernamePassword: projects/p/secrets/basic/versions/1\n"
+            "sdconnect:\n"
+            "  secrets:\n"
+            "    projects/p/secrets/basic/versions/1: {file: basic}\n");
+  f = fopen(path, "w");
+  fputs(yaml, f);
+  fclose(f);
+  ck_assert_int_eq(tproc_run(&p, argv), 0);
+  ck_assert_msg(tproc_log_has(&p, "SNI, certificate name and Host: " HOST), "%s", p.log);
+  ck_assert(tproc_log_has(&p, "Authorization: ****"));
+  ck_assert(tproc_log_has(&p, "result: ok  status OK (0)  $request.webhook_status_code 200"));
+  ck_assert(tproc_log_has(&p, "\"parameters\":{\"n\":2}"));
+  ck_assert(!tproc_log_has(&p, PASSWORD));
+  { /* nor in its Base64 form */
+    char b64[128];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)"agent:" PASSWORD,
+                    (int)strlen("agent:" PASSWORD));
+    ck_assert(!tproc_log_has(&p, b64));
+  }
+  /* a failure as Dialogflow counts it: exit 3, with the event and status */
+  hook_yaml(yaml, sizeof(yaml), "hook", "/status/503", "5s", NULL);
+  f = fopen(path, "w");
+  fputs(yaml, f);
+  fclose(f);
+  unlink(p.log);
+  ck_assert_int_eq(tproc_run(&p, argv), 3);
+  ck_assert_msg(tproc_log_has(&p, "event webhook.error.unavailable  status UNAVAILABLE (14)"),
+                "%s", p.log);
+  ck_assert(tproc_log_has(&p, "retried once as Dialogflow does"));
+  /* what the API refuses: exit 2, with the place */
+  f = fopen(path, "w");
+  fputs("displayName: x\ngenericWebService: {uri: 'http://x/'}\n", f);
+  fclose(f);
+  unlink(p.log);
+  ck_assert_int_eq(tproc_run(&p, argv), 2);
+  ck_assert_msg(tproc_log_has(&p, "cli.yaml:2:26: genericWebService.uri: 'http://x/' is not "
+                                  "an https URL"), "%s", p.log);
+  tproc_rmdir(p.dir);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("webhook");
@@ -347,6 +400,7 @@ int main(void)
   tcase_add_test(tc, every_failure_has_its_event_status_and_retry);
   tcase_add_test(tc, flexible_calls_render_and_map);
   tcase_add_test(tc, calls_that_cannot_be_made_still_report_on_the_loop);
+  tcase_add_test(tc, sdconnect_call_shows_every_layer_and_no_secret);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
