@@ -9,6 +9,7 @@
  * status and retry. Every process is stopped by its PID.
  */
 #include "certs.h"
+#include "fakehttp.h"
 #include "proc.h"
 #include "run_all.h"
 
@@ -58,7 +59,7 @@ static void setup(void)
   char crt[128], key[128];
   const char *h_argv[] = {bin && *bin ? bin : "httpd", "--cert", crt, "--key", key, NULL};
   struct tcert_opts ca_o = {"webhook test CA", NULL, -1, 30, true, false};
-  struct tcert_opts srv_o = {HOST, "DNS:" HOST, -1, 30, false, false};
+  struct tcert_opts srv_o = {HOST, "DNS:" HOST ",DNS:localhost", -1, 30, false, false};
   struct tcert *ca, *srv;
   sdc_resolver_opts *o = NULL;
   sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
@@ -235,6 +236,17 @@ START_TEST(a_standard_call_dials_the_endpoint_with_the_url_host)
   }
   /* the echo is a WebhookResponse with unknown fields only: the turn keeps its state */
   ck_assert_ptr_nonnull(strstr(g.result, "\"parameters\":{\"a\":1}"));
+  { /* a plain URL: its host is looked up (here in /etc/hosts), never blocking */
+    char plain[12000];
+    snprintf(plain, sizeof(plain),
+             "displayName: plain\n"
+             "genericWebService:\n"
+             "  uri: https://localhost:%d/echo\n"
+             "  allowedCaCerts: ['%s']\n", tls.port, ca_b64);
+    call(plain, "{}", &g);
+    ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+    ck_assert_ptr_nonnull(strstr(g.body, "\"sni\":\"localhost\""));
+  }
 }
 END_TEST
 
@@ -389,6 +401,67 @@ START_TEST(sdconnect_call_shows_every_layer_and_no_secret)
 }
 END_TEST
 
+static void token_server(const struct fakehttp_req *req, int *status, char *body, size_t cap,
+                         void *ud)
+{
+  int *issued = ud;
+
+  (void)req;
+  *status = 200;
+  snprintf(body, cap, "{\"access_token\": \"tok-%d\", \"token_type\": \"Bearer\", "
+                      "\"expires_in\": 3600}", ++*issued);
+}
+
+START_TEST(oauth_tokens_are_fetched_cached_and_refreshed_once_on_401)
+{
+  char yaml[12000], extra[1024];
+  struct got g;
+  int issued = 0, port;
+  struct fakehttp *fh = fakehttp_start(token_server, &issued, &port);
+  struct fakehttp_req last;
+
+  ck_assert_ptr_nonnull(fh);
+  setenv("SDC_TEST_CLIENT_SECRET", "cl1ent-s3cret", 1);
+  snprintf(extra, sizeof(extra),
+           "    requestHeaders: {X-Team: sre}\n"
+           "    oauthConfig:\n"
+           "      clientId: dialogflow\n"
+           "      secretVersionForClientSecret: projects/p/secrets/cs/versions/2\n"
+           "      tokenEndpoint: https://auth.example/token\n"
+           "      scopes: [orders.read, orders.write]\n"
+           "sdconnect:\n"
+           "  tokenEndpoint: http://127.0.0.1:%d/token\n"
+           "  secrets: {projects/p/secrets/cs/versions/2: {env: SDC_TEST_CLIENT_SECRET}}\n",
+           port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_ptr_nonnull(strstr(g.body, "\"authorization\":\"Bearer tok-1\""));
+  ck_assert_ptr_nonnull(strstr(g.shown, "Authorization: ****"));
+  fakehttp_last(fh, &last);
+  ck_assert_str_eq(last.method, "POST");
+  ck_assert_ptr_nonnull(strstr(last.body, "grant_type=client_credentials"));
+  ck_assert_ptr_nonnull(strstr(last.body, "client_id=dialogflow"));
+  ck_assert_ptr_nonnull(strstr(last.body, "client_secret=cl1ent-s3cret"));
+  ck_assert_ptr_nonnull(strstr(last.body, "scope=orders.read+orders.write"));
+  ck_assert_ptr_null(strstr(last.headers, "x-team")); /* the webhook's headers stay home */
+  /* cached: the next call asks no token */
+  call(yaml, "{}", &g);
+  ck_assert_ptr_nonnull(strstr(g.body, "\"authorization\":\"Bearer tok-1\""));
+  ck_assert_int_eq(issued, 1);
+  /* a 401: a new token, once, then the answer stands */
+  hook_yaml(yaml, sizeof(yaml), "hook", "/status/401", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_HTTP_STATUS);
+  ck_assert_str_eq(g.outcome.event, "webhook.error.rejected");
+  ck_assert_uint_eq(g.attempts, 1);
+  ck_assert_int_eq(issued, 2);
+  ck_assert_ptr_null(strstr(g.detail, "cl1ent-s3cret"));
+  ck_assert_ptr_null(strstr(g.detail, "tok-"));
+  fakehttp_stop(fh);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("webhook");
@@ -401,6 +474,7 @@ int main(void)
   tcase_add_test(tc, flexible_calls_render_and_map);
   tcase_add_test(tc, calls_that_cannot_be_made_still_report_on_the_loop);
   tcase_add_test(tc, sdconnect_call_shows_every_layer_and_no_secret);
+  tcase_add_test(tc, oauth_tokens_are_fetched_cached_and_refreshed_once_on_401);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }

@@ -15,7 +15,10 @@
  * - Secrets are read when the call is made: `sdconnect.secrets` maps a
  *   version to a file or an environment variable. Their values go into
  *   the request's headers only; what is shown (`headers_shown`) masks them.
- * - Not built yet: Secret Manager, OAuth and the service-agent and
+ * - OAuth (oauth.c): the token is had before the first attempt (from the
+ *   cache, or asked on the loop), sent as a bearer token, and asked anew
+ *   once when the webhook answers 401.
+ * - Not built yet: Secret Manager and the service-agent and
  *   service-account tokens; a webhook that needs them fails with an auth
  *   outcome that says so.
  */
@@ -38,6 +41,7 @@ struct sdc_webhook_caller {
   sdc_pool *pool;
   sdc_resolver *res;
   sdc_pool_waker *waker;
+  struct sdc__token_cache *tokens;
 };
 
 struct call {
@@ -54,6 +58,12 @@ struct call {
   sdc_webhook_outcome first;
   char detail[1024];
   sdc_webhook_failure early; /* a failure before any traffic */
+  char *client_secret;       /* OAuth, kept for a refresh */
+  bool refreshed;            /* the token was asked anew after a 401 */
+  char *host;                /* the URL's host and port, dialed unless a service */
+  int port;
+  bool addressed;            /* a plain URL's host has its addresses */
+  bool in_call;              /* inside sdc_webhook_call(): failures wait for the loop */
 };
 
 sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_resolver *res)
@@ -79,6 +89,7 @@ void sdc_webhook_caller_free(sdc_webhook_caller *c)
   if(!c)
     return;
   sdc_pool_waker_free(c->waker);
+  sdc__token_cache_free(c->tokens);
   sdc_free(c);
 }
 
@@ -95,6 +106,8 @@ static void call_free(struct call *k)
   sdc_free(k->url);
   sdc_free(k->body);
   sdc_free(k->values);
+  sdc__free_secret(k->client_secret);
+  sdc_free(k->host);
   sdc_free(k);
 }
 
@@ -234,15 +247,24 @@ static bool headers(struct call *k)
     memset(enc, 0, sizeof(enc));
     memset(value, 0, sizeof(value));
   }
-  if(ok && (web->oauth.set || web->service_account ||
-            web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
+  if(ok && (web->service_account || web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
             web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN)) {
     snprintf(k->detail, sizeof(k->detail), "%s is not built yet in sdconnect",
-             web->oauth.set ? "OAuth (oauthConfig)"
-             : web->service_account ? "service account tokens (serviceAccountAuthConfig)"
-                                    : "service agent tokens (serviceAgentAuth)");
+             web->service_account ? "service account tokens (serviceAccountAuthConfig)"
+                                  : "service agent tokens (serviceAgentAuth)");
     k->early = SDC_WEBHOOK_AUTH;
     return false;
+  }
+  if(ok && web->oauth.set) { /* the client secret, for the token request */
+    if(web->oauth.secret_version_for_client_secret) {
+      if(!(k->client_secret = secret(k, web->oauth.secret_version_for_client_secret))) {
+        k->early = SDC_WEBHOOK_AUTH;
+        return false;
+      }
+    } else if(web->oauth.client_secret &&
+              !(k->client_secret = sdc__strdup(web->oauth.client_secret))) {
+      ok = false;
+    }
   }
   if(!ok) {
     snprintf(k->detail, sizeof(k->detail), "out of memory, or over %d headers", MAX_HEADERS);
@@ -306,7 +328,8 @@ static bool target(struct call *k)
     goto bad;
   memcpy(host, p, hl);
   host[hl] = '\0';
-  if(sdc_target_new(&k->t, host, port, 1))
+  k->port = port;
+  if(!(k->host = sdc__strdup(host)) || sdc_target_new(&k->t, host, port, 1))
     goto oom;
   if(k->w->web.n_ca) {
     size_t len = 0;
@@ -379,6 +402,8 @@ static void finish(struct call *k, sdc_webhook_call_result *r)
 }
 
 static sdc_status attempt(struct call *k);
+static void fail_now(struct call *k, sdc_webhook_failure f);
+static void on_oauth(sdc_status st, const char *token, const char *err, void *ud);
 
 static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg, void *ud)
 {
@@ -405,6 +430,16 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
       snprintf(k->detail, sizeof(k->detail), "%s", err);
     }
   }
+  if(f == SDC_WEBHOOK_HTTP_STATUS && resp->status == 401 && k->w->web.oauth.set &&
+     !k->refreshed) { /* the token may have just expired: ask anew, once */
+    k->refreshed = true;
+    k->attempt--; /* not one of Dialogflow's attempts */
+    sdc_http_response_free(resp);
+    sdc_free(result);
+    if(sdc__oauth_token(k->c->pool, &k->c->tokens, k->w, k->client_secret, true, on_oauth, k))
+      fail_now(k, SDC_WEBHOOK_AUTH);
+    return;
+  }
   sdc_webhook_outcome_of(k->w, f, resp ? resp->status : 0, &r.outcome);
   if(r.outcome.retryable && k->attempt == 1) { /* Dialogflow tries once more */
     k->first = r.outcome;
@@ -422,6 +457,24 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
   sdc_free(result);
 }
 
+/* A plain URL's host is found (or not). */
+static void on_host(void *ud, sdc_status st, const char *err)
+{
+  struct call *k = ud;
+
+  if(st)
+    snprintf(k->detail, sizeof(k->detail), "cannot find %s: %s", k->host, err ? err : "");
+  else if(attempt(k) == SDC_OK)
+    return;
+  else
+    snprintf(k->detail, sizeof(k->detail), "%s", sdc_pool_errmsg(k->c->pool));
+  if(k->in_call) { /* told on the loop, by sdc_webhook_call */
+    k->early = SDC_WEBHOOK_CONNECT;
+    return;
+  }
+  fail_now(k, SDC_WEBHOOK_CONNECT);
+}
+
 static sdc_status attempt(struct call *k)
 {
   sdc_http_request req = {.method = k->method,
@@ -431,8 +484,81 @@ static sdc_status attempt(struct call *k)
                           .body_len = k->body ? strlen(k->body) : 0,
                           .timeout_ms = k->w->timeout_ms};
 
+  if(!k->w->service && !k->addressed) { /* first find the URL's host */
+    k->addressed = true;
+    return sdc__webhook_address(k->c->pool, k->t, k->host, k->port, on_host, k);
+  }
   k->attempt++;
   return sdc_pool_submit(k->c->pool, k->t, &req, on_answer, k);
+}
+
+/* End the call now with `f` (on the loop). */
+static void fail_now(struct call *k, sdc_webhook_failure f)
+{
+  sdc_webhook_call_result r;
+
+  memset(&r, 0, sizeof(r));
+  sdc_webhook_outcome_of(k->w, f, 0, &r.outcome);
+  finish(k, &r);
+}
+
+/* The OAuth token is in (or not): send it, then make the attempt. */
+static void on_oauth(sdc_status st, const char *token, const char *err, void *ud)
+{
+  struct call *k = ud;
+  char *value;
+
+  if(st) {
+    snprintf(k->detail, sizeof(k->detail), "OAuth: %s", err ? err : sdc_strerror(st));
+    fail_now(k, SDC_WEBHOOK_AUTH);
+    return;
+  }
+  if(!(value = sdc__malloc(strlen(token) + 8)) ||
+     (sprintf(value, "Bearer %s", token), !add_header(k, "Authorization", value, true)) ||
+     attempt(k)) {
+    sdc__free_secret(value);
+    snprintf(k->detail, sizeof(k->detail), "out of memory, or the request was refused");
+    fail_now(k, SDC_WEBHOOK_AUTH);
+    return;
+  }
+  sdc__free_secret(value);
+}
+
+/* The first token: handed over through the waker, so that even a cached
+ * one (given inside sdc_webhook_call) is used on the loop's next turn. */
+struct first_token {
+  struct call *k;
+  sdc_status st;
+  char *token, err[400];
+};
+
+static void first_token_run(void *ud)
+{
+  struct first_token *ft = ud;
+
+  sdc_pool_release(ft->k->c->pool);
+  on_oauth(ft->st, ft->token, ft->err, ft->k);
+  sdc__free_secret(ft->token);
+  sdc_free(ft);
+}
+
+static void oauth_first(sdc_status st, const char *token, const char *err, void *ud)
+{
+  struct call *k = ud;
+  struct first_token *ft = sdc__calloc(1, sizeof(*ft));
+
+  if(ft) {
+    ft->k = k;
+    ft->st = st;
+    snprintf(ft->err, sizeof(ft->err), "%s", err ? err : "");
+    if(token && !(ft->token = sdc__strdup(token)))
+      ft->st = SDC_ENOMEM;
+  }
+  if(!ft || !sdc_pool_waker_post(k->c->waker, first_token_run, ft)) {
+    sdc_free(ft); /* cannot happen while the pool lives; the call ends */
+    sdc_pool_release(k->c->pool);
+    call_free(k);
+  }
 }
 
 static void early(void *ud)
@@ -444,6 +570,17 @@ static void early(void *ud)
   memset(&r, 0, sizeof(r));
   sdc_webhook_outcome_of(k->w, k->early, 0, &r.outcome);
   finish(k, &r);
+}
+
+/* Tell an early failure on the loop, as every outcome is told. */
+static sdc_status post_early(struct call *k)
+{
+  sdc_pool_hold(k->c->pool);
+  if(sdc_pool_waker_post(k->c->waker, early, k))
+    return SDC_OK;
+  sdc_pool_release(k->c->pool);
+  call_free(k);
+  return SDC_ENOMEM;
 }
 
 sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const char *input_json,
@@ -492,17 +629,23 @@ sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const c
     call_free(k);
     return SDC_ENOMEM;
   }
-  if(k->early) { /* told on the loop, as every outcome is */
-    sdc_pool_hold(c->pool);
-    if(sdc_pool_waker_post(c->waker, early, k))
-      return SDC_OK;
-    sdc_pool_release(c->pool);
-    call_free(k);
-    return SDC_ENOMEM;
+  if(k->early)
+    return post_early(k);
+  if(w->web.oauth.set) { /* the token first: from the cache (now) or the endpoint */
+    sdc_pool_hold(c->pool); /* a cached token must not end the call in here */
+    st = sdc__oauth_token(c->pool, &c->tokens, w, k->client_secret, false, oauth_first, k);
+    if(st) {
+      sdc_pool_release(c->pool);
+      call_free(k);
+    }
+    return st;
   }
-  if((st = attempt(k))) {
+  k->in_call = true;
+  st = attempt(k);
+  k->in_call = false;
+  if(st) {
     call_free(k);
     return st;
   }
-  return SDC_OK;
+  return k->early ? post_early(k) : SDC_OK;
 }

@@ -82,4 +82,24 @@ struct sdc_webhook_set {
 
 void sdc__webhook_free(struct sdc_webhook *w);
 
+/* OAuth client-credentials tokens (oauth.c), cached per client, endpoint
+ * and scopes. `cb` gets the token (borrowed for the call) or an error
+ * that never holds a secret; from a cache it runs inside the call, else
+ * on the pool's loop. SDC_OK, SDC_EINVAL (an endpoint that is not an
+ * http(s) URL, or refused by the pool), SDC_ENOMEM. */
+struct sdc__token_cache;
+typedef void (*sdc__token_cb)(sdc_status st, const char *token, const char *err, void *ud);
+sdc_status sdc__oauth_token(sdc_pool *pool, struct sdc__token_cache **cache,
+                            const sdc_webhook *w, const char *client_secret, bool refresh,
+                            sdc__token_cb cb, void *ud);
+void sdc__token_cache_free(struct sdc__token_cache *c);
+
+/* Point `t` at `host` and `port` (dial.c): an address literal now (`then`
+ * runs inside the call), a name after a DNS lookup on the pool's loop.
+ * `then` gets SDC_OK or the failure with a message. SDC_OK when `then`
+ * will run; SDC_ENOMEM, SDC_EAGAIN (too many lookups) when it will not. */
+typedef void (*sdc__host_ready)(void *ud, sdc_status st, const char *err);
+sdc_status sdc__webhook_address(sdc_pool *p, sdc_target *t, const char *host, int port,
+                                sdc__host_ready then, void *ud);
+
 #endif

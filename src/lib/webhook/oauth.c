@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OAuth client credentials for webhooks (dialogflow-webhooks sheet §10.26):
+ * a token from the webhook's token endpoint, asked on the pool's loop
+ * (never blocking it), cached until a minute before it expires, shared by
+ * every call of the same client, endpoint and scopes.
+ *
+ * IMPLEMENTATION NOTES
+ * - The request is `POST` `application/x-www-form-urlencoded` with
+ *   grant_type=client_credentials, client_id, client_secret and scope
+ *   (the scopes joined by sdconnect.scopeSeparator, default a space as RFC
+ *   6749 says; Google's own separator and client authentication style are
+ *   not documented, §11.4). The webhook's own headers are not sent.
+ * - The answer's access_token and expires_in (default 3600 s) are kept;
+ *   the token never appears in errors.
+ */
+#include "webhook/webhook.h"
+
+#include "core/core.h"
+
+#include <jansson.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MARGIN_MS 60000
+
+struct sdc__token_cache {
+  struct sdc__token_cache *next;
+  char *key;
+  char *token;
+  uint64_t expires_ms;
+};
+
+struct fetch {
+  sdc_pool *pool;
+  struct sdc__token_cache **cache;
+  char *key, *url;
+  sdc_target *t;
+  char *body;
+  sdc__token_cb cb;
+  void *ud;
+};
+
+void sdc__token_cache_free(struct sdc__token_cache *c)
+{
+  while(c) {
+    struct sdc__token_cache *next = c->next;
+    sdc_free(c->key);
+    sdc__free_secret(c->token);
+    sdc_free(c);
+    c = next;
+  }
+}
+
+/* application/x-www-form-urlencoded */
+static void put_form(char *out, size_t cap, size_t *at, const char *s)
+{
+  for(; *s && *at + 4 < cap; s++) {
+    if(isalnum((unsigned char)*s) || strchr("-._~", *s))
+      out[(*at)++] = *s;
+    else if(*s == ' ')
+      out[(*at)++] = '+';
+    else
+      *at += (size_t)snprintf(out + *at, cap - *at, "%%%02X", (unsigned char)*s);
+  }
+  out[*at] = '\0';
+}
+
+static const char *endpoint_of(const sdc_webhook *w)
+{
+  return w->ext.token_endpoint ? w->ext.token_endpoint : w->web.oauth.token_endpoint;
+}
+
+static void fetch_free(struct fetch *f)
+{
+  if(f->t) {
+    sdc_pool_forget_target(f->pool, f->t);
+    sdc_target_free(f->t);
+  }
+  sdc_free(f->key);
+  sdc_free(f->url);
+  if(f->body)
+    sdc__free_secret(f->body);
+  sdc_free(f);
+}
+
+static void on_token(sdc_status st, sdc_http_response *r, const char *errmsg, void *ud)
+{
+  struct fetch *f = ud;
+  json_t *j = NULL;
+  const char *tok;
+  char err[400];
+  struct sdc__token_cache *c;
+
+  if(st) {
+    snprintf(err, sizeof(err), "the token endpoint: %s", errmsg ? errmsg : sdc_strerror(st));
+  } else if(r->status != 200) {
+    snprintf(err, sizeof(err), "the token endpoint answered HTTP %ld", r->status);
+  } else if(!(j = json_loads(r->body, 0, NULL)) ||
+            !(tok = json_string_value(json_object_get(j, "access_token"))) || !*tok) {
+    snprintf(err, sizeof(err), "the token endpoint's answer has no access_token");
+  } else {
+    json_t *e = json_object_get(j, "expires_in");
+    double secs = json_is_number(e) ? json_number_value(e)
+                  : json_is_string(e) ? atof(json_string_value(e)) : 3600;
+    for(c = *f->cache; c && strcmp(c->key, f->key); c = c->next)
+      ;
+    if(!c && (c = sdc__calloc(1, sizeof(*c)))) {
+      c->key = f->key;
+      f->key = NULL;
+      c->next = *f->cache;
+      *f->cache = c;
+    }
+    if(c) {
+      sdc__free_secret(c->token);
+      c->token = sdc__strdup(tok);
+      c->expires_ms = sdc__now_ms() + (uint64_t)(secs > 0 ? secs * 1000 : 0);
+    }
+    json_decref(j);
+    sdc_http_response_free(r);
+    if(c && c->token)
+      f->cb(SDC_OK, c->token, NULL, f->ud);
+    else
+      f->cb(SDC_ENOMEM, NULL, "out of memory", f->ud);
+    fetch_free(f);
+    return;
+  }
+  json_decref(j);
+  sdc_http_response_free(r);
+  f->cb(SDC_EPERM, NULL, err, f->ud);
+  fetch_free(f);
+}
+
+/* The endpoint's host is known: ask. */
+static void addr_ready(void *ud, sdc_status st, const char *err)
+{
+  static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
+                                     "Accept: application/json", NULL};
+  struct fetch *f = ud;
+  sdc_http_request req = {.method = "POST", .url = f->url, .headers = hdrs,
+                          .body = f->body, .body_len = strlen(f->body), .timeout_ms = 10000};
+  char msg[400];
+
+  if(!st && !(st = sdc_pool_submit(f->pool, f->t, &req, on_token, f)))
+    return;
+  snprintf(msg, sizeof(msg), "the token endpoint: %s", err ? err : sdc_pool_errmsg(f->pool));
+  f->cb(st, NULL, msg, f->ud);
+  fetch_free(f);
+}
+
+sdc_status sdc__oauth_token(sdc_pool *pool, struct sdc__token_cache **cache, const sdc_webhook *w,
+                            const char *client_secret, bool refresh, sdc__token_cb cb, void *ud)
+{
+  const struct sdc__oauth *o = &w->web.oauth;
+  const char *url = endpoint_of(w), *sep = w->ext.scope_separator ? w->ext.scope_separator : " ";
+  struct fetch *f;
+  struct sdc__token_cache *c;
+  char key[5200], host[300], body[8192], scopes[2048] = "";
+  const char *p;
+  int tls, port;
+  size_t at = 0, hl;
+
+  for(size_t i = 0; i < o->n_scopes; i++)
+    snprintf(scopes + strlen(scopes), sizeof(scopes) - strlen(scopes), "%s%s", i ? sep : "",
+             o->scopes[i]);
+  snprintf(key, sizeof(key), "%s\n%s\n%s", url, o->client_id, scopes);
+  for(c = *cache; c; c = c->next)
+    if(!strcmp(c->key, key) && !refresh && c->token &&
+       c->expires_ms > sdc__now_ms() + MARGIN_MS) {
+      cb(SDC_OK, c->token, NULL, ud); /* the caller is on the loop already */
+      return SDC_OK;
+    }
+  tls = !strncmp(url, "https://", 8);
+  if(!tls && strncmp(url, "http://", 7))
+    return SDC_EINVAL;
+  p = url + (tls ? 8 : 7);
+  hl = strcspn(p, ":/?#");
+  if(!hl || hl >= sizeof(host))
+    return SDC_EINVAL;
+  memcpy(host, p, hl);
+  host[hl] = '\0';
+  port = p[hl] == ':' ? atoi(p + hl + 1) : tls ? 443 : 80;
+  at = strlen(strcpy(body, "grant_type=client_credentials&client_id="));
+  put_form(body, sizeof(body), &at, o->client_id);
+  if(client_secret) {
+    at = strlen(strcat(body, "&client_secret="));
+    put_form(body, sizeof(body), &at, client_secret);
+  }
+  if(*scopes) {
+    at = strlen(strcat(body, "&scope="));
+    put_form(body, sizeof(body), &at, scopes);
+  }
+  if(!(f = sdc__calloc(1, sizeof(*f))))
+    return SDC_ENOMEM;
+  f->pool = pool;
+  f->cache = cache;
+  f->cb = cb;
+  f->ud = ud;
+  if(!(f->key = sdc__strdup(key)) || !(f->body = sdc__strdup(body)) ||
+     !(f->url = sdc__strdup(url)) || sdc_target_new(&f->t, host, port, tls)) {
+    memset(body, 0, sizeof(body));
+    fetch_free(f);
+    return SDC_ENOMEM;
+  }
+  memset(body, 0, sizeof(body));
+  {
+    sdc_status st = sdc__webhook_address(pool, f->t, host, port, addr_ready, f);
+    if(st)
+      fetch_free(f);
+    return st;
+  }
+}
