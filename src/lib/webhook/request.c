@@ -145,7 +145,7 @@ sdc_status sdc_webhook_request_build(const sdc_webhook *w, const sdc_webhook_req
 {
   json_t *req, *fi, *pi, *si, *params, *li;
   json_error_t je;
-  char id[37], agent[600], session[800], *text;
+  char id[37], agent[600], session[800];
 
   if(!w || !o || !out || !err || !errcap)
     return SDC_EINVAL;
@@ -228,9 +228,7 @@ sdc_status sdc_webhook_request_build(const sdc_webhook *w, const sdc_webhook_req
   default_str(li, "inputLanguageCode", json_string_value(json_object_get(req, "languageCode")));
   default_str(li, "resolvedLanguageCode",
               json_string_value(json_object_get(req, "languageCode")));
-  text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  *out = sdc__json_text(req);
   json_decref(req);
-  *out = text ? sdc__strdup(text) : NULL;
-  free(text);
   return *out ? SDC_OK : SDC_ENOMEM;
 }

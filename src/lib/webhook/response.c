@@ -317,6 +317,34 @@ static json_t *apply(const json_t *req, const json_t *r)
   return out;
 }
 
+char *sdc__json_text(const json_t *j)
+{
+  char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                                  JSON_REAL_PRECISION(17))
+              : NULL;
+  char *c = t ? sdc__strdup(t) : NULL;
+
+  free(t); /* jansson's allocation; the caller frees with sdc_free */
+  return c;
+}
+
+sdc_status sdc__webhook_answer(const void *body, size_t len, json_t **out, char *err,
+                               size_t errcap)
+{
+  json_error_t je;
+
+  if(len > MAX_RESPONSE) {
+    snprintf(err, errcap, "the answer is %zu bytes, over Dialogflow's limit of 64 KiB "
+             "(65536 bytes)", len);
+    return SDC_ETOOBIG;
+  }
+  if(!(*out = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+    snprintf(err, errcap, "the answer is not JSON: %s at byte %d", je.text, je.position);
+    return SDC_EPROTO;
+  }
+  return SDC_OK;
+}
+
 sdc_status sdc_webhook_response_read(const char *request_json, const void *body, size_t len,
                                      char **result_json, char *err, size_t errcap)
 {
@@ -329,15 +357,8 @@ sdc_status sdc_webhook_response_read(const char *request_json, const void *body,
   if(!body || !result_json || !err || !errcap)
     return SDC_EINVAL;
   err[0] = '\0';
-  if(len > MAX_RESPONSE) {
-    snprintf(err, errcap, "the answer is %zu bytes, over Dialogflow's limit of 64 KiB "
-             "(65536 bytes)", len);
-    return SDC_ETOOBIG;
-  }
-  if(!(r = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
-    snprintf(err, errcap, "the answer is not JSON: %s at byte %d", je.text, je.position);
-    return SDC_EPROTO;
-  }
+  if((st = sdc__webhook_answer(body, len, &r, err, errcap)))
+    return st;
   check_response(&c, r);
   if(c.bad) {
     json_decref(r);
@@ -349,13 +370,8 @@ sdc_status sdc_webhook_response_read(const char *request_json, const void *body,
     return SDC_EINVAL;
   }
   out = apply(req, r);
-  {
-    char *text = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                           JSON_REAL_PRECISION(17)) : NULL;
-    if(!text || !(*result_json = sdc__strdup(text))) /* the caller frees with sdc_free */
-      st = SDC_ENOMEM;
-    free(text);
-  }
+  if(!(*result_json = sdc__json_text(out)))
+    st = SDC_ENOMEM;
   json_decref(out);
   json_decref(req);
   json_decref(r);

@@ -33,8 +33,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_RESPONSE 65536
-
 struct buf {
   char *p;
   size_t len, cap;
@@ -147,12 +145,7 @@ static char *text_of(const json_t *v)
     return sdc__strdup("");
   if(json_is_string(v))
     return sdc__strdup(json_string_value(v));
-  {
-    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
-    char *c = t ? sdc__strdup(t) : NULL;
-    free(t);
-    return c;
-  }
+  return sdc__json_text(v);
 }
 
 /* Text into a JSON string's inside (without the quotes). */
@@ -355,21 +348,13 @@ sdc_status sdc_webhook_map_parameters(const sdc_webhook *w, const void *body, si
                                       char **params_json, char *err, size_t errcap)
 {
   json_t *r, *params, *missing, *out;
-  json_error_t je;
-  char *text;
+  sdc_status st;
 
   if(!w || !body || !params_json || !err || !errcap)
     return SDC_EINVAL;
   err[0] = '\0';
-  if(len > MAX_RESPONSE) {
-    snprintf(err, errcap, "the answer is %zu bytes, over Dialogflow's limit of 64 KiB "
-             "(65536 bytes)", len);
-    return SDC_ETOOBIG;
-  }
-  if(!(r = json_loadb(body, len, JSON_DECODE_ANY, &je))) {
-    snprintf(err, errcap, "the answer is not JSON: %s at byte %d", je.text, je.position);
-    return SDC_EPROTO;
-  }
+  if((st = sdc__webhook_answer(body, len, &r, err, errcap)))
+    return st;
   params = json_object();
   missing = json_array();
   for(size_t i = 0; params && missing && i < w->web.n_parameter_mapping; i++) {
@@ -387,10 +372,7 @@ sdc_status sdc_webhook_map_parameters(const sdc_webhook *w, const void *body, si
     json_decref(missing);
   }
   json_decref(r);
-  text = out ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
-             : NULL;
+  *params_json = sdc__json_text(out);
   json_decref(out);
-  *params_json = text ? sdc__strdup(text) : NULL;
-  free(text);
   return *params_json ? SDC_OK : SDC_ENOMEM;
 }

@@ -82,6 +82,14 @@ struct sdc_webhook_set {
 
 void sdc__webhook_free(struct sdc_webhook *w);
 
+/* A webhook's answer as JSON (response.c): at most 64 KiB, then parsed.
+ * SDC_OK (*out to json_decref), SDC_ETOOBIG or SDC_EPROTO with `err`. */
+struct json_t;
+sdc_status sdc__webhook_answer(const void *body, size_t len, struct json_t **out, char *err,
+                               size_t errcap);
+/* `j` as compact JSON text (sdc_free()), NULL when out of memory. */
+char *sdc__json_text(const struct json_t *j);
+
 /* OAuth client-credentials tokens (oauth.c), cached per client, endpoint
  * and scopes. `cb` gets the token (borrowed for the call) or an error
  * that never holds a secret; from a cache it runs inside the call, else
