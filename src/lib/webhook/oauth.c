@@ -87,50 +87,66 @@ static void fetch_free(struct fetch *f)
   sdc_free(f);
 }
 
+sdc_status sdc__oauth_parse(const char *body, size_t len, char **token, uint64_t *ttl_ms)
+{
+  json_t *j = json_loadb(body, len, 0, NULL), *e;
+  const char *tok;
+  double secs;
+
+  if(!j || !(tok = json_string_value(json_object_get(j, "access_token"))) || !*tok) {
+    json_decref(j);
+    return SDC_EPROTO;
+  }
+  e = json_object_get(j, "expires_in"); /* a number, or (seen) a string of one */
+  secs = json_is_number(e) ? json_number_value(e) : json_is_string(e)
+                                                        ? atof(json_string_value(e)) : 3600;
+  if(!(secs > 0)) /* also NaN */
+    secs = 0;
+  if(secs > 366.0 * 86400)
+    secs = 366.0 * 86400;
+  *ttl_ms = (uint64_t)(secs * 1000);
+  *token = sdc__strdup(tok);
+  json_decref(j);
+  return *token ? SDC_OK : SDC_ENOMEM;
+}
+
 static void on_token(sdc_status st, sdc_http_response *r, const char *errmsg, void *ud)
 {
   struct fetch *f = ud;
-  json_t *j = NULL;
-  const char *tok;
-  char err[400];
+  char err[400], *tok = NULL;
+  uint64_t ttl = 0;
   struct sdc__token_cache *c;
 
-  if(st) {
+  if(st)
     snprintf(err, sizeof(err), "the token endpoint: %s", errmsg ? errmsg : sdc_strerror(st));
-  } else if(r->status != 200) {
+  else if(r->status != 200)
     snprintf(err, sizeof(err), "the token endpoint answered HTTP %ld", r->status);
-  } else if(!(j = json_loads(r->body, 0, NULL)) ||
-            !(tok = json_string_value(json_object_get(j, "access_token"))) || !*tok) {
-    snprintf(err, sizeof(err), "the token endpoint's answer has no access_token");
-  } else {
-    json_t *e = json_object_get(j, "expires_in");
-    double secs = json_is_number(e) ? json_number_value(e)
-                  : json_is_string(e) ? atof(json_string_value(e)) : 3600;
-    for(c = *f->cache; c && strcmp(c->key, f->key); c = c->next)
-      ;
-    if(!c && (c = sdc__calloc(1, sizeof(*c)))) {
-      c->key = f->key;
-      f->key = NULL;
-      c->next = *f->cache;
-      *f->cache = c;
-    }
-    if(c) {
-      sdc__free_secret(c->token);
-      c->token = sdc__strdup(tok);
-      c->expires_ms = sdc__now_ms() + (uint64_t)(secs > 0 ? secs * 1000 : 0);
-    }
-    json_decref(j);
-    sdc_http_response_free(r);
-    if(c && c->token)
-      f->cb(SDC_OK, c->token, NULL, f->ud);
-    else
-      f->cb(SDC_ENOMEM, NULL, "out of memory", f->ud);
+  else if((st = sdc__oauth_parse(r->body, r->body_len, &tok, &ttl)))
+    snprintf(err, sizeof(err), st == SDC_ENOMEM ? "out of memory"
+                               : "the token endpoint's answer has no access_token");
+  sdc_http_response_free(r);
+  if(!tok) {
+    f->cb(st == SDC_ENOMEM ? st : SDC_EPERM, NULL, err, f->ud);
     fetch_free(f);
     return;
   }
-  json_decref(j);
-  sdc_http_response_free(r);
-  f->cb(SDC_EPERM, NULL, err, f->ud);
+  for(c = *f->cache; c && strcmp(c->key, f->key); c = c->next)
+    ;
+  if(!c && (c = sdc__calloc(1, sizeof(*c)))) {
+    c->key = f->key;
+    f->key = NULL;
+    c->next = *f->cache;
+    *f->cache = c;
+  }
+  if(c) {
+    sdc__free_secret(c->token);
+    c->token = tok;
+    c->expires_ms = sdc__now_ms() + ttl;
+    f->cb(SDC_OK, c->token, NULL, f->ud);
+  } else {
+    sdc__free_secret(tok);
+    f->cb(SDC_ENOMEM, NULL, "out of memory", f->ud);
+  }
   fetch_free(f);
 }
 

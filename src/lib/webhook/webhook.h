@@ -101,6 +101,10 @@ sdc_status sdc__oauth_token(sdc_pool *pool, struct sdc__token_cache **cache,
                             const sdc_webhook *w, const char *client_secret, bool refresh,
                             sdc__token_cb cb, void *ud);
 void sdc__token_cache_free(struct sdc__token_cache *c);
+/* A token endpoint's answer: access_token (sdc_free) and how long it
+ * lives (expires_in: a number or a string of one; default 3600 s; at most
+ * a year). SDC_OK, SDC_EPROTO (no access_token), SDC_ENOMEM. */
+sdc_status sdc__oauth_parse(const char *body, size_t len, char **token, uint64_t *ttl_ms);
 
 /* Point `t` at `host` and `port` (dial.c): an address literal now (`then`
  * runs inside the call), a name after a DNS lookup on the pool's loop.
