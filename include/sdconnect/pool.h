@@ -240,7 +240,8 @@ typedef void (*sdc_addr_cb)(sdc_status st, const char *const *addrs,
 
 /*! Look up a host name in DNS (getaddrinfo, on a thread of its own) and
  *  tell `cb` on the pool's loop, like sdc_pool_resolve(); an address
- *  literal is told as it is. At most 64 lookups per pool at once.
+ *  literal is told as it is (an IPv6 one may be bracketed, as in a URL:
+ *  "[fd00::1]" is told as "fd00::1"). At most 64 lookups per pool at once.
  *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM, SDC_EAGAIN (64 in flight). */
 SDC_EXTERN sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host,
                                             sdc_addr_cb cb, void *userdata);

@@ -233,7 +233,8 @@ typedef struct sdc_webhook_caller sdc_webhook_caller;
 /*! Calls webhooks over `pool`, resolving Service Directory webhooks through
  *  `res` (both borrowed: they must outlive the caller; `res` may be NULL
  *  when no webhook names a service). On the pool's loop thread.
- *  eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+ *  
+eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out,
                                              sdc_pool *pool, sdc_resolver *res);
 /*! Calls still going end with the pool (free the caller after it, or
@@ -265,7 +266,8 @@ typedef void (*sdc_webhook_cb)(const sdc_webhook_call_result *r, void *userdata)
  *  `cb` runs exactly once, on the thread driving the pool, never inside
  *  this call (a webhook that cannot be called, disabled or lacking a
  *  secret, reports through it too).
- *  eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM; on anything else `cb` never runs. */
+ *  
+eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM; on anything else `cb` never runs. */
 SDC_EXTERN sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w,
                                        const char *input_json, sdc_webhook_cb cb,
                                        void *userdata);

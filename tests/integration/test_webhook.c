@@ -297,6 +297,16 @@ START_TEST(every_failure_has_its_event_status_and_retry)
     if(g.attempts == 2)
       ck_assert_int_eq(g.first.failure, cases[i].f);
   }
+  /* a bracketed IPv6 literal is dialed as it is, not looked up */
+  {
+    char v6[2048];
+    snprintf(v6, sizeof(v6), "displayName: v6\ngenericWebService: {uri: 'https://[::1]:%d/'}\n",
+             closed_port);
+    call(v6, "{}", &g);
+    ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_CONNECT);
+    ck_assert_msg(!strstr(g.detail, "cannot find"), "%s", g.detail);
+    ck_assert_ptr_nonnull(strstr(g.detail, "[::1]"));
+  }
   /* no custom CA: the system store does not know the test CA */
   {
     char plain[2048];

@@ -481,11 +481,20 @@ sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host, sdc_addr_cb cb,
   struct sdc__resolved *a;
   struct job *j;
   unsigned char bin[16];
+  char v6[64] = "";
+  size_t hl = host ? strlen(host) : 0;
   pthread_t th;
   pthread_attr_t attr;
 
-  if(!host || !*host || strlen(host) > 253 || !cb)
+  if(!host || !*host || hl > 253 || !cb)
     return SDC_EINVAL;
+  if(hl > 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(v6)) {
+    memcpy(v6, host + 1, hl - 2); /* a URL's [v6]: the literal inside */
+    v6[hl - 2] = '\0';
+    if(inet_pton(AF_INET6, v6, bin) != 1)
+      return SDC_EINVAL;
+    host = v6;
+  }
   if(p->dns_threads >= 64)
     return SDC_EAGAIN;
   if(!(a = sdc__calloc(1, sizeof(*a))) || !(a->host = sdc__strdup(host))) {

@@ -63,7 +63,6 @@ struct call {
   char *host;                /* the URL's host and port, dialed unless a service */
   int port;
   bool addressed;            /* a plain URL's host has its addresses */
-  bool in_call;              /* inside sdc_webhook_call(): failures wait for the loop */
 };
 
 sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_resolver *res)
@@ -468,11 +467,7 @@ static void on_host(void *ud, sdc_status st, const char *err)
     return;
   else
     snprintf(k->detail, sizeof(k->detail), "%s", sdc_pool_errmsg(k->c->pool));
-  if(k->in_call) { /* told on the loop, by sdc_webhook_call */
-    k->early = SDC_WEBHOOK_CONNECT;
-    return;
-  }
-  fail_now(k, SDC_WEBHOOK_CONNECT);
+  fail_now(k, SDC_WEBHOOK_CONNECT); /* on the loop: the pool tells hosts there */
 }
 
 static sdc_status attempt(struct call *k)
@@ -640,12 +635,9 @@ sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const c
     }
     return st;
   }
-  k->in_call = true;
-  st = attempt(k);
-  k->in_call = false;
-  if(st) {
+  if((st = attempt(k))) {
     call_free(k);
     return st;
   }
-  return k->early ? post_early(k) : SDC_OK;
+  return SDC_OK;
 }

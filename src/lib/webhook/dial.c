@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Where a webhook's (or a token endpoint's) URL host is: an address
- * literal is used as it is; a name is looked up in DNS on the pool's loop
- * (sdc_pool_resolve_host), never blocking it. */
+/* Where a webhook's (or a token endpoint's) URL host is: the pool tells it
+ * on its loop (sdc_pool_resolve_host: a literal as it is, a name from DNS
+ * on a thread), never blocking the loop and never inside the call. */
 #include "webhook/webhook.h"
 
 #include "core/core.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,29 +38,13 @@ static void on_addrs(sdc_status st, const char *const *addrs, size_t n, const ch
 sdc_status sdc__webhook_address(sdc_pool *p, sdc_target *t, const char *host, int port,
                                 sdc__host_ready then, void *ud)
 {
-  unsigned char bin[16];
-  char lit[64];
-  size_t n = strlen(host);
-  struct lookup *l;
+  struct lookup *l = sdc__calloc(1, sizeof(*l));
+  sdc_status st;
 
-  if(n > 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(lit)) {
-    memcpy(lit, host + 1, n - 2); /* [v6] */
-    lit[n - 2] = '\0';
-  } else {
-    snprintf(lit, sizeof(lit), "%s", n < sizeof(lit) ? host : "");
-  }
-  if(inet_pton(AF_INET, lit, bin) == 1 || inet_pton(AF_INET6, lit, bin) == 1) {
-    const char *a = lit;
-    sdc_status st = sdc_target_set_addresses(t, &a, &port, 1);
-    then(ud, st, st ? "cannot use the address" : NULL);
-    return SDC_OK;
-  }
-  if(!(l = sdc__calloc(1, sizeof(*l))))
+  if(!l)
     return SDC_ENOMEM;
   *l = (struct lookup){t, port, then, ud};
-  if(sdc_pool_resolve_host(p, host, on_addrs, l)) {
+  if((st = sdc_pool_resolve_host(p, host, on_addrs, l))) /* literals too, [v6] included */
     sdc_free(l);
-    return SDC_EAGAIN;
-  }
-  return SDC_OK;
+  return st;
 }

@@ -106,10 +106,10 @@ void sdc__token_cache_free(struct sdc__token_cache *c);
  * a year). SDC_OK, SDC_EPROTO (no access_token), SDC_ENOMEM. */
 sdc_status sdc__oauth_parse(const char *body, size_t len, char **token, uint64_t *ttl_ms);
 
-/* Point `t` at `host` and `port` (dial.c): an address literal now (`then`
- * runs inside the call), a name after a DNS lookup on the pool's loop.
- * `then` gets SDC_OK or the failure with a message. SDC_OK when `then`
- * will run; SDC_ENOMEM, SDC_EAGAIN (too many lookups) when it will not. */
+/* Point `t` at `host` and `port` (dial.c), on the pool's loop: `then`
+ * gets SDC_OK or the failure with a message, never inside this call.
+ * SDC_OK when `then` will run; SDC_EINVAL, SDC_ENOMEM, SDC_EAGAIN (too many
+ * lookups) when it will not. */
 typedef void (*sdc__host_ready)(void *ud, sdc_status st, const char *err);
 sdc_status sdc__webhook_address(sdc_pool *p, sdc_target *t, const char *host, int port,
                                 sdc__host_ready then, void *ud);
