@@ -4,6 +4,7 @@
 #include "suites.h"
 
 #include "auth/auth.h"
+#include "core/core.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -210,6 +211,21 @@ START_TEST(unreachable_token_endpoint_is_unavailable_and_named)
 }
 END_TEST
 
+START_TEST(basic_credentials_encode_as_rfc_7617_says)
+{
+  char *v = sdc__auth_basic("Aladdin", "open sesame"); /* RFC 7617's own example */
+
+  ck_assert_str_eq(v, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  sdc__free_secret(v);
+  v = sdc__auth_basic("Aladdin:open sesame", NULL); /* a secret's whole pair */
+  ck_assert_str_eq(v, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  sdc__free_secret(v);
+  v = sdc__auth_basic("u", ""); /* no password: the colon stays */
+  ck_assert_str_eq(v, "Basic dTo=");
+  sdc__free_secret(v);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
   Suite *s = suite_create("auth");
@@ -220,6 +236,7 @@ Suite *auth_suite(void)
   tcase_add_test(tc, secrets_never_reach_the_description);
   tcase_add_test(tc, default_search_order_and_refusal);
   tcase_add_test(tc, unreachable_token_endpoint_is_unavailable_and_named);
+  tcase_add_test(tc, basic_credentials_encode_as_rfc_7617_says);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -105,4 +105,10 @@ SDC_WARN_UNUSED sdc_status sdc__http_fetch(const char *url, const char *form,
                                            char *err, size_t errlen);
 void sdc__http_resp_cleanup(struct sdc__http_resp *r);
 
+/* "Basic <base64(user ":" password)>" (RFC 7617) for an Authorization
+ * header. With `password` NULL, `user` is the whole "user:password" pair
+ * (as a secret holds it) and is encoded as it is. Free with
+ * sdc__free_secret(); NULL when out of memory. basic.c. */
+char *sdc__auth_basic(const char *user, const char *password);
+
 #endif

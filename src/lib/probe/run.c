@@ -24,9 +24,9 @@
  */
 #include "probe/check.h"
 
+#include "auth/auth.h"
 #include "core/core.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,23 +151,9 @@ static bool build_headers(struct run *r)
   if(ok && c->content_type)
     ok = add_header(r, "Content-Type", c->content_type);
   if(ok && c->basic_user) { /* RFC 7617 */
-    size_t ul = strlen(c->basic_user), pl = c->basic_pass ? strlen(c->basic_pass) : 0;
-    unsigned char *plain = sdc__malloc(ul + pl + 2);
-    char *b64 = sdc__malloc(4 * ((ul + pl + 1 + 2) / 3) + 8);
-    ok = plain && b64;
-    if(ok) {
-      memcpy(plain, c->basic_user, ul);
-      plain[ul] = ':';
-      if(pl)
-        memcpy(plain + ul + 1, c->basic_pass, pl);
-      EVP_EncodeBlock((unsigned char *)b64 + 6, plain, (int)(ul + pl + 1));
-      memcpy(b64, "Basic ", 6);
-      ok = add_header(r, "Authorization", b64);
-      memset(plain, 0, ul + pl + 1);
-      memset(b64, 0, strlen(b64));
-    }
-    sdc_free(plain);
-    sdc_free(b64);
+    char *value = sdc__auth_basic(c->basic_user, c->basic_pass ? c->basic_pass : "");
+    ok = value && add_header(r, "Authorization", value);
+    sdc__free_secret(value);
   }
   return ok;
 }

@@ -24,6 +24,7 @@
  */
 #include "webhook/webhook.h"
 
+#include "auth/auth.h"
 #include "core/core.h"
 
 #include <openssl/pem.h>
@@ -185,25 +186,6 @@ static bool add_header(struct call *k, const char *name, const char *value, bool
   return true;
 }
 
-static bool base64(const char *in, char *out, size_t cap)
-{
-  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t n = strlen(in), o = 0;
-
-  if((n + 2) / 3 * 4 + 1 > cap)
-    return false;
-  for(size_t i = 0; i < n; i += 3) {
-    unsigned v = (unsigned char)in[i] << 16 | (i + 1 < n ? (unsigned char)in[i + 1] << 8 : 0) |
-                 (i + 2 < n ? (unsigned char)in[i + 2] : 0);
-    out[o++] = tab[v >> 18 & 63];
-    out[o++] = tab[v >> 12 & 63];
-    out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-    out[o++] = i + 2 < n ? tab[v & 63] : '=';
-  }
-  out[o] = '\0';
-  return true;
-}
-
 /* Every header of the call; false with k->early and k->detail. */
 static bool headers(struct call *k)
 {
@@ -224,27 +206,18 @@ static bool headers(struct call *k)
     sdc__free_secret(v);
   }
   if(ok && (web->username || web->secret_version_for_username_password)) {
-    char *pair = NULL, enc[4200], value[4300];
-    if(web->secret_version_for_username_password) {
-      if(!(pair = secret(k, web->secret_version_for_username_password))) {
-        k->early = SDC_WEBHOOK_AUTH;
-        return false;
-      }
-    } else if((pair = sdc__malloc(strlen(web->username) +
-                                  (web->password ? strlen(web->password) : 0) + 2))) {
-      sprintf(pair, "%s:%s", web->username, web->password ? web->password : "");
-    }
-    if(!pair || !base64(pair, enc, sizeof(enc))) {
-      sdc__free_secret(pair);
-      snprintf(k->detail, sizeof(k->detail), "the Basic credentials are too long");
+    char *pair = NULL, *value;
+    if(web->secret_version_for_username_password &&
+       !(pair = secret(k, web->secret_version_for_username_password))) {
       k->early = SDC_WEBHOOK_AUTH;
       return false;
     }
+    /* a secret holds "username:password" whole */
+    value = pair ? sdc__auth_basic(pair, NULL)
+                 : sdc__auth_basic(web->username, web->password ? web->password : "");
     sdc__free_secret(pair);
-    snprintf(value, sizeof(value), "Basic %s", enc);
-    ok &= add_header(k, "Authorization", value, true);
-    memset(enc, 0, sizeof(enc));
-    memset(value, 0, sizeof(value));
+    ok &= value && add_header(k, "Authorization", value, true);
+    sdc__free_secret(value);
   }
   if(ok && (web->service_account || web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
             web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN)) {
