@@ -59,7 +59,6 @@ struct daemon {
   uint64_t dropped_told;
   unsigned long connections_told;
   FILE *results;
-  const char *results_path; /* what `results` was opened from */
   int sigfd;
   bool stopping, reload;
   uint64_t stop_by;

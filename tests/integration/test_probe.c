@@ -552,18 +552,8 @@ START_TEST(uptime_url_checks_look_the_host_up_without_blocking)
   struct seen s[3];
   int closed = tproc_free_port();
 
-  /* a name /etc/hosts holds, so that the lookup never leaves the machine;
-   * a minimal chroot may have none: then the address stands in (the
-   * lookup path is the same) */
-  const char *name = "127.0.0.1";
-  FILE *hosts = fopen("/etc/hosts", "r");
-  char line[256];
-
-  while(hosts && fgets(line, sizeof(line), hosts))
-    if(!strncmp(line, "127.0.0.1", 9) && strstr(line, "localhost"))
-      name = "localhost";
-  if(hosts)
-    fclose(hosts);
+  /* a name /etc/hosts holds, or the address (the lookup path is the same) */
+  const char *name = tproc_loopback_name();
   snprintf(text, sizeof(text),
            "- {displayName: by name, monitoredResource: {type: uptime_url, labels: "
            "{host: %s, project_id: p}}, httpCheck: {path: /echo, port: %d}, "

@@ -237,17 +237,10 @@ START_TEST(a_standard_call_dials_the_endpoint_with_the_url_host)
   }
   /* the echo is a WebhookResponse with unknown fields only: the turn keeps its state */
   ck_assert_ptr_nonnull(strstr(g.result, "\"parameters\":{\"a\":1}"));
-  { /* a plain URL: its host is looked up (in /etc/hosts, so that nothing leaves the
-     * machine), never blocking; a minimal chroot may have no localhost line: then
-     * the address stands in */
-    char plain[12000], line[256];
-    const char *name = "127.0.0.1";
-    FILE *hosts = fopen("/etc/hosts", "r");
-    while(hosts && fgets(line, sizeof(line), hosts))
-      if(!strncmp(line, "127.0.0.1", 9) && strstr(line, "localhost"))
-        name = "localhost";
-    if(hosts)
-      fclose(hosts);
+  { /* a plain URL: its host is looked up (in /etc/hosts, or the address stands
+     * in), never blocking */
+    char plain[12000];
+    const char *name = tproc_loopback_name();
     snprintf(plain, sizeof(plain),
              "displayName: plain\n"
              "genericWebService:\n"

@@ -48,6 +48,20 @@ int tproc_free_port(void)
   return tproc_closed_port(NULL);
 }
 
+const char *tproc_loopback_name(void)
+{
+  const char *name = "127.0.0.1";
+  FILE *hosts = fopen("/etc/hosts", "r");
+  char line[256];
+
+  while(hosts && fgets(line, sizeof(line), hosts))
+    if(!strncmp(line, "127.0.0.1", 9) && strstr(line, "localhost"))
+      name = "localhost";
+  if(hosts)
+    fclose(hosts);
+  return name;
+}
+
 void tproc_sleep_ms(int ms)
 {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

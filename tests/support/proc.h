@@ -48,6 +48,11 @@ int tproc_free_port(void);
  * not listening) stays open: no other process can take it meanwhile. */
 int tproc_closed_port(int *fd);
 
+/* "localhost" when /etc/hosts maps it to 127.0.0.1 (a lookup that never
+ * leaves the machine), else "127.0.0.1": a minimal chroot may have no
+ * such line. */
+const char *tproc_loopback_name(void);
+
 /* Sleep `ms` milliseconds. */
 void tproc_sleep_ms(int ms);
 
