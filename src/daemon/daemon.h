@@ -80,6 +80,8 @@ void daemon_set_log_level(const char *name);
 uint64_t daemon_now_ms(void); /* monotonic */
 /* A whole file (at most 1 MiB), NUL-terminated; NULL if unreadable. */
 char *daemon_read_file(const char *path);
+/* Two optional strings are equal (both NULL, or the same text). */
+bool daemon_same_str(const char *a, const char *b);
 /* Free a copy of a secret, wiping it first. NULL ok. */
 void daemon_free_secret(char *s);
 

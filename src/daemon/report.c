@@ -12,6 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The phases of probe_http_duration_seconds, in blackbox_exporter's names. */
+static const char *const phases[] = {"resolve", "connect", "tls", "processing", "transfer"};
+
 /* ---- metrics ---------------------------------------------------------------- */
 int report_families(struct daemon *d)
 {
@@ -148,8 +151,6 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
       sdc_metric_remove(d->f.expiry, v);
       sdc_metric_remove(d->f.length, v);
       for(int ph = 0; ph < 5; ph++) {
-        static const char *const phases[] = {"resolve", "connect", "tls", "processing",
-                                             "transfer"};
         const char *pv[] = {id, svc, s->endpoints[k], phases[ph]};
         sdc_metric_remove(d->f.phase, pv);
       }
@@ -225,7 +226,6 @@ void report_run(const sdc_probe_report *rep, void *ud)
       const double processing = r->first_byte_ms > base ? r->first_byte_ms - base : 0;
       const double transfer = r->total_ms > r->first_byte_ms && r->first_byte_ms > 0
                                   ? r->total_ms - r->first_byte_ms : 0;
-      const char *phases[] = {"resolve", "connect", "tls", "processing", "transfer"};
       const double ms[] = {rep->resolve_ms, connect, tls, processing, transfer};
       for(int k = 0; k < 5; k++) {
         const char *pv[] = {id, svc, v[2], phases[k]};

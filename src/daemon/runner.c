@@ -208,7 +208,7 @@ void runner_reap(struct daemon *d, bool all)
 /* What a reload cannot change while running, said once. */
 static void restart_only(const sdc_serve_config *old, const sdc_serve_config *c)
 {
-#define DIFF(a, b) ((a) != (b) && (!(a) || !(b) || strcmp((a), (b))))
+#define DIFF(a, b) (!daemon_same_str((a), (b)))
   if(old->local != c->local || DIFF(old->local_listen, c->local_listen) ||
      DIFF(old->local_db, c->local_db) || DIFF(old->local_seed, c->local_seed) ||
      old->local_memory != c->local_memory)

@@ -80,11 +80,6 @@ static int start_local(struct daemon *d, const sdc_serve_config *c)
 }
 
 /* ---- the admin listener and the results file (also on reload) ------------------- */
-static bool same(const char *a, const char *b)
-{
-  return a == b || (a && b && !strcmp(a, b));
-}
-
 static void admin_opts_free(struct admin_opts *o)
 {
   free((char *)o->listen);
@@ -158,13 +153,13 @@ int daemon_admin_start(struct daemon *d, const sdc_serve_config *c)
   }
   if(o.token)
     ((char *)o.token)[strcspn(o.token, "\r\n")] = '\0';
-  if(old && same(o.listen, d->admin_on.listen) && same(o.cert_pem, d->admin_on.cert_pem) &&
-     same(o.key_pem, d->admin_on.key_pem) && same(o.client_ca_pem, d->admin_on.client_ca_pem) &&
-     same(o.token, d->admin_on.token)) {
+  if(old && daemon_same_str(o.listen, d->admin_on.listen) && daemon_same_str(o.cert_pem, d->admin_on.cert_pem) &&
+     daemon_same_str(o.key_pem, d->admin_on.key_pem) && daemon_same_str(o.client_ca_pem, d->admin_on.client_ca_pem) &&
+     daemon_same_str(o.token, d->admin_on.token)) {
     admin_opts_free(&o); /* unchanged: keep serving */
     return 0;
   }
-  if(old && same(o.listen, d->admin_on.listen)) {
+  if(old && daemon_same_str(o.listen, d->admin_on.listen)) {
     /* the same address with other TLS or token: it must be let go first */
     daemon_admin_stop(d);
     if(admin_open(d, &o, err, sizeof(err))) {

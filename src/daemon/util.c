@@ -54,6 +54,11 @@ char *daemon_read_file(const char *path)
   return buf;
 }
 
+bool daemon_same_str(const char *a, const char *b)
+{
+  return a == b || (a && b && !strcmp(a, b));
+}
+
 void daemon_free_secret(char *s)
 {
   if(s) {
