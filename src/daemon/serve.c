@@ -402,7 +402,7 @@ int sdc_daemon_serve(int argc, char **argv)
   if(runner_schedule_all(&d))
     goto out;
   for(;;) { /* the loop */
-    uint64_t now = daemon_now_ms(), next, wait;
+    uint64_t now = daemon_now_ms(), next, wait, dropped;
     sdc_scheduler_stats ss;
     if(d.reload) {
       d.reload = false;
@@ -417,10 +417,9 @@ int sdc_daemon_serve(int argc, char **argv)
       sdc_metric_add(d.f.skipped, NULL, (double)(ss.skipped - d.run->skipped_told));
       d.run->skipped_told = ss.skipped;
     }
-    if(history_dropped(d.history) > d.dropped_told) {
-      sdc_metric_add(d.f.history_dropped, NULL,
-                     (double)(history_dropped(d.history) - d.dropped_told));
-      d.dropped_told = history_dropped(d.history);
+    if((dropped = history_dropped(d.history)) > d.dropped_told) { /* read once: it moves */
+      sdc_metric_add(d.f.history_dropped, NULL, (double)(dropped - d.dropped_told));
+      d.dropped_told = dropped;
     }
     report_process(&d, now);
     wait = next < 1000 ? next : 1000;
