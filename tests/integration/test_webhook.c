@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOST "hook.internal"
@@ -476,6 +477,204 @@ START_TEST(oauth_tokens_are_fetched_cached_and_refreshed_once_on_401)
 }
 END_TEST
 
+/* Google, played on 127.0.0.1: the metadata server (the service agent's
+ * ID and access tokens), IAM Credentials (a service account's token) and
+ * Secret Manager. Answers only what carries the right credentials. */
+struct google {
+  int id_tokens, access_tokens, sa_tokens, secrets;
+  char audience[512];
+};
+
+static uint32_t crc32c(const char *p)
+{
+  uint32_t crc = 0xFFFFFFFFu;
+
+  for(; *p; p++) {
+    crc ^= (unsigned char)*p;
+    for(int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+static void google_server(const struct fakehttp_req *req, int *status, char *body, size_t cap,
+                          void *ud)
+{
+  struct google *g = ud;
+  const char *md = "/computeMetadata/v1/instance/service-accounts/default/";
+  const char *q;
+
+  *status = 200;
+  if(!strncmp(req->path, md, strlen(md))) {
+    if(!strstr(req->headers, "metadata-flavor: google")) {
+      *status = 403;
+      snprintf(body, cap, "{}");
+    } else if(!strncmp(req->path + strlen(md), "identity?", 9)) {
+      /* a JWT whose claims say it lives an hour */
+      char claims[200], b64[300];
+      long now = (long)time(NULL);
+      q = strstr(req->path, "audience=");
+      snprintf(g->audience, sizeof(g->audience), "%.*s", (int)strcspn(q + 9, "&"), q + 9);
+      snprintf(claims, sizeof(claims), "{\"iat\":%ld,\"exp\":%ld}", now, now + 3600);
+      EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)claims, (int)strlen(claims));
+      for(char *c = b64; *c; c++) /* base64url without padding */
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c == '=' ? '\0' : *c;
+      snprintf(body, cap, "eyJhbGciOiJSUzI1NiJ9.%s.id-%d", b64, ++g->id_tokens);
+    } else {
+      snprintf(body, cap, "{\"access_token\":\"agent-at-%d\",\"expires_in\":3600}",
+               ++g->access_tokens);
+    }
+    return;
+  }
+  if(!strstr(req->headers, "authorization: bearer agent-at-")) {
+    *status = 401;
+    snprintf(body, cap, "{\"error\":{\"code\":401,\"message\":\"no credentials\"}}");
+  } else if(!strcmp(req->path, "/v1/projects/-/serviceAccounts/hooks@p.iam.gserviceaccount.com"
+                               ":generateAccessToken")) {
+    char when[40];
+    time_t t = time(NULL) + 3600;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(body, cap, "{\"accessToken\":\"sa-at-%d\",\"expireTime\":\"%s\"}", ++g->sa_tokens,
+             when);
+  } else if(strstr(req->path, "/secrets/basic/versions/1:access") ||
+            strstr(req->path, "/secrets/corrupt/versions/1:access")) {
+    const char *value = "agent:" PASSWORD;
+    char b64[100];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)value, (int)strlen(value));
+    g->secrets++;
+    snprintf(body, cap, "{\"name\":\"x\",\"payload\":{\"data\":\"%s\",\"dataCrc32c\":\"%u\"}}",
+             b64, crc32c(value) + (strstr(req->path, "corrupt") ? 1u : 0u));
+  } else {
+    *status = 404;
+    snprintf(body, cap, "{\"error\":{\"code\":404,\"message\":\"Secret Version not found\"}}");
+  }
+}
+
+START_TEST(google_tokens_and_secret_manager_are_fetched_off_the_loop_and_cached)
+{
+  char yaml[12000], extra[1024], cfg[64];
+  struct google gs = {0};
+  struct got g;
+  int port;
+  struct fakehttp *fh = fakehttp_start(google_server, &gs, &port);
+
+  ck_assert_ptr_nonnull(fh);
+  ck_assert_int_eq(tproc_tmpdir(cfg), 0);
+  snprintf(extra, sizeof(extra), "127.0.0.1:%d", port);
+  setenv("GCE_METADATA_HOST", extra, 1);
+  setenv("CLOUDSDK_CONFIG", cfg, 1); /* an empty gcloud directory: no other credentials */
+  unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+
+  /* the service agent's ID token, for the URL without its query */
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo?x=1", "5s",
+            "    serviceAgentAuth: ID_TOKEN\n");
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_str_eq(gs.audience, "https%3A%2F%2F" HOST "%2Fecho");
+  ck_assert_ptr_nonnull(strstr(g.body, "\"authorization\":\"Bearer eyJhbGciOiJSUzI1NiJ9."));
+  ck_assert_ptr_nonnull(strstr(g.body, ".id-1\""));
+  ck_assert_ptr_nonnull(strstr(g.shown, "Authorization: ****"));
+  call(yaml, "{}", &g); /* cached */
+  ck_assert_ptr_nonnull(strstr(g.body, ".id-1\""));
+  ck_assert_int_eq(gs.id_tokens, 1);
+
+  /* its access token */
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", "    serviceAgentAuth: ACCESS_TOKEN\n");
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_ptr_nonnull(strstr(g.body, "\"authorization\":\"Bearer agent-at-1\""));
+
+  /* a service account's token, minted with the agent's */
+  snprintf(extra, sizeof(extra),
+           "    serviceAccountAuthConfig: {serviceAccount: hooks@p.iam.gserviceaccount.com}\n"
+           "sdconnect: {iamCredentialsEndpoint: 'http://127.0.0.1:%d'}\n", port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_ptr_nonnull(strstr(g.body, "\"authorization\":\"Bearer sa-at-1\""));
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(gs.sa_tokens, 1);
+  ck_assert_int_eq(gs.access_tokens, 1); /* the agent's, reused */
+
+  /* Basic auth from Secret Manager, its checksum checked, then cached */
+  snprintf(extra, sizeof(extra),
+           "    secretVersionForUsernamePassword: projects/p/secrets/basic/versions/1\n"
+           "sdconnect: {secretManagerEndpoint: 'http://127.0.0.1:%d'}\n", port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  {
+    char b64[100], want[140];
+    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)"agent:" PASSWORD,
+                    (int)strlen("agent:" PASSWORD));
+    snprintf(want, sizeof(want), "\"authorization\":\"Basic %s\"", b64);
+    ck_assert_ptr_nonnull(strstr(g.body, want));
+  }
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(gs.secrets, 1);
+
+  /* a version that is not there, and data that does not match its checksum */
+  snprintf(extra, sizeof(extra),
+           "    secretVersionsForRequestHeaders:\n"
+           "      X-Key: {secretVersion: projects/p/secrets/gone/versions/3}\n"
+           "sdconnect: {secretManagerEndpoint: 'http://127.0.0.1:%d'}\n", port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_AUTH);
+  ck_assert_msg(strstr(g.detail, "projects/p/secrets/gone/versions/3") &&
+                strstr(g.detail, "HTTP 404") && strstr(g.detail, "no such secret or version"),
+                "%s", g.detail);
+  ck_assert_uint_eq(g.attempts, 0); /* nothing was sent */
+  snprintf(extra, sizeof(extra),
+           "    secretVersionForUsernamePassword: projects/p/secrets/corrupt/versions/1\n"
+           "sdconnect: {secretManagerEndpoint: 'http://127.0.0.1:%d'}\n", port);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s", extra);
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_AUTH);
+  ck_assert_msg(strstr(g.detail, "dataCrc32c"), "%s", g.detail);
+  ck_assert_ptr_null(strstr(g.detail, PASSWORD));
+  ck_assert_ptr_null(strstr(g.detail, "agent-at-"));
+
+  /* a caller closed while a call waits for its token: the call ends then */
+  {
+    sdc_webhook_caller *c2 = NULL;
+    sdc_webhook_set *set = NULL;
+    unsigned asked = fakehttp_count(fh);
+    char *errs = NULL;
+    hook_yaml(yaml, sizeof(yaml), "hook", "/echo/closing", "5s",
+              "    serviceAgentAuth: ID_TOKEN\n");
+    ck_assert_int_eq(sdc_webhooks_load_mem("closing.yaml", yaml, strlen(yaml), NULL, &set,
+                                           &errs), SDC_OK);
+    ck_assert_int_eq(sdc_webhook_caller_new(&c2, pool, res), SDC_OK);
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(sdc_webhook_call(c2, sdc_webhook_set_get(set, 0), "{}", on_result, &g),
+                     SDC_OK);
+    sdc_webhook_caller_free(c2);
+    ck_assert(g.done);
+    ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_AUTH);
+    ck_assert_msg(strstr(g.detail, "closing"), "%s", g.detail);
+    /* a fetch already under way still ends (or none started): nothing comes of it */
+    for(int i = 0; i < 25 && fakehttp_count(fh) == asked; i++)
+      tproc_sleep_ms(20);
+    sdc_pool_perform(pool, 50);
+    sdc_webhook_set_free(set);
+  }
+
+  /* no credentials anywhere: the reason, at once */
+  unsetenv("GCE_METADATA_HOST");
+  setenv("SDCONNECT_DMI_PRODUCT_NAME", tproc_path(cfg, "none"), 1);
+  hook_yaml(yaml, sizeof(yaml), "hook", "/echo/elsewhere", "5s",
+            "    serviceAgentAuth: ID_TOKEN\n"); /* another audience: no cached source */
+  call(yaml, "{}", &g);
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_AUTH);
+  ck_assert_msg(strstr(g.detail, "no Google credentials found"), "%s", g.detail);
+  unsetenv("SDCONNECT_DMI_PRODUCT_NAME");
+  unsetenv("CLOUDSDK_CONFIG");
+  fakehttp_stop(fh);
+  tproc_rmdir(cfg);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("webhook");
@@ -489,6 +688,7 @@ int main(void)
   tcase_add_test(tc, calls_that_cannot_be_made_still_report_on_the_loop);
   tcase_add_test(tc, sdconnect_call_shows_every_layer_and_no_secret);
   tcase_add_test(tc, oauth_tokens_are_fetched_cached_and_refreshed_once_on_401);
+  tcase_add_test(tc, google_tokens_and_secret_manager_are_fetched_off_the_loop_and_cached);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-enum kind { K_SERVICE_ACCOUNT, K_AUTHORIZED_USER, K_METADATA, K_STATIC };
+enum kind { K_SERVICE_ACCOUNT, K_AUTHORIZED_USER, K_METADATA, K_STATIC, K_IMPERSONATED };
 
 struct sdc__auth {
   enum kind kind;
@@ -35,6 +35,8 @@ struct sdc__auth {
   char *token_uri;
   char *metadata_host;
   char *audience; /* set: OIDC ID tokens for it, not access tokens */
+  struct sdc__auth *base;  /* impersonated: the caller's own credentials (borrowed) */
+  char *iam_endpoint;      /* impersonated: IAM Credentials API root */
   pthread_mutex_t lock;
   char token[SDC_TOKEN_MAX];
   uint64_t expires_ms; /* monotonic; 0 = never (static) */
@@ -65,6 +67,7 @@ void sdc__auth_free(struct sdc__auth *a)
   sdc_free(a->token_uri);
   sdc_free(a->metadata_host);
   sdc_free(a->audience);
+  sdc_free(a->iam_endpoint);
   OPENSSL_cleanse(a->token, sizeof(a->token));
   pthread_mutex_destroy(&a->lock);
   sdc_free(a);
@@ -97,6 +100,30 @@ sdc_status sdc__auth_static(struct sdc__auth **out, const char *token)
     return SDC_ENOMEM;
   snprintf(a->token, sizeof(a->token), "%s", token);
   snprintf(a->describe, sizeof(a->describe), "a static bearer token");
+  *out = a;
+  return SDC_OK;
+}
+
+sdc_status sdc__auth_impersonate(struct sdc__auth **out, struct sdc__auth *base,
+                                 const char *email, const char *iam_endpoint,
+                                 const char *scope)
+{
+  struct sdc__auth *a;
+
+  if(!out || !base || !email || !*email || strlen(email) > 320)
+    return SDC_EINVAL;
+  if(!(a = auth_new(K_IMPERSONATED, scope)))
+    return SDC_ENOMEM;
+  a->client_email = sdc__strdup(email);
+  a->iam_endpoint = sdc__strdup(iam_endpoint && *iam_endpoint ? iam_endpoint
+                                                              : SDC_DEFAULT_IAM_ENDPOINT);
+  if(!a->client_email || !a->iam_endpoint) {
+    sdc__auth_free(a);
+    return SDC_ENOMEM;
+  }
+  snprintf(a->describe, sizeof(a->describe), "service account %.200s impersonated by %.250s",
+           email, base->describe);
+  a->base = base;
   *out = a;
   return SDC_OK;
 }
@@ -368,6 +395,82 @@ static sdc_status parse_token(struct sdc__auth *a,
   return st;
 }
 
+/* RFC 3339 UTC ("2014-10-02T15:01:23Z", fractions allowed) as Unix seconds; -1 when not. */
+static int64_t rfc3339_utc(const char *s)
+{
+  struct tm tm;
+  int n = 0;
+
+  memset(&tm, 0, sizeof(tm));
+  if(!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+    return -1;
+  s += n;
+  if(*s == '.')
+    s += 1 + strspn(s + 1, "0123456789");
+  if(strcmp(s, "Z"))
+    return -1;
+  { /* days since 1970-01-01 of a proleptic Gregorian date (timegm is not POSIX) */
+    int64_t y = tm.tm_year - (tm.tm_mon <= 2), era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400, mp = (tm.tm_mon + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + tm.tm_mday - 1;
+    int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+  }
+}
+
+/* IAM Credentials generateAccessToken for a->client_email, authorized by
+ * the base credentials' own access token. */
+static sdc_status fetch_impersonated(struct sdc__auth *a, uint64_t timeout_ms, char *err,
+                                     size_t errlen)
+{
+  char url[1200], body[1200], auth[SDC_TOKEN_MAX + 32], why[512];
+  const char *headers[] = {auth, "Content-Type: application/json", NULL};
+  struct sdc__http_resp r;
+  json_t *j;
+  const char *tok;
+  int64_t exp, now = (int64_t)time(NULL);
+  sdc_status st;
+
+  memcpy(auth, "Authorization: Bearer ", 22);
+  st = sdc__auth_token(a->base, auth + 22, sizeof(auth) - 22, timeout_ms, why, sizeof(why));
+  if(st) {
+    snprintf(err, errlen, "%.300s: %.500s", a->base->describe, why);
+    return st;
+  }
+  snprintf(url, sizeof(url), "%s/v1/projects/-/serviceAccounts/%s:generateAccessToken",
+           a->iam_endpoint, a->client_email);
+  snprintf(body, sizeof(body), "{\"scope\":[\"%s\"],\"lifetime\":\"3600s\"}", a->scope);
+  st = sdc__http_fetch(url, body, headers, timeout_ms, &r, why, sizeof(why));
+  OPENSSL_cleanse(auth, sizeof(auth));
+  if(st) {
+    snprintf(err, errlen, "IAM Credentials %s: %s", a->iam_endpoint, why);
+    return st;
+  }
+  j = json_loadb(r.body, r.len, 0, NULL);
+  tok = json_string_value(json_object_get(j, "accessToken"));
+  exp = rfc3339_utc(json_string_value(json_object_get(j, "expireTime")));
+  if(r.status != 200) {
+    const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+    snprintf(err, errlen, "IAM Credentials %s answered HTTP %ld for %s%s%.300s%s", a->iam_endpoint,
+             r.status, a->client_email, m ? ": " : "", m ? m : "",
+             r.status == 403 ? " (the caller needs roles/iam.serviceAccountTokenCreator on it)"
+                             : "");
+    st = r.status >= 500 ? SDC_EUNAVAILABLE : SDC_EPERM;
+  } else if(!tok || !*tok || strlen(tok) >= SDC_TOKEN_MAX || exp <= now) {
+    snprintf(err, errlen, "IAM Credentials %s answered without a usable accessToken and "
+             "expireTime", a->iam_endpoint);
+    st = SDC_EPROTO;
+  } else {
+    snprintf(a->token, sizeof(a->token), "%s", tok);
+    a->lifetime_ms = (uint64_t)(exp - now) * 1000u;
+    a->expires_ms = sdc__now_ms() + a->lifetime_ms;
+  }
+  json_decref(j);
+  sdc__http_resp_cleanup(&r);
+  return st;
+}
+
 static sdc_status fetch(struct sdc__auth *a, uint64_t timeout_ms, char *err,
                         size_t errlen)
 {
@@ -381,6 +484,8 @@ static sdc_status fetch(struct sdc__auth *a, uint64_t timeout_ms, char *err,
   sdc_status st;
 
   form[0] = '\0';
+  if(a->kind == K_IMPERSONATED)
+    return fetch_impersonated(a, timeout_ms, err, errlen);
   if(a->kind == K_SERVICE_ACCOUNT) {
     st = sdc__jwt_assertion(a->private_key, a->key_id, a->client_email,
                             a->audience ? NULL : a->scope, a->audience,
@@ -468,6 +573,19 @@ sdc_status sdc__auth_token(struct sdc__auth *a, char *out, size_t cap,
   }
   if(!st && strlen(a->token) >= cap)
     st = SDC_ETOOBIG;
+  if(!st)
+    memcpy(out, a->token, strlen(a->token) + 1);
+  pthread_mutex_unlock(&a->lock);
+  return st;
+}
+
+sdc_status sdc__auth_cached(struct sdc__auth *a, char *out, size_t cap)
+{
+  sdc_status st = SDC_EAGAIN;
+
+  pthread_mutex_lock(&a->lock);
+  if(a->kind == K_STATIC || (a->token[0] && a->expires_ms > sdc__now_ms() + margin_for(a)))
+    st = strlen(a->token) < cap ? SDC_OK : SDC_ETOOBIG;
   if(!st)
     memcpy(out, a->token, strlen(a->token) + 1);
   pthread_mutex_unlock(&a->lock);

@@ -23,6 +23,7 @@
 #define SDC_CLOUD_PLATFORM_SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define SDC_DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define SDC_DEFAULT_METADATA_HOST "metadata.google.internal"
+#define SDC_DEFAULT_IAM_ENDPOINT "https://iamcredentials.googleapis.com"
 #define SDC_TOKEN_MAX 4096
 
 struct sdc__auth;
@@ -47,6 +48,16 @@ SDC_WARN_UNUSED sdc_status sdc__auth_default(struct sdc__auth **out,
 SDC_WARN_UNUSED sdc_status sdc__auth_static(struct sdc__auth **out,
                                             const char *token);
 
+/* Access tokens of service account `email`, minted by the IAM Credentials
+ * API (`iam_endpoint`, NULL: Google's) generateAccessToken with `base`'s
+ * own token. `base` is borrowed: it must outlive the result, and its
+ * cached token is shared with its other users. SDC_EINVAL, SDC_ENOMEM. */
+SDC_WARN_UNUSED sdc_status sdc__auth_impersonate(struct sdc__auth **out,
+                                                 struct sdc__auth *base,
+                                                 const char *email,
+                                                 const char *iam_endpoint,
+                                                 const char *scope);
+
 /* Make `a` a source of OIDC ID tokens for `audience` instead of access
  * tokens: a service-account key signs a JWT with target_audience and
  * exchanges it at its token_uri for an id_token; the metadata server is
@@ -64,6 +75,10 @@ SDC_WARN_UNUSED sdc_status sdc__auth_set_id_audience(struct sdc__auth *a,
 SDC_WARN_UNUSED sdc_status sdc__auth_token(struct sdc__auth *a, char *out,
                                            size_t cap, uint64_t timeout_ms,
                                            char *err, size_t errlen);
+
+/* The cached token into out when it needs no refresh (never fetches, so
+ * the loop may call it): SDC_OK, SDC_EAGAIN (none fresh), SDC_ETOOBIG. */
+SDC_WARN_UNUSED sdc_status sdc__auth_cached(struct sdc__auth *a, char *out, size_t cap);
 
 /* True when a cached token is valid for at least `margin_ms` more. */
 int sdc__auth_has_fresh(struct sdc__auth *a, uint64_t margin_ms);

@@ -18,15 +18,19 @@
  * - OAuth (oauth.c): the token is had before the first attempt (from the
  *   cache, or asked on the loop), sent as a bearer token, and asked anew
  *   once when the webhook answers 401.
- * - Not built yet: Secret Manager and the service-agent and
- *   service-account tokens; a webhook that needs them fails with an auth
- *   outcome that says so.
+ * - Secrets and Google tokens (creds.c) come from caches on the loop;
+ *   when one is missing, the call first waits for the credentials worker
+ *   to fetch what it lacks, then builds its headers again.
+ * - Authorization, when several sources are set (the order is not
+ *   documented, sheet §11.5): OAuth beats a Google token, which beats
+ *   Basic, which beats a static or secret header of that name.
  */
 #include "webhook/webhook.h"
 
 #include "auth/auth.h"
 #include "core/core.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -37,12 +41,14 @@
 #include <strings.h>
 
 #define MAX_HEADERS 128
+#define MAX_MISSING 16
 
 struct sdc_webhook_caller {
   sdc_pool *pool;
   sdc_resolver *res;
   sdc_pool_waker *waker;
   struct sdc__token_cache *tokens;
+  struct sdc__creds *creds;
 };
 
 struct call {
@@ -64,6 +70,10 @@ struct call {
   char *host;                /* the URL's host and port, dialed unless a service */
   int port;
   bool addressed;            /* a plain URL's host has its addresses */
+  const char *missing[MAX_MISSING]; /* secret versions to fetch (borrowed from w) */
+  size_t n_missing;
+  bool need_token;           /* the Google token must be fetched */
+  bool fetched;              /* the credentials worker has run for this call */
 };
 
 sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_resolver *res)
@@ -78,6 +88,11 @@ sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_
     sdc_free(c);
     return SDC_ENOMEM;
   }
+  if(sdc__creds_new(&c->creds, pool)) {
+    sdc_pool_waker_free(c->waker);
+    sdc_free(c);
+    return SDC_ENOMEM;
+  }
   c->pool = pool;
   c->res = res;
   *out = c;
@@ -88,6 +103,7 @@ void sdc_webhook_caller_free(sdc_webhook_caller *c)
 {
   if(!c)
     return;
+  sdc__creds_free(c->creds); /* calls waiting for credentials end here */
   sdc_pool_waker_free(c->waker);
   sdc__token_cache_free(c->tokens);
   sdc_free(c);
@@ -112,46 +128,38 @@ static void call_free(struct call *k)
 }
 
 /* ---- headers and secrets ------------------------------------------------------------ */
-/* The text of secret `version`: from sdconnect.secrets (a file, trailing
- * newline cut, or an environment variable). NULL with k->detail. */
+/* The text of secret `version`; NULL when it must be fetched first (noted
+ * in k->missing) or cannot be had (k->early, k->detail). */
 static char *secret(struct call *k, const char *version)
 {
-  const struct sdc__webhook_ext *x = &k->w->ext;
+  char *v = NULL;
+  sdc_status st = sdc__creds_secret(k->c->creds, k->w, version, &v, k->detail,
+                                    sizeof(k->detail));
+  size_t i;
 
-  for(size_t i = 0; i < x->n_secrets; i++) {
-    const struct sdc__secret_source *s = &x->secrets[i];
-    if(strcmp(s->version, version))
-      continue;
-    if(s->env) {
-      const char *v = getenv(s->env);
-      if(!v) {
-        snprintf(k->detail, sizeof(k->detail), "secret %s: the environment variable %s is "
-                 "not set", version, s->env);
-        return NULL;
-      }
-      return sdc__strdup(v);
-    }
-    {
-      FILE *f = fopen(s->file, "rb");
-      char *buf = sdc__malloc(65536);
-      size_t n = f && buf ? fread(buf, 1, 65535, f) : 0;
-      if(f)
-        fclose(f);
-      if(!f || !buf) {
-        snprintf(k->detail, sizeof(k->detail), "secret %s: cannot read %s", version, s->file);
-        sdc_free(buf);
-        return NULL;
-      }
-      while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--;
-      buf[n] = '\0';
-      return buf;
-    }
+  if(st == SDC_EAGAIN) {
+    for(i = 0; i < k->n_missing && strcmp(k->missing[i], version); i++)
+      ;
+    if(i == k->n_missing && i < MAX_MISSING)
+      k->missing[k->n_missing++] = version;
+  } else if(st) {
+    k->early = SDC_WEBHOOK_AUTH;
   }
-  snprintf(k->detail, sizeof(k->detail), "secret %s: reading Secret Manager is not built "
-           "yet; map the version under sdconnect.secrets to a file or an environment "
-           "variable", version);
-  return NULL;
+  return v;
+}
+
+static void drop_headers(struct call *k)
+{
+  for(size_t i = 0; i < k->n_headers; i++) {
+    sdc__free_secret(k->headers[i]);
+    sdc_free(k->shown[i]);
+    k->headers[i] = k->shown[i] = NULL;
+  }
+  k->n_headers = 0;
+  sdc__free_secret(k->client_secret);
+  k->client_secret = NULL;
+  k->n_missing = 0;
+  k->need_token = false;
 }
 
 /* Add "Name: value" (replacing a header of the same name); `masked`: show
@@ -198,41 +206,44 @@ static bool headers(struct call *k)
     ok &= add_header(k, web->headers[i].key, web->headers[i].value, false);
   for(size_t i = 0; ok && i < web->n_secret_headers; i++) { /* the secret one wins */
     char *v = secret(k, web->secret_headers[i].value);
-    if(!v) {
-      k->early = SDC_WEBHOOK_AUTH;
+    if(k->early)
       return false;
-    }
-    ok &= add_header(k, web->secret_headers[i].key, v, true);
+    ok &= !v || add_header(k, web->secret_headers[i].key, v, true);
     sdc__free_secret(v);
   }
   if(ok && (web->username || web->secret_version_for_username_password)) {
-    char *pair = NULL, *value;
+    char *pair = NULL, *value = NULL;
     if(web->secret_version_for_username_password &&
        !(pair = secret(k, web->secret_version_for_username_password))) {
-      k->early = SDC_WEBHOOK_AUTH;
-      return false;
+      if(k->early)
+        return false;
+    } else { /* a secret holds "username:password" whole */
+      value = pair ? sdc__auth_basic(pair, NULL)
+                   : sdc__auth_basic(web->username, web->password ? web->password : "");
+      ok &= value && add_header(k, "Authorization", value, true);
     }
-    /* a secret holds "username:password" whole */
-    value = pair ? sdc__auth_basic(pair, NULL)
-                 : sdc__auth_basic(web->username, web->password ? web->password : "");
     sdc__free_secret(pair);
-    ok &= value && add_header(k, "Authorization", value, true);
     sdc__free_secret(value);
   }
-  if(ok && (web->service_account || web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
-            web->agent_auth == SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN)) {
-    snprintf(k->detail, sizeof(k->detail), "%s is not built yet in sdconnect",
-             web->service_account ? "service account tokens (serviceAccountAuthConfig)"
-                                  : "service agent tokens (serviceAgentAuth)");
-    k->early = SDC_WEBHOOK_AUTH;
-    return false;
+  if(ok && sdc__creds_wants_token(k->w)) {
+    char tok[SDC_TOKEN_MAX + 8] = "Bearer ";
+    sdc_status st = sdc__creds_token(k->c->creds, k->w, k->url, tok + 7, sizeof(tok) - 7,
+                                     k->detail, sizeof(k->detail));
+    if(st == SDC_EAGAIN) {
+      k->need_token = true;
+    } else if(st) {
+      k->early = SDC_WEBHOOK_AUTH;
+      return false;
+    } else {
+      ok &= add_header(k, "Authorization", tok, true);
+    }
+    OPENSSL_cleanse(tok, sizeof(tok));
   }
   if(ok && web->oauth.set) { /* the client secret, for the token request */
     if(web->oauth.secret_version_for_client_secret) {
-      if(!(k->client_secret = secret(k, web->oauth.secret_version_for_client_secret))) {
-        k->early = SDC_WEBHOOK_AUTH;
+      k->client_secret = secret(k, web->oauth.secret_version_for_client_secret);
+      if(k->early)
         return false;
-      }
     } else if(web->oauth.client_secret &&
               !(k->client_secret = sdc__strdup(web->oauth.client_secret))) {
       ok = false;
@@ -529,6 +540,44 @@ static void oauth_first(sdc_status st, const char *token, const char *err, void 
   }
 }
 
+/* Headers done: the OAuth token first, else the first attempt. SDC_OK
+ * when an outcome will come. */
+static sdc_status start(struct call *k)
+{
+  sdc_status st;
+
+  if(!k->w->web.oauth.set)
+    return attempt(k);
+  sdc_pool_hold(k->c->pool); /* a cached token must not end the call in here */
+  st = sdc__oauth_token(k->c->pool, &k->c->tokens, k->w, k->client_secret, false, oauth_first, k);
+  if(st)
+    sdc_pool_release(k->c->pool);
+  return st;
+}
+
+/* The credentials worker has fetched what the call lacked (or not). */
+static void on_creds(void *ud, sdc_status st, const char *err)
+{
+  struct call *k = ud;
+
+  if(st) {
+    snprintf(k->detail, sizeof(k->detail), "%s", err ? err : sdc_strerror(st));
+    fail_now(k, SDC_WEBHOOK_AUTH);
+    return;
+  }
+  k->fetched = true;
+  drop_headers(k);
+  if(!headers(k)) {
+    fail_now(k, k->early);
+  } else if(k->n_missing || k->need_token) { /* cannot happen: fetched a moment ago */
+    snprintf(k->detail, sizeof(k->detail), "the credentials fetched were gone at once");
+    fail_now(k, SDC_WEBHOOK_AUTH);
+  } else if(start(k)) {
+    snprintf(k->detail, sizeof(k->detail), "%s", sdc_pool_errmsg(k->c->pool));
+    fail_now(k, SDC_WEBHOOK_CONNECT);
+  }
+}
+
 static void early(void *ud)
 {
   struct call *k = ud;
@@ -599,18 +648,20 @@ sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const c
   }
   if(k->early)
     return post_early(k);
-  if(w->web.oauth.set) { /* the token first: from the cache (now) or the endpoint */
-    sdc_pool_hold(c->pool); /* a cached token must not end the call in here */
-    st = sdc__oauth_token(c->pool, &c->tokens, w, k->client_secret, false, oauth_first, k);
-    if(st) {
-      sdc_pool_release(c->pool);
+  if(k->n_missing || k->need_token) { /* Secret Manager or a Google token first */
+    st = sdc__creds_fetch(c->creds, w, k->url, k->missing, k->n_missing, k->need_token,
+                          on_creds, k, k->detail, sizeof(k->detail));
+    if(st == SDC_ENOMEM) {
       call_free(k);
+      return st;
     }
-    return st;
+    if(st) {
+      k->early = SDC_WEBHOOK_AUTH;
+      return post_early(k);
+    }
+    return SDC_OK;
   }
-  if((st = attempt(k))) {
+  if((st = start(k)))
     call_free(k);
-    return st;
-  }
-  return SDC_OK;
+  return st;
 }

@@ -89,6 +89,7 @@ void sdc__webhook_free(struct sdc_webhook *w)
   sdc_free(w->ext.secret_manager_endpoint);
   sdc_free(w->ext.token_endpoint);
   sdc_free(w->ext.credentials_file);
+  sdc_free(w->ext.iam_endpoint);
   sdc_free(w->ext.agent);
   sdc_free(w->ext.retry_statuses);
   sdc_free(w->ext.scope_separator);
@@ -563,6 +564,21 @@ static void decode_web(struct dec *d, const struct sdc__cfg_node *n, const char 
 }
 
 /* ---- sdconnect: ----------------------------------------------------------------- */
+/* A path given in the webhook file is relative to that file. */
+static void relative_to_file(const struct dec *d, char **path)
+{
+  char *full;
+
+  if(!*path || (*path)[0] == '/')
+    return;
+  if((full = sdc__malloc(strlen(d->base) + strlen(*path) + 1))) {
+    strcpy(full, d->base);
+    strcat(full, *path);
+  }
+  sdc_free(*path);
+  *path = full;
+}
+
 static void decode_secrets(struct dec *d, const struct sdc__cfg_node *n, const char *path,
                            struct sdc__webhook_ext *x)
 {
@@ -594,15 +610,7 @@ static void decode_secrets(struct dec *d, const struct sdc__cfg_node *n, const c
       s->file = s->env = NULL;
       continue;
     }
-    if(s->file && s->file[0] != '/') { /* relative to the webhook file */
-      char *full = sdc__malloc(strlen(d->base) + strlen(s->file) + 1);
-      if(full) {
-        strcpy(full, d->base);
-        strcat(full, s->file);
-      }
-      sdc_free(s->file);
-      s->file = full;
-    }
+    relative_to_file(d, &s->file);
     s->version = sdc__strdup(k->str);
     x->n_secrets++;
   }
@@ -613,7 +621,7 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n, const char 
 {
   static const char *const known[] = {
       "clientCertFile", "clientKeyFile", "secrets", "secretManagerEndpoint", "tokenEndpoint",
-      "credentialsFile", "agent", "retryOn", "scopeSeparator", NULL};
+      "credentialsFile", "iamCredentialsEndpoint", "agent", "retryOn", "scopeSeparator", NULL};
   struct sdc__webhook_ext *x = &w->ext;
   const struct sdc__cfg_node *f;
   char fpath[300];
@@ -634,6 +642,9 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n, const char 
                    &x->secret_manager_endpoint);
   sdc__cfg_get_str(d->cfg, n, path, "tokenEndpoint", 2048, false, &x->token_endpoint);
   sdc__cfg_get_str(d->cfg, n, path, "credentialsFile", 1024, false, &x->credentials_file);
+  relative_to_file(d, &x->credentials_file);
+  sdc__cfg_get_str(d->cfg, n, path, "iamCredentialsEndpoint", 2048, false,
+                   &x->iam_endpoint);
   if(sdc__cfg_get_str(d->cfg, n, path, "agent", 512, false, &x->agent) && x->agent) {
     char a[256], b[256], c[256];
     int end = 0;

@@ -59,6 +59,7 @@ struct sdc__webhook_ext {
   char *secret_manager_endpoint;          /* default https://secretmanager.googleapis.com */
   char *token_endpoint;                   /* replaces oauthConfig.tokenEndpoint (tests) */
   char *credentials_file;                 /* the service agent's stand-in key file */
+  char *iam_endpoint;                     /* IAM Credentials API root (service accounts) */
   char *agent;                            /* projects/P/locations/L/agents/A */
   int *retry_statuses;                    /* HTTP statuses retried once; default 502 503 504 */
   size_t n_retry_statuses;
@@ -105,6 +106,32 @@ void sdc__token_cache_free(struct sdc__token_cache *c);
  * lives (expires_in: a number or a string of one; default 3600 s; at most
  * a year). SDC_OK, SDC_EPROTO (no access_token), SDC_ENOMEM. */
 sdc_status sdc__oauth_parse(const char *body, size_t len, char **token, uint64_t *ttl_ms);
+
+/* What a call needs from Google before its first attempt (creds.c):
+ * secrets and tokens. The loop asks the caches, which never block; what
+ * they lack is fetched on a worker thread and `done` runs on the loop
+ * (err: why, never a secret). sdc__creds_free() ends pending fetches with
+ * SDC_EUNAVAILABLE at once. */
+struct sdc__creds;
+typedef void (*sdc__creds_done)(void *ud, sdc_status st, const char *err);
+sdc_status sdc__creds_new(struct sdc__creds **out, sdc_pool *pool);
+void sdc__creds_free(struct sdc__creds *c);
+/* Secret `version` of `w`: from sdconnect.secrets (a file or an
+ * environment variable) or from the Secret Manager cache. SDC_OK (*out:
+ * sdc__free_secret()), SDC_EAGAIN (fetch it), else an error in err. */
+sdc_status sdc__creds_secret(struct sdc__creds *c, const sdc_webhook *w, const char *version,
+                             char **out, char *err, size_t cap);
+/* Whether `w` sends a Google token (service agent or service account). */
+bool sdc__creds_wants_token(const sdc_webhook *w);
+/* That token for a call to `url` from the cache: SDC_OK, SDC_EAGAIN,
+ * else (no credentials) an error in err. */
+sdc_status sdc__creds_token(struct sdc__creds *c, const sdc_webhook *w, const char *url,
+                            char *out, size_t cap, char *err, size_t errcap);
+/* Fetch the secret versions and, with `token`, the token; SDC_OK: `done`
+ * will run on the loop. */
+sdc_status sdc__creds_fetch(struct sdc__creds *c, const sdc_webhook *w, const char *url,
+                            const char *const *versions, size_t n_versions, bool token,
+                            sdc__creds_done done, void *ud, char *err, size_t cap);
 
 /* Point `t` at `host` and `port` (dial.c), on the pool's loop: `then`
  * gets SDC_OK or the failure with a message, never inside this call.
