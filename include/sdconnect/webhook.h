@@ -117,8 +117,7 @@ SDC_EXTERN sdc_status sdc_webhook_request_opts_set(sdc_webhook_request_opts *o,
  *  detectIntentResponseId, fulfillmentInfo.tag, pageInfo, a new session of
  *  the webhook's agent, under its environment when one was chosen),
  *  nothing undocumented is added.
- *  
-eturn SDC_OK, SDC_EINVAL (`err`: a request or payload that is not a
+ *  \return SDC_OK, SDC_EINVAL (`err`: a request or payload that is not a
  *  JSON object, a parameter that is not NAME=VALUE), SDC_ENOMEM,
  *  SDC_EINTERNAL (no random bytes). */
 SDC_EXTERN sdc_status sdc_webhook_request_build(const sdc_webhook *w,
@@ -139,8 +138,7 @@ SDC_EXTERN sdc_status sdc_webhook_request_build(const sdc_webhook *w,
  *    "payload"}.
  *  \param err  On failure, what is wrong, naming the field's path or the
  *    size.
- *  
-eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
+ *  \return SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
  *  field Dialogflow would refuse), SDC_EINVAL (bad arguments, or
  *  `request_json` not JSON), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_response_read(const char *request_json,
@@ -161,8 +159,7 @@ SDC_EXTERN sdc_status sdc_webhook_response_read(const char *request_json,
  *  number, boolean, list, object; unset: null); a reference inside longer
  *  text becomes text (unset: ""). The result is checked to be JSON.
  *  \param[out] out  On SDC_OK (sdc_free()).
- *  
-eturn SDC_OK, SDC_EPROTO (not JSON once rendered; `err` says where),
+ *  \return SDC_OK, SDC_EPROTO (not JSON once rendered; `err` says where),
  *  SDC_EINVAL (`params_json` not a JSON object), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_render_body(const char *tmpl,
                                               const char *params_json,
@@ -178,8 +175,7 @@ SDC_EXTERN sdc_status sdc_webhook_render_uri(const char *tmpl,
 /*! `w`'s parameterMapping applied to its answer: {"parameters": {name:
  *  value taken at its `$.path`}, "missing": [names whose path is not in
  *  the answer]} (sdc_free()).
- *  
-eturn SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON),
+ *  \return SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON),
  *  SDC_EINVAL, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_map_parameters(const sdc_webhook *w,
                                                  const void *body, size_t len,
@@ -233,12 +229,20 @@ typedef struct sdc_webhook_caller sdc_webhook_caller;
 /*! Calls webhooks over `pool`, resolving Service Directory webhooks through
  *  `res` (both borrowed: they must outlive the caller; `res` may be NULL
  *  when no webhook names a service). On the pool's loop thread.
- *  
-eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
+ *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out,
                                              sdc_pool *pool, sdc_resolver *res);
-/*! Calls still going end with the pool (free the caller after it, or
- *  after they reported). NULL ok. */
+/*! Stop calling: no call starts and no attempt is retried any more;
+ *  requests under way and calls waiting for credentials end now (their
+ *  callbacks run inside this), the rest (a host or OAuth token being
+ *  looked up) at their next step on the loop. NULL ok. */
+SDC_EXTERN void sdc_webhook_caller_close(sdc_webhook_caller *c);
+/*! Calls whose callback has not run yet. */
+SDC_EXTERN size_t sdc_webhook_caller_live(const sdc_webhook_caller *c);
+/*! Close, then free. Free once sdc_webhook_caller_live() is 0 (drive the
+ *  pool after closing until it is), or after the pool. NULL ok. The
+ *  caller keeps one pool target per URL host and TLS settings, so calls
+ *  reuse connections. */
 SDC_EXTERN void sdc_webhook_caller_free(sdc_webhook_caller *c);
 
 /*! One call's end, borrowed for the callback. */
@@ -266,8 +270,8 @@ typedef void (*sdc_webhook_cb)(const sdc_webhook_call_result *r, void *userdata)
  *  `cb` runs exactly once, on the thread driving the pool, never inside
  *  this call (a webhook that cannot be called, disabled or lacking a
  *  secret, reports through it too).
- *  
-eturn SDC_OK, SDC_EINVAL, SDC_ENOMEM; on anything else `cb` never runs. */
+ *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM, SDC_EUNAVAILABLE (the caller is
+ *  closed); on anything else `cb` never runs. */
 SDC_EXTERN sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w,
                                        const char *input_json, sdc_webhook_cb cb,
                                        void *userdata);

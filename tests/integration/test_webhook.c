@@ -238,6 +238,14 @@ START_TEST(a_standard_call_dials_the_endpoint_with_the_url_host)
   }
   /* the echo is a WebhookResponse with unknown fields only: the turn keeps its state */
   ck_assert_ptr_nonnull(strstr(g.result, "\"parameters\":{\"a\":1}"));
+  { /* once the pool knows the target, calls reuse its connection */
+    unsigned long opened;
+    call(yaml, "{}", &g);
+    opened = sdc_pool_connections_opened(pool);
+    call(yaml, "{}", &g);
+    ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+    ck_assert_uint_eq(sdc_pool_connections_opened(pool), opened);
+  }
   { /* a plain URL: its host is looked up (in /etc/hosts, or the address stands
      * in), never blocking */
     char plain[12000];

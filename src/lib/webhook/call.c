@@ -43,13 +43,34 @@
 #define MAX_HEADERS 128
 #define MAX_MISSING 16
 
+/* One target per URL host and TLS settings, kept for the caller's life,
+ * so that calls reuse its pooled connections. Keyed by what it was made
+ * from (not by the webhook, which may go while the caller stays). */
+struct hook_target {
+  struct hook_target *next;
+  char *service;              /* or NULL */
+  unsigned char *ca;          /* allowedCaCerts: each length (size_t) then DER */
+  size_t ca_len;
+  char *cert, *key;           /* client certificate and key (PEM), or NULL */
+  char *host;
+  int port;
+  sdc_target *t;
+  uint64_t addressed_ms; /* a plain URL's host was looked up then; 0: never */
+};
+
 struct sdc_webhook_caller {
   sdc_pool *pool;
   sdc_resolver *res;
   sdc_pool_waker *waker;
   struct sdc__token_cache *tokens;
   struct sdc__creds *creds;
+  struct hook_target *targets;
+  size_t live;  /* calls that have not reported yet */
+  bool closing; /* sdc_webhook_caller_close(): no attempt starts any more */
 };
+
+/* A plain URL's host is looked up again after this long. */
+#define READDRESS_MS 30000
 
 struct call {
   sdc_webhook_caller *c;
@@ -67,8 +88,7 @@ struct call {
   sdc_webhook_failure early; /* a failure before any traffic */
   char *client_secret;       /* OAuth, kept for a refresh */
   bool refreshed;            /* the token was asked anew after a 401 */
-  char *host;                /* the URL's host and port, dialed unless a service */
-  int port;
+  struct hook_target *ht;    /* where the call goes (t is ht->t) */
   bool addressed;            /* a plain URL's host has its addresses */
   const char *missing[MAX_MISSING]; /* secret versions to fetch (borrowed from w) */
   size_t n_missing;
@@ -99,11 +119,43 @@ sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out, sdc_pool *pool, sdc_
   return SDC_OK;
 }
 
+static void hook_target_free(struct hook_target *h)
+{
+  if(!h)
+    return;
+  sdc_target_free(h->t);
+  sdc_free(h->service);
+  sdc_free(h->ca);
+  sdc_free(h->cert);
+  sdc__free_secret(h->key);
+  sdc_free(h->host);
+  sdc_free(h);
+}
+
+void sdc_webhook_caller_close(sdc_webhook_caller *c)
+{
+  if(!c || c->closing)
+    return;
+  c->closing = true;
+  sdc__creds_free(c->creds); /* calls waiting for credentials end here */
+  c->creds = NULL;
+  for(struct hook_target *h = c->targets; h; h = h->next)
+    sdc_pool_forget_target(c->pool, h->t); /* requests under way end here */
+}
+
+size_t sdc_webhook_caller_live(const sdc_webhook_caller *c) { return c ? c->live : 0; }
+
 void sdc_webhook_caller_free(sdc_webhook_caller *c)
 {
   if(!c)
     return;
-  sdc__creds_free(c->creds); /* calls waiting for credentials end here */
+  sdc_webhook_caller_close(c);
+  while(c->targets) {
+    struct hook_target *h = c->targets;
+    c->targets = h->next;
+    sdc_pool_forget_target(c->pool, h->t);
+    hook_target_free(h);
+  }
   sdc_pool_waker_free(c->waker);
   sdc__token_cache_free(c->tokens);
   sdc_free(c);
@@ -111,10 +163,7 @@ void sdc_webhook_caller_free(sdc_webhook_caller *c)
 
 static void call_free(struct call *k)
 {
-  if(k->t) {
-    sdc_pool_forget_target(k->c->pool, k->t);
-    sdc_target_free(k->t);
-  }
+  k->c->live--;
   for(size_t i = 0; i < k->n_headers; i++) {
     sdc__free_secret(k->headers[i]);
     sdc_free(k->shown[i]);
@@ -123,7 +172,6 @@ static void call_free(struct call *k)
   sdc_free(k->body);
   sdc_free(k->values);
   sdc__free_secret(k->client_secret);
-  sdc_free(k->host);
   sdc_free(k);
 }
 
@@ -285,12 +333,90 @@ static char *ca_bundle(const struct sdc__web *web, size_t *len)
   return out;
 }
 
+/* A new target for w at host:port: its CAs, client certificate and
+ * Service Directory service. NULL with k->detail and k->early. */
+static struct hook_target *target_new(struct call *k, const char *host, int port)
+{
+  struct hook_target *h = sdc__calloc(1, sizeof(*h));
+  const sdc_webhook *w = k->w;
+  size_t at = 0;
+
+  if(!h || !(h->host = sdc__strdup(host)) || sdc_target_new(&h->t, host, port, 1))
+    goto oom;
+  h->port = port;
+  for(size_t i = 0; i < w->web.n_ca; i++)
+    h->ca_len += sizeof(size_t) + w->web.ca_len[i];
+  if((w->service && !(h->service = sdc__strdup(w->service))) ||
+     (h->ca_len && !(h->ca = sdc__malloc(h->ca_len))) ||
+     (w->ext.client_cert_pem && (!(h->cert = sdc__strdup(w->ext.client_cert_pem)) ||
+                                 !(h->key = sdc__strdup(w->ext.client_key_pem)))))
+    goto oom;
+  for(size_t i = 0; i < w->web.n_ca; i++) {
+    memcpy(h->ca + at, &w->web.ca_len[i], sizeof(size_t));
+    memcpy(h->ca + at + sizeof(size_t), w->web.ca_der[i], w->web.ca_len[i]);
+    at += sizeof(size_t) + w->web.ca_len[i];
+  }
+  if(w->web.n_ca) {
+    size_t len = 0;
+    char *pem = ca_bundle(&w->web, &len);
+    sdc_status st = pem ? sdc_target_set_ca(h->t, pem, len) : SDC_ENOMEM;
+    sdc_free(pem);
+    if(st)
+      goto oom;
+  }
+  if(w->ext.client_cert_pem &&
+     sdc_target_set_client_cert(h->t, w->ext.client_cert_pem, strlen(w->ext.client_cert_pem),
+                                w->ext.client_key_pem, strlen(w->ext.client_key_pem), NULL))
+    goto oom;
+  if(w->service) {
+    if(!k->c->res) {
+      snprintf(k->detail, sizeof(k->detail), "the webhook reaches %s but no directory client "
+               "was given", w->service);
+      k->early = SDC_WEBHOOK_CONNECT;
+      goto fail;
+    }
+    if(sdc_target_set_service(h->t, k->c->res, w->service))
+      goto oom;
+  }
+  return h;
+oom:
+  snprintf(k->detail, sizeof(k->detail), "out of memory setting up the target");
+  k->early = SDC_WEBHOOK_CONNECT;
+fail:
+  hook_target_free(h);
+  return NULL;
+}
+
+static bool same_str(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+/* Was `h` made for w's settings at host:port? */
+static bool same_target(const struct hook_target *h, const sdc_webhook *w, const char *host,
+                        int port)
+{
+  size_t at = 0;
+
+  if(h->port != port || strcmp(h->host, host) || !same_str(h->service, w->service) ||
+     !same_str(h->cert, w->ext.client_cert_pem) || !same_str(h->key, w->ext.client_key_pem))
+    return false;
+  for(size_t i = 0; i < w->web.n_ca; i++) {
+    size_t n = w->web.ca_len[i];
+    if(at + sizeof(size_t) + n > h->ca_len || memcmp(h->ca + at, &n, sizeof(size_t)) ||
+       memcmp(h->ca + at + sizeof(size_t), w->web.ca_der[i], n))
+      return false;
+    at += sizeof(size_t) + n;
+  }
+  return at == h->ca_len;
+}
+
+/* The call's target: the caller's for this webhook and the URL's host and
+ * port, made the first time. */
 static bool target(struct call *k)
 {
   const char *p = k->url + 8, *end = p + strcspn(p, "/?#");
   char host[300];
   int port = 443;
   size_t hl;
+  struct hook_target *h;
 
   if(strncmp(k->url, "https://", 8))
     goto bad;
@@ -311,39 +437,20 @@ static bool target(struct call *k)
     goto bad;
   memcpy(host, p, hl);
   host[hl] = '\0';
-  k->port = port;
-  if(!(k->host = sdc__strdup(host)) || sdc_target_new(&k->t, host, port, 1))
-    goto oom;
-  if(k->w->web.n_ca) {
-    size_t len = 0;
-    char *pem = ca_bundle(&k->w->web, &len);
-    sdc_status st = pem ? sdc_target_set_ca(k->t, pem, len) : SDC_ENOMEM;
-    sdc_free(pem);
-    if(st)
-      goto oom;
-  }
-  if(k->w->ext.client_cert_pem &&
-     sdc_target_set_client_cert(k->t, k->w->ext.client_cert_pem,
-                                strlen(k->w->ext.client_cert_pem), k->w->ext.client_key_pem,
-                                strlen(k->w->ext.client_key_pem), NULL))
-    goto oom;
-  if(k->w->service) {
-    if(!k->c->res) {
-      snprintf(k->detail, sizeof(k->detail), "the webhook reaches %s but no directory client "
-               "was given", k->w->service);
-      k->early = SDC_WEBHOOK_CONNECT;
+  for(h = k->c->targets; h; h = h->next)
+    if(same_target(h, k->w, host, port))
+      break;
+  if(!h) {
+    if(!(h = target_new(k, host, port)))
       return false;
-    }
-    if(sdc_target_set_service(k->t, k->c->res, k->w->service))
-      goto oom;
+    h->next = k->c->targets;
+    k->c->targets = h;
   }
+  k->ht = h;
+  k->t = h->t;
   return true;
 bad:
   snprintf(k->detail, sizeof(k->detail), "'%s' is not an https URL with a host", k->url);
-  k->early = SDC_WEBHOOK_CONNECT;
-  return false;
-oom:
-  snprintf(k->detail, sizeof(k->detail), "out of memory setting up the target");
   k->early = SDC_WEBHOOK_CONNECT;
   return false;
 }
@@ -414,7 +521,7 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
     }
   }
   if(f == SDC_WEBHOOK_HTTP_STATUS && resp->status == 401 && k->w->web.oauth.set &&
-     !k->refreshed) { /* the token may have just expired: ask anew, once */
+     !k->refreshed && !k->c->closing) { /* the token may have just expired: ask anew, once */
     k->refreshed = true;
     k->attempt--; /* not one of Dialogflow's attempts */
     sdc_http_response_free(resp);
@@ -424,7 +531,7 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
     return;
   }
   sdc_webhook_outcome_of(k->w, f, resp ? resp->status : 0, &r.outcome);
-  if(r.outcome.retryable && k->attempt == 1) { /* Dialogflow tries once more */
+  if(r.outcome.retryable && k->attempt == 1 && !k->c->closing) { /* Dialogflow tries again */
     k->first = r.outcome;
     sdc_http_response_free(resp);
     sdc_free(result);
@@ -446,8 +553,8 @@ static void on_host(void *ud, sdc_status st, const char *err)
   struct call *k = ud;
 
   if(st)
-    snprintf(k->detail, sizeof(k->detail), "cannot find %s: %s", k->host, err ? err : "");
-  else if(attempt(k) == SDC_OK)
+    snprintf(k->detail, sizeof(k->detail), "cannot find %s: %s", k->ht->host, err ? err : "");
+  else if((k->ht->addressed_ms = sdc__now_ms()), attempt(k) == SDC_OK)
     return;
   else
     snprintf(k->detail, sizeof(k->detail), "%s", sdc_pool_errmsg(k->c->pool));
@@ -463,9 +570,12 @@ static sdc_status attempt(struct call *k)
                           .body_len = k->body ? strlen(k->body) : 0,
                           .timeout_ms = k->w->timeout_ms};
 
-  if(!k->w->service && !k->addressed) { /* first find the URL's host */
-    k->addressed = true;
-    return sdc__webhook_address(k->c->pool, k->t, k->host, k->port, on_host, k);
+  if(k->c->closing)
+    return SDC_EUNAVAILABLE;
+  if(!k->w->service && !k->addressed &&
+     (!k->ht->addressed_ms || sdc__now_ms() - k->ht->addressed_ms > READDRESS_MS)) {
+    k->addressed = true; /* first find the URL's host (again, after a while) */
+    return sdc__webhook_address(k->c->pool, k->t, k->ht->host, k->ht->port, on_host, k);
   }
   k->attempt++;
   return sdc_pool_submit(k->c->pool, k->t, &req, on_answer, k);
@@ -609,15 +719,18 @@ sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const c
 
   if(!c || !w || !cb)
     return SDC_EINVAL;
+  if(c->closing)
+    return SDC_EUNAVAILABLE;
   if(!(k = sdc__calloc(1, sizeof(*k))))
     return SDC_ENOMEM;
   k->c = c;
+  c->live++;
   k->w = w;
   k->cb = cb;
   k->ud = userdata;
   k->method = sdc_webhook_method(w);
   if(input_json && !(k->values = sdc__strdup(input_json))) {
-    sdc_free(k);
+    call_free(k);
     return SDC_ENOMEM;
   }
   if(w->disabled) {
