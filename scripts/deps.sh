@@ -8,7 +8,7 @@ packages=(
   gcc libc6-dev make cmake pkg-config
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libssl-dev libsqlite3-dev libyaml-dev libjansson-dev libcurl4-openssl-dev
-  libhttp-parser-dev libpcre2-dev libmicrohttpd-dev check nghttp2-server
+  libhttp-parser-dev libpcre2-dev libmicrohttpd-dev libgnutls28-dev check nghttp2-server
   prometheus # promtool checks the metrics text; tests start their own server
   chromium   # the status page is tested in headless Chromium
 )

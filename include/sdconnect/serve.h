@@ -11,6 +11,7 @@
 #define SDCONNECT_SERVE_H
 
 #include <sdconnect/probe.h>
+#include <sdconnect/webhook.h>
 
 #include <stdint.h>
 
@@ -47,6 +48,18 @@ typedef struct sdc_serve_config {
   const sdc_check_set *checks;
   size_t n_check_files;          /*!< files the globs matched */
   int sd_is_local;               /*!< the directory is the `local` one */
+  /* webhooks: Dialogflow CX Webhook resources from `webhooks.files` */
+  const sdc_webhook_set *webhooks; /*!< never NULL; may hold none */
+  size_t n_webhook_files;
+  const char *webhook_environment; /*!< overrides applied, or NULL */
+  uint64_t webhook_probe_ms;     /*!< each webhook called this often; 0: never */
+  /* gateway: POST /v1/webhooks/{id} forwarded to the webhook */
+  const char *gateway_listen;    /*!< HOST:PORT; NULL: no gateway */
+  const char *gateway_cert_file, *gateway_key_file, *gateway_client_ca_file;
+  const char *gateway_token_file;
+  size_t gateway_max_body;       /*!< bytes of a request, default 1 MiB */
+  unsigned gateway_max_concurrent; /*!< calls at once, default 256 */
+  unsigned gateway_max_connections; /*!< open client connections, default 4096 */
 } sdc_serve_config;
 
 /*! Load and check `path` (and the check files its globs name, relative to

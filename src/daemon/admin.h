@@ -5,19 +5,14 @@
 #ifndef SDC_DAEMON_ADMIN_H
 #define SDC_DAEMON_ADMIN_H
 
+#include "listener.h"
+
 #include <sdconnect/sdconnect.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 
 struct admin;
-
-struct admin_opts {
-  const char *listen;        /* HOST:PORT (port 0: any) */
-  const char *cert_pem, *key_pem; /* TLS, or NULL */
-  const char *client_ca_pem; /* mTLS: client certificates from this CA */
-  const char *token;         /* require "Authorization: Bearer <token>" */
-};
 
 /* The status page (status_page.html, built in). */
 extern const unsigned char admin_status_page[];
@@ -40,7 +35,7 @@ typedef bool (*admin_ready_fn)(void *userdata, char *why, size_t cap);
 /* Listen and serve on `loop` (borrowed). `metrics` (borrowed) is what
  * /metrics renders. On success *port is the port bound. 0, or -1 with
  * `err`. */
-int admin_start(struct admin **out, sdc_pool *loop, const struct admin_opts *o,
+int admin_start(struct admin **out, sdc_pool *loop, const struct listen_opts *o,
                 sdc_metrics *metrics, admin_ready_fn ready, void *userdata,
                 int *port, char *err, size_t errcap);
 /* The longest the loop may wait before admin needs a turn (ms). */

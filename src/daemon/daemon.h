@@ -9,6 +9,7 @@
 #define SDC_DAEMON_DAEMON_H
 
 #include "admin.h"
+#include "gateway.h"
 #include "history.h"
 
 #include <sdconnect/sdconnect.h>
@@ -41,6 +42,7 @@ struct runner {
   struct shared_resolver *sr;
   sdc_prober *pr;
   sdc_scheduler *sched;
+  sdc_webhook_caller *caller; /* the gateway's and the webhook probes' calls */
   uint64_t skipped_told;
   uint64_t dir_fingerprint; /* the directory's settings and files it was made from */
   struct runner *next;      /* in the draining list */
@@ -53,8 +55,13 @@ struct daemon {
   sdc_pool *pool;
   sdc_metrics *m;
   struct admin *admin;
-  struct admin_opts admin_on; /* what the listener was started with (its files' text) */
+  struct listen_opts admin_on; /* what the listener was started with (its files' text) */
   int admin_port;
+  struct gateway *gateway;
+  struct listen_opts gateway_on;
+  int gateway_port;
+  struct hook_state *hooks; /* by webhook, for the status page (hooks.c) */
+  size_t n_hooks;
   struct history *history;
   uint64_t dropped_told;
   unsigned long connections_told;
@@ -70,7 +77,8 @@ struct daemon {
   struct {
     sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
         *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds,
-        *history_dropped, *reloads, *resolves, *connections;
+        *history_dropped, *reloads, *resolves, *connections, *wh_calls, *wh_duration,
+        *wh_retries, *wh_up, *gw_refused;
   } f;
 };
 
@@ -94,6 +102,18 @@ bool report_ready(void *ud, char *why, size_t cap);          /* admin_ready_fn *
 void report_status(void *ud, struct admin_pending *p);       /* admin_status_fn */
 void report_cleanup(struct daemon *d);
 
+/* hooks.c: the webhooks' metrics, last outcomes and probes */
+int hooks_families(struct daemon *d);
+/* After the configuration changed: a state per webhook (kept by id). 0/-1. */
+int hooks_sync(struct daemon *d);
+/* Start the probes that are due; ms until the next one (UINT64_MAX: none). */
+uint64_t hooks_tick(struct daemon *d, uint64_t now);
+struct json_t *hooks_json(struct daemon *d); /* for /status.json */
+void hooks_free(struct daemon *d);
+void report_webhook(struct daemon *d, const char *source, const sdc_webhook_call_result *r,
+                    double seconds);
+void report_gateway_refused(struct daemon *d, const char *reason);
+
 /* runner.c */
 /* A runner for `c` (taken over on success): a new directory client, or
  * the running one's when `c` names the same directory. 0, or 1/2 (logged). */
@@ -110,6 +130,10 @@ void daemon_reload(struct daemon *d);
 /* (Re)start the admin listener for `c`'s settings; 0, or -1 (logged). */
 int daemon_admin_start(struct daemon *d, const sdc_serve_config *c);
 void daemon_admin_stop(struct daemon *d);
+/* (Re)start the gateway for `c` (none without gateway.listen); 0, or -1
+ * (logged). */
+int daemon_gateway_start(struct daemon *d, const sdc_serve_config *c);
+void daemon_gateway_stop(struct daemon *d);
 /* Open (or reopen) the results file of `c`; 0, or -1 (logged). */
 int daemon_results_open(struct daemon *d, const sdc_serve_config *c);
 

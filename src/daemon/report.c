@@ -310,6 +310,8 @@ static void on_summary(json_t *sum, void *ud)
                                               "service", svc, "up", "lastRun", "endpoints"));
   }
   if(sum)
+    json_object_set_new(sum, "webhooks", hooks_json(ask->d));
+  if(sum)
     text = json_dumps(sum, JSON_COMPACT | JSON_REAL_PRECISION(10));
   admin_answer(ask->p, text, text ? strlen(text) : 0);
   free(text);

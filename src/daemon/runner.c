@@ -124,6 +124,9 @@ static bool uses_directory(const sdc_serve_config *c)
   for(size_t i = 0; i < sdc_check_set_count(c->checks); i++)
     if(sdc_check_service(sdc_check_set_get(c->checks, i)))
       return true;
+  for(size_t i = 0; i < sdc_webhook_set_count(c->webhooks); i++)
+    if(sdc_webhook_service(sdc_webhook_set_get(c->webhooks, i)))
+      return true;
   return false;
 }
 
@@ -152,7 +155,8 @@ int runner_new(struct daemon *d, sdc_serve_config *c, struct runner **out)
   dir_inputs_free(&in);
   if(sdc_prober_new(&r->pr, d->pool, r->sr ? r->sr->res : NULL) ||
      sdc_prober_set_credentials(r->pr, c->id_token_credentials) ||
-     sdc_scheduler_new(&r->sched, r->pr, c->max_running, report_run, d)) {
+     sdc_scheduler_new(&r->sched, r->pr, c->max_running, report_run, d) ||
+     sdc_webhook_caller_new(&r->caller, d->pool, r->sr ? r->sr->res : NULL)) {
     r->cfg = NULL; /* not taken */
     runner_free(r);
     return 1;
@@ -169,6 +173,7 @@ void runner_free(struct runner *r)
     return;
   sdc_scheduler_free(r->sched);
   sdc_prober_free(r->pr); /* runs still going end here (their reports too) */
+  sdc_webhook_caller_free(r->caller); /* drained first (runner_reap, the daemon's stop) */
   resolver_release(r->sr);
   sdc_serve_config_free(r->cfg);
   free(r);
@@ -196,7 +201,7 @@ void runner_reap(struct daemon *d, bool all)
     struct runner *r = *pp;
     sdc_scheduler_stats st;
     sdc_scheduler_stats_get(r->sched, &st);
-    if(all || !st.running) {
+    if(all || (!st.running && !sdc_webhook_caller_live(r->caller))) {
       *pp = r->next;
       runner_free(r);
     } else {
@@ -236,7 +241,7 @@ void daemon_reload(struct daemon *d)
     sdc_metric_add(d->f.reloads, refused, 1);
     return;
   }
-  if(runner_new(d, c, &r) || daemon_admin_start(d, c)) {
+  if(runner_new(d, c, &r) || daemon_admin_start(d, c) || daemon_gateway_start(d, c)) {
     if(r)
       runner_free(r); /* frees c */
     else
@@ -253,6 +258,8 @@ void daemon_reload(struct daemon *d)
   d->draining = old;
   d->run = r;
   d->cfg = c;
+  if(hooks_sync(d))
+    daemon_log(0, "msg=\"out of memory keeping the webhooks' state\"");
   daemon_set_log_level(c->log_level);
   if(daemon_results_open(d, c))
     daemon_log(0, "msg=\"results are not written until the next good reload\"");

@@ -80,16 +80,6 @@ static int start_local(struct daemon *d, const sdc_serve_config *c)
 }
 
 /* ---- the admin listener and the results file (also on reload) ------------------- */
-static void admin_opts_free(struct admin_opts *o)
-{
-  free((char *)o->listen);
-  free((char *)o->cert_pem);
-  daemon_free_secret((char *)o->key_pem);
-  free((char *)o->client_ca_pem);
-  daemon_free_secret((char *)o->token);
-  memset(o, 0, sizeof(*o));
-}
-
 /* "HOST:PORT" of `listen` with `port` in place of its port; malloc'd. */
 static char *with_port(const char *listen, int port)
 {
@@ -110,7 +100,7 @@ static bool port_zero(const char *listen)
 
 /* Start a listener for `o` into d->admin; o->listen becomes the address
  * it got (port 0 resolved), so it can be opened again exactly. */
-static int admin_open(struct daemon *d, struct admin_opts *o, char *err, size_t cap)
+static int admin_open(struct daemon *d, struct listen_opts *o, char *err, size_t cap)
 {
   char *got;
 
@@ -118,7 +108,7 @@ static int admin_open(struct daemon *d, struct admin_opts *o, char *err, size_t 
     return -1;
   admin_set_status(d->admin, report_status, d);
   if((got = with_port(o->listen, d->admin_port))) {
-    free((char *)o->listen);
+    free(o->listen);
     o->listen = got;
   }
   daemon_log(2, "msg=listening admin=%s port=%d metrics=http%s://%s/metrics", o->listen,
@@ -128,35 +118,20 @@ static int admin_open(struct daemon *d, struct admin_opts *o, char *err, size_t 
 
 int daemon_admin_start(struct daemon *d, const sdc_serve_config *c)
 {
-  struct admin_opts o = {0};
+  struct listen_opts o;
   struct admin *old = d->admin;
   int old_port = d->admin_port;
   char err[1024];
-  bool bad;
-
   /* port 0 on the same host keeps the port it got */
-  if(old && port_zero(c->admin_listen) &&
-     !strncmp(c->admin_listen, d->admin_on.listen, strlen(c->admin_listen) - 1))
-    o.listen = strdup(d->admin_on.listen);
-  else
-    o.listen = strdup(c->admin_listen);
-  bad = !o.listen ||
-        (c->admin_cert_file && (!(o.cert_pem = daemon_read_file(c->admin_cert_file)) ||
-                                !(o.key_pem = daemon_read_file(c->admin_key_file)))) ||
-        (c->admin_client_ca_file && !(o.client_ca_pem = daemon_read_file(
-                                          c->admin_client_ca_file))) ||
-        (c->admin_token_file && !(o.token = daemon_read_file(c->admin_token_file)));
-  if(bad) {
-    daemon_log(0, "msg=\"cannot read the admin listener's files\"");
-    admin_opts_free(&o);
+  bool keep_port = old && port_zero(c->admin_listen) &&
+                   !strncmp(c->admin_listen, d->admin_on.listen, strlen(c->admin_listen) - 1);
+
+  if(listen_opts_read(&o, "admin listener", keep_port ? d->admin_on.listen : c->admin_listen,
+                      c->admin_cert_file, c->admin_key_file, c->admin_client_ca_file,
+                      c->admin_token_file))
     return -1;
-  }
-  if(o.token)
-    ((char *)o.token)[strcspn(o.token, "\r\n")] = '\0';
-  if(old && daemon_same_str(o.listen, d->admin_on.listen) && daemon_same_str(o.cert_pem, d->admin_on.cert_pem) &&
-     daemon_same_str(o.key_pem, d->admin_on.key_pem) && daemon_same_str(o.client_ca_pem, d->admin_on.client_ca_pem) &&
-     daemon_same_str(o.token, d->admin_on.token)) {
-    admin_opts_free(&o); /* unchanged: keep serving */
+  if(old && listen_opts_same(&o, &d->admin_on)) {
+    listen_opts_free(&o); /* unchanged: keep serving */
     return 0;
   }
   if(old && daemon_same_str(o.listen, d->admin_on.listen)) {
@@ -164,7 +139,7 @@ int daemon_admin_start(struct daemon *d, const sdc_serve_config *c)
     daemon_admin_stop(d);
     if(admin_open(d, &o, err, sizeof(err))) {
       daemon_log(0, "msg=\"admin listener\" listen=%s why=\"%s\"", o.listen, err);
-      admin_opts_free(&o);
+      listen_opts_free(&o);
       if(admin_open(d, &d->admin_on, err, sizeof(err)))
         daemon_log(0, "msg=\"the admin listener is down\" why=\"%s\"", err);
       return -1;
@@ -174,14 +149,14 @@ int daemon_admin_start(struct daemon *d, const sdc_serve_config *c)
     d->admin = NULL;
     if(admin_open(d, &o, err, sizeof(err))) {
       daemon_log(0, "msg=\"admin listener\" listen=%s why=\"%s\"", o.listen, err);
-      admin_opts_free(&o);
+      listen_opts_free(&o);
       d->admin = old;
       d->admin_port = old_port;
       return -1;
     }
     admin_stop(old);
   }
-  admin_opts_free(&d->admin_on);
+  listen_opts_free(&d->admin_on);
   d->admin_on = o;
   return 0;
 }
@@ -190,6 +165,63 @@ void daemon_admin_stop(struct daemon *d)
 {
   admin_stop(d->admin);
   d->admin = NULL;
+}
+
+/* ---- the gateway (also on reload) -------------------------------------------------- */
+int daemon_gateway_start(struct daemon *d, const sdc_serve_config *c)
+{
+  struct listen_opts o;
+  struct gateway_limits lim = {c->gateway_max_body, c->gateway_max_concurrent};
+  struct gateway *old = d->gateway;
+  char err[1024];
+  bool keep_port = old && c->gateway_listen && port_zero(c->gateway_listen) &&
+                   !strncmp(c->gateway_listen, d->gateway_on.listen,
+                            strlen(c->gateway_listen) - 1);
+
+  if(!c->gateway_listen) {
+    daemon_gateway_stop(d);
+    return 0;
+  }
+  if(listen_opts_read(&o, "gateway", keep_port ? d->gateway_on.listen : c->gateway_listen,
+                      c->gateway_cert_file, c->gateway_key_file, c->gateway_client_ca_file,
+                      c->gateway_token_file))
+    return -1;
+  o.max_connections = c->gateway_max_connections;
+  if(old && listen_opts_same(&o, &d->gateway_on)) {
+    listen_opts_free(&o); /* unchanged: keep serving, with the new limits */
+    gateway_set_limits(old, &lim);
+    return 0;
+  }
+  if(old && daemon_same_str(o.listen, d->gateway_on.listen)) {
+    daemon_gateway_stop(d); /* the same address: let it go first */
+    old = NULL;
+  }
+  if(gateway_start(&d->gateway, d, &o, &lim, &d->gateway_port, err, sizeof(err))) {
+    daemon_log(0, "msg=gateway listen=%s why=\"%s\"", o.listen, err);
+    listen_opts_free(&o);
+    d->gateway = old; /* another address: the old one goes on serving */
+    return -1;
+  }
+  gateway_stop(old); /* another address: it served until now */
+  {
+    char *got = with_port(o.listen, d->gateway_port);
+    if(got) {
+      free(o.listen);
+      o.listen = got;
+    }
+  }
+  listen_opts_free(&d->gateway_on);
+  d->gateway_on = o;
+  daemon_log(2, "msg=listening gateway=%s webhooks=%zu url=http%s://%s/v1/webhooks/{id}",
+             o.listen, sdc_webhook_set_count(c->webhooks), o.cert_pem ? "s" : "", o.listen);
+  return 0;
+}
+
+void daemon_gateway_stop(struct daemon *d)
+{
+  gateway_stop(d->gateway);
+  d->gateway = NULL;
+  listen_opts_free(&d->gateway_on);
 }
 
 int daemon_results_open(struct daemon *d, const sdc_serve_config *c)
@@ -206,6 +238,23 @@ int daemon_results_open(struct daemon *d, const sdc_serve_config *c)
     fclose(d->results);
   d->results = f;
   return 0;
+}
+
+/* Webhook calls still under way when the daemon stops: no retry, requests
+ * ended; what waits for a host or token ends on the loop within a while. */
+static void drain_calls(struct daemon *d)
+{
+  uint64_t until = daemon_now_ms() + 2000;
+
+  for(struct runner *r = d->run; r; r = r == d->run ? d->draining : r->next) {
+    sdc_webhook_caller_close(r->caller);
+    while(d->pool && sdc_webhook_caller_live(r->caller) && daemon_now_ms() < until)
+      sdc_pool_turn(d->pool, 50);
+    if(sdc_webhook_caller_live(r->caller)) { /* kept (not freed) rather than freed in use */
+      daemon_log(1, "msg=\"webhook calls did not end in time; their caller is left\"");
+      r->caller = NULL;
+    }
+  }
 }
 
 /* ---- signals and usage ---------------------------------------------------------- */
@@ -370,7 +419,7 @@ int sdc_daemon_serve(int argc, char **argv)
     }
     sdc_pool_opts_free(po);
   }
-  if(sdc_metrics_new(&d.m) || report_families(&d) || d.sigfd < 0 ||
+  if(sdc_metrics_new(&d.m) || report_families(&d) || hooks_families(&d) || d.sigfd < 0 ||
      sdc_pool_watch(d.pool, d.sigfd, POLLIN, on_signal, &d))
     goto out;
   if((rc = runner_new(&d, cfg, &d.run)))
@@ -388,7 +437,8 @@ int sdc_daemon_serve(int argc, char **argv)
       goto out;
     }
   }
-  if(daemon_results_open(&d, d.cfg) || daemon_admin_start(&d, d.cfg))
+  if(daemon_results_open(&d, d.cfg) || daemon_admin_start(&d, d.cfg) ||
+     daemon_gateway_start(&d, d.cfg) || hooks_sync(&d))
     goto out;
   if(demo)
     dev_banner(&d, demo, d.cfg->admin_listen, d.admin_port);
@@ -409,9 +459,12 @@ int sdc_daemon_serve(int argc, char **argv)
       daemon_reload(&d);
     }
     next = d.stopping ? UINT64_MAX : sdc_scheduler_tick(d.run->sched, now);
+    if(!d.stopping && (wait = hooks_tick(&d, now)) < next)
+      next = wait;
     runner_reap(&d, false);
     sdc_scheduler_stats_get(d.run->sched, &ss);
-    if(d.stopping && ((!ss.running && !d.draining) || now >= d.stop_by))
+    if(d.stopping && ((!ss.running && !d.draining && !sdc_webhook_caller_live(d.run->caller)) ||
+                      now >= d.stop_by))
       break;
     if(ss.skipped > d.run->skipped_told) {
       sdc_metric_add(d.f.skipped, NULL, (double)(ss.skipped - d.run->skipped_told));
@@ -425,14 +478,19 @@ int sdc_daemon_serve(int argc, char **argv)
     wait = next < 1000 ? next : 1000;
     if(admin_timeout_ms(d.admin) < wait)
       wait = admin_timeout_ms(d.admin);
+    if(gateway_timeout_ms(d.gateway) < wait)
+      wait = gateway_timeout_ms(d.gateway);
     sdc_pool_turn(d.pool, wait);
     admin_run(d.admin);
+    gateway_run(d.gateway);
   }
   daemon_log(2, "msg=stopped");
   rc = 0;
 out:
   if(rc)
     daemon_log(0, "msg=\"cannot start\" config=%s", d.config_path);
+  daemon_gateway_stop(&d); /* requests still waiting are answered 503 */
+  drain_calls(&d);
   runner_free(d.run); /* runs still going end here (their reports too) */
   runner_reap(&d, true);
   sdc_serve_config_free(cfg); /* when no runner took it */
@@ -440,7 +498,8 @@ out:
   if(d.pool)
     sdc_pool_turn(d.pool, 0); /* ...and answered here */
   daemon_admin_stop(&d);
-  admin_opts_free(&d.admin_on);
+  listen_opts_free(&d.admin_on);
+  hooks_free(&d);
   sdc_pool_free(d.pool);
   if(d.lsd)
     lsd_server_stop(d.lsd, 1000);

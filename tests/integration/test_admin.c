@@ -93,7 +93,7 @@ START_TEST(routes_token_and_readiness)
   sdc_pool *p = NULL;
   sdc_metrics *m = some_metrics();
   struct admin *a = NULL;
-  struct admin_opts o = {.listen = "127.0.0.1:0", .token = "s3cret"};
+  struct listen_opts o = {.listen = (char *)"127.0.0.1:0", .token = (char *)"s3cret"};
   char err[256], body[4096];
   int port = 0;
   sdc_target *t;
@@ -133,7 +133,7 @@ START_TEST(tls_with_a_certificate_made_here)
   char err[256], body[4096], *cert, *key, *capem;
   int port = 0;
   sdc_target *t;
-  struct admin_opts o = {.listen = "127.0.0.1:0"};
+  struct listen_opts o = {.listen = (char *)"127.0.0.1:0"};
 
   ck_assert(ca && srv);
   tcert_write(ca, dir, "ca");
@@ -194,7 +194,7 @@ START_TEST(a_real_prometheus_scrapes_the_metrics)
   sdc_pool *p = NULL;
   sdc_metrics *m = some_metrics();
   struct admin *a = NULL;
-  struct admin_opts o = {.listen = "127.0.0.1:0"};
+  struct listen_opts o = {.listen = (char *)"127.0.0.1:0"};
   struct tproc prom;
   char err[256], conf[160], listen[64], storage[200], cfgarg[200], body[8192];
   int port = 0, prom_port = tproc_free_port(), healthy = -1, failing = -1;

@@ -413,28 +413,9 @@ START_TEST(the_history_is_kept_across_a_restart)
 }
 END_TEST
 
-/* Headless Chromium on the daemon's page: `what` is "--dump-dom" (the
- * page as its script left it) or "--screenshot=PATH". Everything but
- * 127.0.0.1 is unresolvable, and the browser's own background traffic is
- * off. Its output is in b->log. */
 static int browse(struct tproc *b, const char *what, const char *size)
 {
-  char url[64], profile[128];
-  const char *bin = getenv("SDC_CHROMIUM_BIN");
-  const char *argv[] = {bin && *bin ? bin : "chromium", "--headless", "--no-sandbox",
-                        "--disable-gpu", profile, "--no-first-run", "--no-proxy-server",
-                        "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--disable-default-apps", "--disable-breakpad",
-                        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                        "--virtual-time-budget=12000", size, what, url, NULL};
-
-  if(!b->dir[0])
-    ck_assert_int_eq(tproc_tmpdir(b->dir), 0);
-  snprintf(profile, sizeof(profile), "--user-data-dir=%s", tproc_path(b->dir, "profile"));
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", daemon_.port);
-  if(b->log[0])
-    unlink(b->log);
-  return tproc_run(b, argv);
+  return tproc_browse(b, daemon_.port, what, size);
 }
 
 START_TEST(the_status_page_shows_every_endpoint_in_a_browser)

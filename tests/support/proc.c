@@ -250,3 +250,23 @@ void tproc_rmdir(const char *dir)
   if(dir && *dir && strncmp(dir, "/tmp/sdc-test-", 14) == 0) /* only what tests made */
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int tproc_browse(struct tproc *b, int port, const char *what, const char *size)
+{
+  char url[64], profile[128];
+  const char *bin = getenv("SDC_CHROMIUM_BIN");
+  const char *argv[] = {bin && *bin ? bin : "chromium", "--headless", "--no-sandbox",
+                        "--disable-gpu", profile, "--no-first-run", "--no-proxy-server",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--disable-default-apps", "--disable-breakpad",
+                        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                        "--virtual-time-budget=12000", size, what, url, NULL};
+
+  if(!b->dir[0] && tproc_tmpdir(b->dir))
+    return -1;
+  snprintf(profile, sizeof(profile), "--user-data-dir=%s", tproc_path(b->dir, "profile"));
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+  if(b->log[0])
+    unlink(b->log);
+  return tproc_run(b, argv);
+}

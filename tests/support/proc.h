@@ -59,4 +59,11 @@ void tproc_sleep_ms(int ms);
 /* Path of the sdconnect binary under test (env SDCONNECT_BIN). */
 const char *tproc_sdconnect(void);
 
+/* Headless Chromium (SDC_CHROMIUM_BIN, else "chromium") on the page at
+ * http://127.0.0.1:PORT/: `what` is "--dump-dom" (the page as its script
+ * left it) or "--screenshot=PATH"; `size` "--window-size=W,H". Everything
+ * but 127.0.0.1 is unresolvable, and the browser's own background traffic
+ * is off. Its output is in b->log; returns its exit status. */
+int tproc_browse(struct tproc *b, int port, const char *what, const char *size);
+
 #endif

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "probe/check.h"
+#include "webhook/webhook.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,12 +23,14 @@
 
 #define MAX_STRINGS 40
 #define MAX_CHECK_FILES 1000
+#define MAX_WEBHOOK_FILES 1000
 
 struct conf {
   sdc_serve_config pub; /* first: handed out */
   char *strings[MAX_STRINGS];
   size_t n_strings;
   sdc_check_set *set;
+  sdc_webhook_set *hooks;
 };
 
 struct load {
@@ -50,6 +53,7 @@ void sdc_serve_config_free(sdc_serve_config *pub)
   for(size_t i = 0; i < c->n_strings; i++)
     sdc_free(c->strings[i]);
   sdc_check_set_free(c->set);
+  sdc_webhook_set_free(c->hooks);
   sdc_free(c);
 }
 
@@ -298,10 +302,11 @@ static void logging(struct load *l, const struct sdc__cfg_node *n)
   sdc__cfg_unknown(l->cfg, n, "log", known);
 }
 
-/* Problems of a check file, kept for the combined list. */
-static void more_errors(struct load *l, const struct sdc__cfg *cfg)
+/* Problems of a check or webhook file (`text`, taken), kept for the
+ * combined list. */
+static void more_text(struct load *l, char *text)
 {
-  char *text = sdc__cfg_errors_text(cfg), *g;
+  char *g;
   size_t n = text ? strlen(text) : 0;
 
   l->failed = true;
@@ -315,58 +320,161 @@ static void more_errors(struct load *l, const struct sdc__cfg *cfg)
   sdc_free(text);
 }
 
-static void check_files(struct load *l, const struct sdc__cfg_node *n)
+static void more_errors(struct load *l, const struct sdc__cfg *cfg)
 {
-  if(!sdc__cfg_want(l->cfg, n, "checkFiles", SDC_CFG_SEQ))
+  more_text(l, sdc__cfg_errors_text(cfg));
+}
+
+/* Every file the globs of list `n` (at `where`) match, relative to the
+ * config's folder, handed to `each` (at most `max`, counted in *count).
+ * A glob that matches nothing is an error: a file that is not there would
+ * silently not count. */
+typedef void (*file_fn)(struct load *l, const struct sdc__cfg_node *at, const char *path,
+                        const char *file);
+static void each_file(struct load *l, const struct sdc__cfg_node *n, const char *where,
+                      const char *what, size_t max, size_t *count, file_fn each)
+{
+  if(!sdc__cfg_want(l->cfg, n, where, SDC_CFG_SEQ))
     return;
   for(size_t i = 0; i < n->n; i++) {
-    char path[64], pattern[2100], *g = NULL;
+    char path[80], pattern[2100], *g = NULL;
     glob_t gl;
     int rc;
-    sdc__cfg_path_index(path, sizeof(path), "checkFiles", i);
+    sdc__cfg_path_index(path, sizeof(path), where, i);
     if(!sdc__cfg_str(l->cfg, n->kids[i], path, 2000, &g))
       continue;
     snprintf(pattern, sizeof(pattern), "%s%s", g[0] == '/' ? "" : l->base, g);
     sdc_free(g);
     rc = glob(pattern, 0, NULL, &gl);
     if(rc == GLOB_NOMATCH || (!rc && !gl.gl_pathc)) {
-      sdc__cfg_error(l->cfg, n->kids[i], path, "'%s' matches no file (a check file "
-                     "that is not there would silently not run)", pattern);
+      sdc__cfg_error(l->cfg, n->kids[i], path, "'%s' matches no file (a %s file that is "
+                     "not there would silently not count)", pattern, what);
     } else if(rc) {
       sdc__cfg_error(l->cfg, n->kids[i], path, "'%s' cannot be read", pattern);
     }
     for(size_t k = 0; !rc && k < gl.gl_pathc; k++) {
-      struct sdc__cfg *fc = NULL;
-      char err[1200];
-      sdc_status st;
-      if(l->c->pub.n_check_files >= MAX_CHECK_FILES) {
-        sdc__cfg_error(l->cfg, n->kids[i], path, "more than %d check files",
-                       MAX_CHECK_FILES);
+      if(*count >= max) {
+        sdc__cfg_error(l->cfg, n->kids[i], path, "more than %zu %s files", max, what);
         break;
       }
-      l->c->pub.n_check_files++;
-      st = sdc__cfg_load_file(gl.gl_pathv[k], &fc, err, sizeof(err));
-      if(st == SDC_EIO || st == SDC_ETOOBIG || st == SDC_ENOMEM) {
-        sdc__cfg_error(l->cfg, n->kids[i], path, "%s", err);
-        continue;
-      }
-      for(size_t d = 0; !st && d < fc->n_docs; d++)
-        if(sdc__checks_from_node(fc, gl.gl_pathv[k], fc->docs[d], "", l->c->set))
-          sdc__cfg_error(l->cfg, NULL, "", "out of memory");
-      if(fc->n_errs || fc->n_dropped)
-        more_errors(l, fc);
-      sdc__cfg_free(fc);
+      (*count)++;
+      each(l, n->kids[i], path, gl.gl_pathv[k]);
     }
     if(!rc || rc == GLOB_NOMATCH)
       globfree(&gl);
   }
 }
 
+static void check_file(struct load *l, const struct sdc__cfg_node *at, const char *path,
+                       const char *file)
+{
+  struct sdc__cfg *fc = NULL;
+  char err[1200];
+  sdc_status st = sdc__cfg_load_file(file, &fc, err, sizeof(err));
+
+  if(st == SDC_EIO || st == SDC_ETOOBIG || st == SDC_ENOMEM) {
+    sdc__cfg_error(l->cfg, at, path, "%s", err);
+    return;
+  }
+  for(size_t d = 0; !st && d < fc->n_docs; d++)
+    if(sdc__checks_from_node(fc, file, fc->docs[d], "", l->c->set))
+      sdc__cfg_error(l->cfg, NULL, "", "out of memory");
+  if(fc->n_errs || fc->n_dropped)
+    more_errors(l, fc);
+  sdc__cfg_free(fc);
+}
+
+static void webhook_file(struct load *l, const struct sdc__cfg_node *at, const char *path,
+                         const char *file)
+{
+  sdc_webhook_set *set = NULL;
+  char *errs = NULL, dup[300];
+  sdc_status st = sdc_webhooks_load_file(file, l->c->pub.webhook_environment, &set, &errs);
+
+  if(st == SDC_ECONFIG) {
+    l->failed = true;
+    more_text(l, errs);
+    return;
+  }
+  if(st) {
+    sdc__cfg_error(l->cfg, at, path, "%s", errs ? errs : sdc_strerror(st));
+    sdc_free(errs);
+    return;
+  }
+  st = sdc__webhook_set_take(l->c->hooks, set, dup, sizeof(dup));
+  if(st == SDC_EEXIST)
+    sdc__cfg_error(l->cfg, at, path, "%s: the webhook id '%s' is also in an earlier file "
+                   "(ids must be unique: give them different names or displayNames)", file,
+                   dup);
+  else if(st)
+    sdc__cfg_error(l->cfg, NULL, "", "out of memory");
+  sdc_webhook_set_free(set);
+}
+
+static void webhooks(struct load *l, const struct sdc__cfg_node *n)
+{
+  static const char *const known[] = {"files", "environment", "probePeriod", NULL};
+  sdc_serve_config *p = &l->c->pub;
+  const struct sdc__cfg_node *f;
+
+  if(!sdc__cfg_want(l->cfg, n, "webhooks", SDC_CFG_MAP))
+    return;
+  p->webhook_environment = str_field(l, n, "webhooks", "environment");
+  if((f = sdc__cfg_field(n, "files")) && !sdc__cfg_is_null(f))
+    each_file(l, f, "webhooks.files", "webhook", MAX_WEBHOOK_FILES, &p->n_webhook_files,
+              webhook_file);
+  ms_field(l, n, "webhooks", "probePeriod", 10000, 86400000, &p->webhook_probe_ms);
+  sdc__cfg_unknown(l->cfg, n, "webhooks", known);
+}
+
+static void gateway(struct load *l, const struct sdc__cfg_node *n)
+{
+  static const char *const known[] = {"listen", "certFile", "keyFile", "clientCaFile",
+                                      "tokenFile", "maxBodyBytes", "maxConcurrent",
+                                      "maxConnections", NULL};
+  sdc_serve_config *p = &l->c->pub;
+  const struct sdc__cfg_node *f;
+  long long v;
+
+  if(!sdc__cfg_want(l->cfg, n, "gateway", SDC_CFG_MAP))
+    return;
+  p->gateway_listen = hostport_field(l, n, "gateway", "listen", true);
+  if(!p->gateway_listen && !l->cfg->n_errs)
+    sdc__cfg_error(l->cfg, n, "gateway", "listen is required (HOST:PORT the gateway "
+                   "serves on, e.g. 127.0.0.1:8443)");
+  p->gateway_cert_file = file_field(l, n, "gateway", "certFile");
+  p->gateway_key_file = file_field(l, n, "gateway", "keyFile");
+  p->gateway_client_ca_file = file_field(l, n, "gateway", "clientCaFile");
+  p->gateway_token_file = file_field(l, n, "gateway", "tokenFile");
+  if(!p->gateway_cert_file != !p->gateway_key_file)
+    sdc__cfg_error(l->cfg, n, "gateway", "certFile and keyFile go together (expected "
+                   "both or neither)");
+  if(p->gateway_client_ca_file && !p->gateway_cert_file)
+    sdc__cfg_error(l->cfg, n, "gateway", "clientCaFile needs certFile and keyFile "
+                   "(mTLS is TLS first)");
+  if(p->gateway_listen && !loopback(p->gateway_listen) && !p->gateway_cert_file &&
+     !p->gateway_token_file)
+    sdc__cfg_error(l->cfg, sdc__cfg_field(n, "listen"), "gateway.listen",
+                   "'%s' is not loopback: give certFile/keyFile (TLS, or mTLS with "
+                   "clientCaFile) or tokenFile, so that the webhooks are not open to the "
+                   "network", p->gateway_listen);
+  if((f = sdc__cfg_field(n, "maxBodyBytes")) &&
+     sdc__cfg_int(l->cfg, f, "gateway.maxBodyBytes", 1024, 64LL << 20, &v))
+    p->gateway_max_body = (size_t)v;
+  if((f = sdc__cfg_field(n, "maxConcurrent")) &&
+     sdc__cfg_int(l->cfg, f, "gateway.maxConcurrent", 1, 100000, &v))
+    p->gateway_max_concurrent = (unsigned)v;
+  if((f = sdc__cfg_field(n, "maxConnections")) &&
+     sdc__cfg_int(l->cfg, f, "gateway.maxConnections", 1, 1000000, &v))
+    p->gateway_max_connections = (unsigned)v;
+  sdc__cfg_unknown(l->cfg, n, "gateway", known);
+}
+
 static void decode(struct load *l, const struct sdc__cfg_node *root)
 {
   static const char *const known[] = {"directory", "local", "checks", "checkFiles",
-                                      "admin", "probe", "results", "stateDir", "log",
-                                      NULL};
+                                      "webhooks", "gateway", "admin", "probe", "results",
+                                      "stateDir", "log", NULL};
   const struct sdc__cfg_node *f;
   sdc_serve_config *p = &l->c->pub;
 
@@ -380,7 +488,11 @@ static void decode(struct load *l, const struct sdc__cfg_node *root)
      sdc__checks_from_node(l->cfg, l->cfg->file, f, "checks", l->c->set))
     sdc__cfg_error(l->cfg, f, "checks", "out of memory");
   if((f = sdc__cfg_field(root, "checkFiles")) && !sdc__cfg_is_null(f))
-    check_files(l, f);
+    each_file(l, f, "checkFiles", "check", MAX_CHECK_FILES, &p->n_check_files, check_file);
+  if((f = sdc__cfg_field(root, "webhooks")) && !sdc__cfg_is_null(f))
+    webhooks(l, f);
+  if((f = sdc__cfg_field(root, "gateway")) && !sdc__cfg_is_null(f))
+    gateway(l, f);
   if((f = sdc__cfg_field(root, "admin")))
     admin(l, f);
   if((f = sdc__cfg_field(root, "probe")))
@@ -407,6 +519,16 @@ static void decode(struct load *l, const struct sdc__cfg_node *root)
     p->state_dir = "/var/lib/sdconnect";
   if(!p->log_level)
     p->log_level = "info";
+  if(!p->gateway_max_body)
+    p->gateway_max_body = 1u << 20;
+  if(!p->gateway_max_concurrent)
+    p->gateway_max_concurrent = 256;
+  if(!p->gateway_max_connections)
+    p->gateway_max_connections = 4096;
+  if(p->gateway_listen && !sdc_webhook_set_count(l->c->hooks) && !l->cfg->n_errs &&
+     !l->failed)
+    sdc__cfg_error(l->cfg, sdc__cfg_field(root, "gateway"), "gateway", "there are no "
+                   "webhooks to forward to (give webhooks.files)");
   if(!p->sd_timeout_ms)
     p->sd_timeout_ms = 15000;
   if(!sdc__cfg_field(sdc__cfg_field(root, "directory"), "cacheTtl"))
@@ -436,7 +558,10 @@ sdc_status sdc_serve_config_load(const char *path, sdc_serve_config **out,
   slash = strrchr(path, '/');
   if(slash && (size_t)(slash - path) + 1 < sizeof(l.base))
     memcpy(l.base, path, (size_t)(slash - path) + 1);
-  if(!(l.c = sdc__calloc(1, sizeof(*l.c))) || !(l.c->set = sdc__check_set_new())) {
+  if(!(l.c = sdc__calloc(1, sizeof(*l.c))) || !(l.c->set = sdc__check_set_new()) ||
+     !(l.c->hooks = sdc__webhook_set_new())) {
+    if(l.c)
+      sdc_check_set_free(l.c->set);
     sdc_free(l.c);
     sdc__cfg_free(l.cfg);
     return SDC_ENOMEM;
@@ -444,6 +569,7 @@ sdc_status sdc_serve_config_load(const char *path, sdc_serve_config **out,
   if(st == SDC_OK && l.cfg->n_docs == 1)
     decode(&l, l.cfg->docs[0]);
   l.c->pub.checks = l.c->set;
+  l.c->pub.webhooks = l.c->hooks;
   if(l.cfg->n_errs || l.cfg->n_dropped || l.failed) {
     if(errors) {
       char *mine = sdc__cfg_errors_text(l.cfg);

@@ -106,6 +106,30 @@ void sdc_webhook_set_free(sdc_webhook_set *s)
   sdc_free(s);
 }
 
+sdc_webhook_set *sdc__webhook_set_new(void) { return sdc__calloc(1, sizeof(sdc_webhook_set)); }
+
+sdc_status sdc__webhook_set_take(sdc_webhook_set *to, sdc_webhook_set *from, char *dup,
+                                 size_t cap)
+{
+  struct sdc_webhook **v;
+
+  for(size_t i = 0; i < from->n; i++)
+    for(size_t j = 0; j < to->n; j++)
+      if(!strcmp(from->v[i]->id, to->v[j]->id)) {
+        snprintf(dup, cap, "%s", to->v[j]->id);
+        return SDC_EEXIST;
+      }
+  if(!from->n)
+    return SDC_OK;
+  if(!(v = sdc__realloc(to->v, (to->n + from->n) * sizeof(*v))))
+    return SDC_ENOMEM;
+  memcpy(v + to->n, from->v, from->n * sizeof(*v));
+  to->v = v;
+  to->n += from->n;
+  from->n = 0;
+  return SDC_OK;
+}
+
 /* ---- accessors ---------------------------------------------------------------- */
 size_t sdc_webhook_set_count(const sdc_webhook_set *s) { return s ? s->n : 0; }
 

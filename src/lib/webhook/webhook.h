@@ -82,6 +82,12 @@ struct sdc_webhook_set {
 };
 
 void sdc__webhook_free(struct sdc_webhook *w);
+/* An empty set (NULL when out of memory). */
+sdc_webhook_set *sdc__webhook_set_new(void);
+/* Move every webhook of `from` into `to` (`from` is left empty). SDC_OK,
+ * SDC_EEXIST (an id `to` has: nothing moved; `dup` names it), SDC_ENOMEM. */
+sdc_status sdc__webhook_set_take(sdc_webhook_set *to, sdc_webhook_set *from, char *dup,
+                                 size_t cap);
 
 /* A webhook's answer as JSON (response.c): at most 64 KiB, then parsed.
  * SDC_OK (*out to json_decref), SDC_ETOOBIG or SDC_EPROTO with `err`. */
