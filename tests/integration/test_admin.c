@@ -126,7 +126,9 @@ START_TEST(tls_with_a_certificate_made_here)
 {
   struct tcert_opts ca_o = {"admin CA", NULL, -1, 30, true, false};
   struct tcert_opts srv_o = {"admin.internal", "DNS:admin.internal", -1, 30, false, false};
+  struct tcert_opts cl_o = {"scraper", NULL, -1, 30, false, true};
   struct tcert *ca = tcert_new(&ca_o, NULL), *srv = tcert_new(&srv_o, ca);
+  struct tcert *cl = tcert_new(&cl_o, ca);
   sdc_pool *p = NULL;
   sdc_metrics *m = some_metrics();
   struct admin *a = NULL;
@@ -135,11 +137,13 @@ START_TEST(tls_with_a_certificate_made_here)
   sdc_target *t;
   struct listen_opts o = {.listen = (char *)"127.0.0.1:0"};
 
-  ck_assert(ca && srv);
+  ck_assert(ca && srv && cl);
   tcert_write(ca, dir, "ca");
   tcert_write(srv, dir, "server");
+  tcert_write(cl, dir, "client");
   tcert_free(ca);
   tcert_free(srv);
+  tcert_free(cl);
   cert = tcert_slurp(tproc_path(dir, "server.pem"));
   key = tcert_slurp(tproc_path(dir, "server.key"));
   capem = tcert_slurp(tproc_path(dir, "ca.pem"));
@@ -153,6 +157,32 @@ START_TEST(tls_with_a_certificate_made_here)
   ck_assert_int_eq(get(p, t, true, "admin.internal", port, "/readyz", NULL, body,
                        sizeof(body)), 200);
   ck_assert_str_eq(body, "ready\n");
+  admin_stop(a);
+  /* mTLS: without a client certificate the CA signed, nothing is served */
+  o.client_ca_pem = capem;
+  ck_assert_msg(admin_start(&a, p, &o, m, NULL, NULL, &port, err, sizeof(err)) == 0, "%s",
+                err);
+  sdc_pool_forget_target(p, t);
+  sdc_target_free(t);
+  t = target_for("admin.internal", port, true);
+  ck_assert_int_eq(sdc_target_set_ca(t, capem, strlen(capem)), SDC_OK);
+  ck_assert_int_eq(get(p, t, true, "admin.internal", port, "/metrics", NULL, body,
+                       sizeof(body)), 403);
+  ck_assert_ptr_nonnull(strstr(body, "client certificate"));
+  sdc_pool_forget_target(p, t);
+  sdc_target_free(t);
+  t = target_for("admin.internal", port, true);
+  ck_assert_int_eq(sdc_target_set_ca(t, capem, strlen(capem)), SDC_OK);
+  {
+    char *ccrt = tcert_slurp(tproc_path(dir, "client.pem"));
+    char *ckey = tcert_slurp(tproc_path(dir, "client.key"));
+    ck_assert_int_eq(sdc_target_set_client_cert(t, ccrt, strlen(ccrt), ckey, strlen(ckey), NULL),
+                     SDC_OK);
+    free(ccrt);
+    free(ckey);
+  }
+  ck_assert_int_eq(get(p, t, true, "admin.internal", port, "/readyz", NULL, body,
+                       sizeof(body)), 200);
   admin_stop(a);
   sdc_pool_free(p);
   sdc_target_free(t);
