@@ -51,6 +51,24 @@ static int check(const char *path)
     printf("    %s: every %llu s, %s\n", sdc_check_id(k),
            (unsigned long long)(sdc_check_period_ms(k) / 1000), svc ? svc : "uptime_url");
   }
+  printf("  webhooks: %zu (%zu file%s matched by webhooks.files)%s%s",
+         sdc_webhook_set_count(c->webhooks), c->n_webhook_files,
+         c->n_webhook_files == 1 ? "" : "s", c->webhook_environment ? ", environment " : "",
+         c->webhook_environment ? c->webhook_environment : "");
+  if(c->webhook_probe_ms)
+    printf(", probed every %llu s", (unsigned long long)(c->webhook_probe_ms / 1000));
+  printf("\n");
+  for(size_t i = 0; i < sdc_webhook_set_count(c->webhooks); i++) {
+    const sdc_webhook *w = sdc_webhook_set_get(c->webhooks, i);
+    printf("    %s: %s %s%s%s\n", sdc_webhook_id(w), sdc_webhook_method(w), sdc_webhook_uri(w),
+           sdc_webhook_service(w) ? " via " : "",
+           sdc_webhook_service(w) ? sdc_webhook_service(w) : "");
+  }
+  if(c->gateway_listen)
+    printf("  gateway: %s%s%s%s; at most %u calls and %zu-byte bodies\n", c->gateway_listen,
+           c->gateway_cert_file ? " (TLS)" : "", c->gateway_client_ca_file ? " (mTLS)" : "",
+           c->gateway_token_file ? " (token)" : "", c->gateway_max_concurrent,
+           c->gateway_max_body);
   printf("  admin: %s%s%s\n", c->admin_listen, c->admin_cert_file ? " (TLS)" : "",
          c->admin_token_file ? " (token)" : "");
   printf("  state: %s; log level %s; at most %u runs at once\n", c->state_dir,
@@ -70,9 +88,9 @@ int cmd_config(int argc, char **argv)
     return rc;
   if(p.help) {
     printf("Usage: sdconnect config check FILE\n\n"
-           "Load the daemon's configuration (sdconnect.yaml) and the check files\n"
-           "it names, as 'sdconnect serve' would, and report every problem with\n"
-           "its file, line and column. Exit status: 0 valid, 2 not.\n");
+           "Load the daemon's configuration (sdconnect.yaml) and the check and\n"
+           "webhook files it names, as 'sdconnect serve' would, and report every\n"
+           "problem with its file, line and column. Exit status: 0 valid, 2 not.\n");
     return 0;
   }
   if(p.n_pos != 2 || strcmp(p.pos[0], "check"))

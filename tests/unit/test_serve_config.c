@@ -128,6 +128,56 @@ START_TEST(every_problem_has_its_file_and_place)
 }
 END_TEST
 
+#define HOOK(id, uri) "- {displayName: " id ", genericWebService: {uri: '" uri "'}}\n"
+
+START_TEST(webhooks_and_the_gateway)
+{
+  sdc_serve_config *c = NULL;
+  char *errs = NULL;
+  const char *path;
+
+  ck_assert_int_eq(mkdir(tproc_dir_or(dir, "hooks"), 0700), 0);
+  put("hooks/a.yaml", HOOK("orders", "https://orders.internal/hook")
+                      HOOK("stock", "https://stock.internal/hook"));
+  put("hooks/b.json", "{\"displayName\": \"lookup\", \"genericWebService\": {\"uri\": "
+                      "\"https://lookup.internal/x\"}}");
+  put("token", "t0ken\n");
+  path = put("sdconnect.yaml",
+             "webhooks: {files: ['hooks/*.yaml', hooks/b.json], probePeriod: 60s}\n"
+             "gateway: {listen: '0.0.0.0:8443', tokenFile: token, maxConcurrent: 8}\n");
+  ck_assert_msg(sdc_serve_config_load(path, &c, &errs) == SDC_OK, "%s", errs ? errs : "");
+  ck_assert_uint_eq(sdc_webhook_set_count(c->webhooks), 3);
+  ck_assert_uint_eq(c->n_webhook_files, 2);
+  ck_assert_ptr_nonnull(sdc_webhook_set_find(c->webhooks, "lookup"));
+  ck_assert_uint_eq(c->webhook_probe_ms, 60000);
+  ck_assert_str_eq(c->gateway_listen, "0.0.0.0:8443");
+  ck_assert_uint_eq(c->gateway_max_concurrent, 8);
+  ck_assert_uint_eq(c->gateway_max_body, 1u << 20); /* the default */
+  ck_assert_ptr_nonnull(strstr(c->gateway_token_file, "/token"));
+  sdc_serve_config_free(c);
+
+  /* what is wrong, where */
+  put("hooks/dup.yaml", HOOK("orders", "https://elsewhere.internal/"));
+  put("hooks/bad.yaml", "displayName: x\ngenericWebService: {uri: 'http://x/'}\n");
+  path = put("bad.yaml",
+             "webhooks: {files: ['hooks/a.yaml', hooks/dup.yaml, hooks/bad.yaml, 'no/*.y']}\n"
+             "gateway: {listen: '0.0.0.0:8443', maxBodyBytes: 10}\n");
+  ck_assert_int_eq(sdc_serve_config_load(path, &c, &errs), SDC_ECONFIG);
+#define HAS(s) ck_assert_msg(strstr(errs, s), "'%s' not in:\n%s", s, errs)
+  HAS("the webhook id 'orders' is also in an earlier file");
+  HAS("bad.yaml:2:26: genericWebService.uri: 'http://x/' is not an https URL");
+  HAS("no/*.y' matches no file");
+  HAS("bad.yaml:2:19: gateway.listen: '0.0.0.0:8443' is not loopback");
+  HAS("gateway.maxBodyBytes");
+#undef HAS
+  sdc_free(errs);
+  path = put("none.yaml", "gateway: {listen: '127.0.0.1:8443'}\n");
+  ck_assert_int_eq(sdc_serve_config_load(path, &c, &errs), SDC_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(errs, "no webhooks to forward to"));
+  sdc_free(errs);
+}
+END_TEST
+
 Suite *serve_config_suite(void)
 {
   Suite *s = suite_create("serve_config");
@@ -136,6 +186,7 @@ Suite *serve_config_suite(void)
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, a_whole_file_with_inline_checks_and_check_files);
   tcase_add_test(tc, every_problem_has_its_file_and_place);
+  tcase_add_test(tc, webhooks_and_the_gateway);
   suite_add_tcase(s, tc);
   return s;
 }
