@@ -82,6 +82,8 @@ int start_sd(struct server *s, const char *bin, bool durable)
 
 void stop_proc(pid_t pid)
 {
+  if(pid <= 0) /* never started: kill(-1) would signal every process */
+    return;
   kill(pid, SIGTERM);
   for(int i = 0; i < 500; i++) { /* 5 s, then SIGKILL */
     if(waitpid(pid, NULL, WNOHANG) == pid)
@@ -255,6 +257,11 @@ double median(double *v, int n)
 
 pid_t start_nginx(const char *dir, const char *servers)
 {
+  return start_nginx_on(dir, servers, 0);
+}
+
+pid_t start_nginx_on(const char *dir, const char *servers, int cpu)
+{
   char conf[256], path[300];
   FILE *f;
   pid_t pid;
@@ -276,7 +283,7 @@ pid_t start_nginx(const char *dir, const char *servers)
   pid = fork();
   if(pid == 0) {
     int null = open("/dev/null", 1);
-    pin_to_cpu(0);
+    pin_to_cpu(cpu);
     dup2(null, 1);
     dup2(null, 2);
     execlp("nginx", "nginx", "-p", dir, "-c", conf, (char *)NULL);

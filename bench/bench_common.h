@@ -36,6 +36,8 @@ double median(double *v, int n);
  * (text inside the http block: server blocks, ssl settings); waits until
  * it has written its pid file. The pid, or -1. */
 pid_t start_nginx(const char *dir, const char *servers);
+/* The same on CPU `cpu`. */
+pid_t start_nginx_on(const char *dir, const char *servers, int cpu);
 /* User + system CPU seconds of a process so far (/proc), or -1. */
 double proc_cpu_s(pid_t pid);
 

@@ -135,7 +135,7 @@ SDC_EXTERN sdc_status sdc_webhook_request_build(const sdc_webhook *w,
  *    "parameters": session parameters after the answer (null removes),
  *    "changedParameters", "removedParameters", "invalidParameters" (form
  *    parameters marked INVALID), "targetPage"/"targetFlow" when given,
- *    "payload"}.
+ *    "payload"}. NULL: the answer is only checked, not applied.
  *  \param err  On failure, what is wrong, naming the field's path or the
  *    size.
  *  \return SDC_OK, SDC_ETOOBIG (over 64 KiB), SDC_EPROTO (not JSON, or a
@@ -237,6 +237,10 @@ SDC_EXTERN sdc_status sdc_webhook_caller_new(sdc_webhook_caller **out,
  *  callbacks run inside this), the rest (a host or OAuth token being
  *  looked up) at their next step on the loop. NULL ok. */
 SDC_EXTERN void sdc_webhook_caller_close(sdc_webhook_caller *c);
+/*! With `on` 0, the calls' result_json is not built: a standard answer is
+ *  still checked as Dialogflow checks it, but not applied to the turn (a
+ *  gateway that hands the answer on needs no turn). Default 1. */
+SDC_EXTERN void sdc_webhook_caller_set_turns(sdc_webhook_caller *c, int on);
 /*! Calls whose callback has not run yet. */
 SDC_EXTERN size_t sdc_webhook_caller_live(const sdc_webhook_caller *c);
 /*! Close, then free. Free once sdc_webhook_caller_live() is 0 (drive the

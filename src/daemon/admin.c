@@ -59,7 +59,7 @@ void admin_answer(struct admin_pending *p, const char *body, size_t len)
     memcpy(p->body, body, len);
     p->len = len;
   }
-  MHD_resume_connection(p->conn); /* the handler runs again in MHD_run */
+  listener_resume(&p->a->l, p->conn); /* the handler runs again in MHD_run */
 }
 
 void admin_set_status(struct admin *a, admin_status_fn fn, void *userdata)

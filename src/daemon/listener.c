@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define IDLE_TIMEOUT_S 300
+
 int listen_opts_read(struct listen_opts *o, const char *what, const char *listen,
                      const char *cert_file, const char *key_file, const char *ca_file,
                      const char *token_file)
@@ -182,7 +184,7 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
 {
   unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   const union MHD_DaemonInfo *info;
-  struct MHD_OptionItem opts[8];
+  struct MHD_OptionItem opts[12];
   size_t n = 0;
 
   memset(l, 0, sizeof(*l));
@@ -197,6 +199,11 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
     return -1;
   }
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->listen_fd, NULL};
+  /* a request's headers are small (a large body is read into a buffer of
+   * the gateway's): 16 KiB a connection, not libmicrohttpd's 32 */
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL};
+  /* an idle client connection is closed after this long */
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL};
   if(completed)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed,
                                         completed_cls};
@@ -231,19 +238,31 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
   return 0;
 }
 
+void listener_resume(struct listener *l, struct MHD_Connection *conn)
+{
+  MHD_resume_connection(conn);
+  l->due = true;
+}
+
 uint64_t listener_timeout_ms(const struct listener *l)
 {
   MHD_UNSIGNED_LONG_LONG t = 0;
 
-  if(!l || !l->d || MHD_get_timeout(l->d, &t) != MHD_YES)
+  if(!l || !l->d)
+    return UINT64_MAX;
+  if(l->due)
+    return 0;
+  if(MHD_get_timeout(l->d, &t) != MHD_YES)
     return UINT64_MAX;
   return (uint64_t)t;
 }
 
 void listener_run(struct listener *l)
 {
-  if(l && l->d)
+  if(l && l->d) {
+    l->due = false;
     MHD_run(l->d);
+  }
 }
 
 void listener_stop(struct listener *l)

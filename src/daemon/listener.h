@@ -35,6 +35,7 @@ struct listener {
   int epoll_fd, listen_fd;
   char *token;
   bool mtls; /* a client certificate the CA signed is required */
+  bool due;  /* a connection was resumed: run it on the loop's next turn */
 };
 
 /* Listen on o->listen and serve with `handler` (and `completed`, when a
@@ -44,6 +45,9 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
                    const char *what, MHD_AccessHandlerCallback handler, void *cls,
                    MHD_RequestCompletedCallback completed, void *completed_cls, int *port,
                    char *err, size_t errcap);
+/* Resume a suspended connection; the listener runs again on the loop's
+ * next turn (its descriptor does not tell). */
+void listener_resume(struct listener *l, struct MHD_Connection *conn);
 /* The longest the loop may wait before the listener needs a turn (ms). */
 uint64_t listener_timeout_ms(const struct listener *l);
 void listener_run(struct listener *l);

@@ -162,6 +162,7 @@ int runner_new(struct daemon *d, sdc_serve_config *c, struct runner **out)
     return 1;
   }
   sdc_scheduler_on_start(r->sched, report_start, d);
+  sdc_webhook_caller_set_turns(r->caller, 0); /* the gateway hands answers on as they are */
   r->cfg = c;
   *out = r;
   return 0;

@@ -481,8 +481,12 @@ int sdc_daemon_serve(int argc, char **argv)
     if(gateway_timeout_ms(d.gateway) < wait)
       wait = gateway_timeout_ms(d.gateway);
     sdc_pool_turn(d.pool, wait);
-    admin_run(d.admin);
-    gateway_run(d.gateway);
+    /* ready sockets ran the listeners already; what is due (timeouts,
+     * resumed connections) runs here */
+    if(!admin_timeout_ms(d.admin))
+      admin_run(d.admin);
+    if(!gateway_timeout_ms(d.gateway))
+      gateway_run(d.gateway);
   }
   daemon_log(2, "msg=stopped");
   rc = 0;

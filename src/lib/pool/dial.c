@@ -149,6 +149,9 @@ static SSL_CTX *pool_ctx(sdc_pool *p, const sdc_target *t, char *why, size_t cap
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_verify(ctx, t->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+  /* a record in one recv(), not its header then its body; the reader
+   * goes on until the answer is whole or OpenSSL wants more */
+  SSL_CTX_set_read_ahead(ctx, 1);
   if(t->verify && !(t->ca_pem ? load_ca(ctx, t->ca_pem, t->ca_len)
                               : SSL_CTX_set_default_verify_paths(ctx) == 1)) {
     snprintf(why, cap, "TLS: no usable CA certificates to verify %s against", t->host);

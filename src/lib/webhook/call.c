@@ -67,6 +67,7 @@ struct sdc_webhook_caller {
   struct hook_target *targets;
   size_t live;  /* calls that have not reported yet */
   bool closing; /* sdc_webhook_caller_close(): no attempt starts any more */
+  bool no_turns; /* answers checked, not applied (sdc_webhook_caller_set_turns) */
 };
 
 /* A plain URL's host is looked up again after this long. */
@@ -80,8 +81,8 @@ struct call {
   sdc_target *t;
   char *url, *body, *values;
   const char *method;
-  char *headers[MAX_HEADERS + 1], *shown[MAX_HEADERS + 1];
-  size_t n_headers;
+  char **headers, **shown;   /* NULL-ended, room for cap_headers */
+  size_t n_headers, cap_headers;
   unsigned attempt;
   sdc_webhook_outcome first;
   char detail[1024];
@@ -145,6 +146,12 @@ void sdc_webhook_caller_close(sdc_webhook_caller *c)
 
 size_t sdc_webhook_caller_live(const sdc_webhook_caller *c) { return c ? c->live : 0; }
 
+void sdc_webhook_caller_set_turns(sdc_webhook_caller *c, int on)
+{
+  if(c)
+    c->no_turns = !on;
+}
+
 void sdc_webhook_caller_free(sdc_webhook_caller *c)
 {
   if(!c)
@@ -168,6 +175,8 @@ static void call_free(struct call *k)
     sdc__free_secret(k->headers[i]);
     sdc_free(k->shown[i]);
   }
+  sdc_free(k->headers);
+  sdc_free(k->shown);
   sdc_free(k->url);
   sdc_free(k->body);
   sdc_free(k->values);
@@ -220,7 +229,7 @@ static bool add_header(struct call *k, const char *name, const char *value, bool
   for(i = 0; i < k->n_headers; i++)
     if(!strncasecmp(k->headers[i], name, nl) && k->headers[i][nl] == ':')
       break;
-  if(i == MAX_HEADERS)
+  if(i == k->cap_headers)
     return false;
   line = sdc__malloc(nl + strlen(value) + 3);
   shown = sdc__malloc(nl + (masked ? 6 : strlen(value)) + 3);
@@ -514,7 +523,8 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
                         ? sdc_webhook_map_parameters(k->w, resp->body, resp->body_len, &result,
                                                      err, sizeof(err))
                         : sdc_webhook_response_read(k->values, resp->body, resp->body_len,
-                                                    &result, err, sizeof(err));
+                                                    k->c->no_turns ? NULL : &result, err,
+                                                    sizeof(err));
     if(rs) {
       f = rs == SDC_ETOOBIG ? SDC_WEBHOOK_TOO_LARGE : SDC_WEBHOOK_BAD_RESPONSE;
       snprintf(k->detail, sizeof(k->detail), "%s", err);
@@ -727,9 +737,19 @@ sdc_status sdc_webhook_call(sdc_webhook_caller *c, const sdc_webhook *w, const c
   c->live++;
   k->w = w;
   k->cb = cb;
+  /* Content-Type, Authorization and the configured ones */
+  k->cap_headers = 2 + w->web.n_headers + w->web.n_secret_headers;
+  if(k->cap_headers > MAX_HEADERS)
+    k->cap_headers = MAX_HEADERS;
+  if(!(k->headers = sdc__calloc(k->cap_headers + 1, sizeof(char *))) ||
+     !(k->shown = sdc__calloc(k->cap_headers + 1, sizeof(char *)))) {
+    call_free(k);
+    return SDC_ENOMEM;
+  }
   k->ud = userdata;
   k->method = sdc_webhook_method(w);
-  if(input_json && !(k->values = sdc__strdup(input_json))) {
+  /* the request is read again for the turn */
+  if(input_json && !c->no_turns && !(k->values = sdc__strdup(input_json))) {
     call_free(k);
     return SDC_ENOMEM;
   }

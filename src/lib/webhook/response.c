@@ -354,15 +354,15 @@ sdc_status sdc_webhook_response_read(const char *request_json, const void *body,
   json_t *out;
   sdc_status st = SDC_OK;
 
-  if(!body || !result_json || !err || !errcap)
+  if(!body || !err || !errcap)
     return SDC_EINVAL;
   err[0] = '\0';
   if((st = sdc__webhook_answer(body, len, &r, err, errcap)))
     return st;
   check_response(&c, r);
-  if(c.bad) {
+  if(c.bad || !result_json) { /* NULL: checked only */
     json_decref(r);
-    return SDC_EPROTO;
+    return c.bad ? SDC_EPROTO : SDC_OK;
   }
   if(request_json && !(req = json_loads(request_json, 0, &je))) {
     snprintf(err, errcap, "the request is not JSON: %s", je.text);
