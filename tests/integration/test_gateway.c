@@ -408,6 +408,8 @@ END_TEST
 
 int main(void)
 {
+  tproc_secret("the gateway's token", TOKEN);
+
   Suite *s = suite_create("gateway");
   TCase *tc = tcase_create("gateway");
 

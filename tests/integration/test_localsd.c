@@ -374,6 +374,7 @@ START_TEST(token_is_required_and_never_logged)
                         "--log-level", "debug", "--token-file", tok_path, NULL};
 
   grpc_init();
+  tproc_secret("the directory's token", secret);
   memset(&srv, 0, sizeof(srv));
   ck_assert_int_eq(tproc_tmpdir(srv.dir), 0);
   snprintf(tok_path, sizeof(tok_path), "%s/token", srv.dir);

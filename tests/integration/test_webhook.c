@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,6 +414,23 @@ START_TEST(sdconnect_call_shows_every_layer_and_no_secret)
   ck_assert_msg(tproc_log_has(&p, "event webhook.error.unavailable  status UNAVAILABLE (14)"),
                 "%s", p.log);
   ck_assert(tproc_log_has(&p, "retried once as Dialogflow does"));
+  { /* the scan of outputs finds what it is told to: a header value shown on purpose */
+    pid_t child;
+    int st = 0;
+    hook_yaml(yaml, sizeof(yaml), "hook", "/echo", "5s",
+              "    requestHeaders: {X-Team: visible-in-the-output}\n");
+    f = fopen(path, "w");
+    fputs(yaml, f);
+    fclose(f);
+    unlink(p.log);
+    if((child = fork()) == 0) {
+      tproc_secret("a value -v shows", "visible-in-the-output");
+      tproc_run(&p, argv);
+      _exit(0); /* not reached: the scan aborts */
+    }
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "the scan did not catch it");
+  }
   /* what the API refuses: exit 2, with the place */
   f = fopen(path, "w");
   fputs("displayName: x\ngenericWebService: {uri: 'http://x/'}\n", f);
@@ -685,6 +704,17 @@ END_TEST
 
 int main(void)
 {
+  static char basic_b64[128];
+
+  /* what no sdconnect process may print (its output is scanned at its end) */
+  EVP_EncodeBlock((unsigned char *)basic_b64, (const unsigned char *)"agent:" PASSWORD,
+                  (int)strlen("agent:" PASSWORD));
+  tproc_secret("the Basic password", PASSWORD);
+  tproc_secret("the Basic credentials in Base64", basic_b64);
+  tproc_secret("the OAuth client secret", "cl1ent-s3cret");
+  tproc_secret("the service agent's access token", "agent-at-1");
+  tproc_secret("the service account's token", "sa-at-1");
+
   Suite *s = suite_create("webhook");
   TCase *tc = tcase_create("call");
 

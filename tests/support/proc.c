@@ -80,6 +80,31 @@ const char *tproc_sdconnect(void)
   return b && *b ? b : "sdconnect";
 }
 
+struct secret {
+  const char *name, *value;
+};
+static struct secret secrets[32];
+static size_t n_secrets;
+
+void tproc_secret(const char *name, const char *value)
+{
+  if(n_secrets < 32 && value && *value)
+    secrets[n_secrets++] = (struct secret){name, value};
+}
+
+/* A process that ended: none of the secrets may be in what it printed. */
+static void scan_output(const struct tproc *p)
+{
+  if(!p->scan)
+    return;
+  for(size_t i = 0; i < n_secrets; i++)
+    if(tproc_log_count(p, secrets[i].value)) {
+      fprintf(stderr, "tproc: the secret '%s' is in the output of an sdconnect process "
+              "(%s)\n", secrets[i].name, p->log);
+      abort();
+    }
+}
+
 static pid_t spawn(struct tproc *p, const char *const argv[], bool want_port)
 {
   char port_file[128];
@@ -98,6 +123,7 @@ static pid_t spawn(struct tproc *p, const char *const argv[], bool want_port)
     args[n++] = port_file;
   }
   args[n] = NULL;
+  p->scan = !strcmp(argv[0], tproc_sdconnect());
   pid = fork();
   if(pid == 0) {
     int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -143,6 +169,7 @@ int tproc_start(struct tproc *p, const char *const argv[], bool want_port)
     if(waitpid(p->pid, &st, WNOHANG) == p->pid) {
       p->exit_status = status_code(st);
       p->pid = 0;
+      scan_output(p);
       return -1;
     }
     tproc_sleep_ms(20);
@@ -188,6 +215,7 @@ int tproc_stop(struct tproc *p, int grace_ms)
     wait_bounded(p, 5000);
     p->exit_status = -1;
   }
+  scan_output(p);
   return p->exit_status;
 }
 
@@ -197,6 +225,7 @@ void tproc_kill9(struct tproc *p)
     return;
   kill(p->pid, SIGKILL);
   wait_bounded(p, 5000);
+  scan_output(p);
 }
 
 unsigned tproc_log_count(const struct tproc *p, const char *needle)

@@ -12,6 +12,7 @@ struct tproc {
   char dir[64];       /* private temp dir (port file, log) */
   char log[128];      /* child's stdout+stderr */
   int exit_status;    /* after tproc_wait/stop: exit code, or 128+signal */
+  bool scan;          /* an sdconnect process: its output is scanned for secrets */
 };
 
 /* Make a private temp dir for a test (tproc.dir style); returns 0. */
@@ -36,6 +37,12 @@ unsigned tproc_log_count(const struct tproc *p, const char *needle);
 
 /* True when the child's log holds `needle`. */
 bool tproc_log_has(const struct tproc *p, const char *needle);
+
+/* A secret the test uses (a password, a token, its Base64 form): no
+ * sdconnect process may print it. Each one's output (log) is scanned when
+ * it ends (tproc_stop, tproc_run, tproc_kill9), and a find aborts the test
+ * with the process and the secret's name, never its value. At most 32. */
+void tproc_secret(const char *name, const char *value);
 
 /* Remove a temp dir tproc_tmpdir() made and everything in it. */
 void tproc_rmdir(const char *dir);
