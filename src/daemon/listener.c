@@ -200,8 +200,9 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
   }
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->listen_fd, NULL};
   /* a request's headers are small (a large body is read into a buffer of
-   * the gateway's): 16 KiB a connection, not libmicrohttpd's 32 */
-  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL};
+   * the gateway's): 8 KiB a connection (libmicrohttpd clears it for every
+   * request), not its default 32 */
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 8192, NULL};
   /* an idle client connection is closed after this long */
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL};
   if(completed)
