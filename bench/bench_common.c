@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +39,26 @@ void json_add(const char *key, double v)
 {
   size_t n = strlen(bench_json);
   snprintf(bench_json + n, sizeof(bench_json) - n, "%s\"%s\":%.4g", n > 1 ? "," : "", key, v);
+}
+
+void raise_fd_limit(void)
+{
+  struct rlimit rl;
+
+  if(!getrlimit(RLIMIT_NOFILE, &rl)) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+const char *bench_path(const char *dir, const char *name)
+{
+  static char buf[4][200];
+  static int i;
+
+  i = (i + 1) % 4;
+  snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+  return buf[i];
 }
 
 /* ---- processes ----------------------------------------------------------- */

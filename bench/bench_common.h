@@ -23,6 +23,10 @@ double now_s(void);
 void sleep_ms(int ms);
 void json_add(const char *key, double v);
 
+/* The soft limit on open files raised to the hard one (1,000 callers). */
+void raise_fd_limit(void);
+/* dir/name, in one of four rotating buffers. */
+const char *bench_path(const char *dir, const char *name);
 /* A loopback TCP port nothing listens on now. */
 int free_port(void);
 /* CPUs this process may run on. */

@@ -43,25 +43,7 @@
 static char dir[64];
 static int n_endpoints = 10000, period_s = 60, periods = 3;
 
-static void raise_fd_limit(void)
-{
-  struct rlimit rl;
-
-  if(!getrlimit(RLIMIT_NOFILE, &rl)) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
-static const char *path(const char *name)
-{
-  static char buf[4][200];
-  static int i;
-
-  i = (i + 1) % 4;
-  snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-  return buf[i];
-}
+static const char *path(const char *name) { return bench_path(dir, name); }
 
 /* Start argv with stdout and stderr to `log`; on CPU `cpu`. */
 static pid_t spawn(const char *const argv[], const char *log, int cpu)

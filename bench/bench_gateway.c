@@ -54,25 +54,7 @@ struct wrk_result {
   long errors; /* non-2xx answers and socket errors */
 };
 
-static void raise_fd_limit(void)
-{
-  struct rlimit rl;
-
-  if(!getrlimit(RLIMIT_NOFILE, &rl)) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
-static const char *path(const char *name)
-{
-  static char buf[4][200];
-  static int i;
-
-  i = (i + 1) % 4;
-  snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-  return buf[i];
-}
+static const char *path(const char *name) { return bench_path(dir, name); }
 
 static int write_file(const char *name, const char *text)
 {

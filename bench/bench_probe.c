@@ -58,16 +58,6 @@ static double self_cpu_s(void)
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static void raise_fd_limit(void)
-{
-  struct rlimit rl;
-
-  if(!getrlimit(RLIMIT_NOFILE, &rl)) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
 /* ---- the directory: services of PER_SERVICE endpoints at one address ---- */
 static int register_endpoints(sdc_resolver *r, int port, int n_services)
 {

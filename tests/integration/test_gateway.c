@@ -14,6 +14,7 @@
 #include "certs.h"
 #include "proc.h"
 #include "run_all.h"
+#include "sdclient.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -186,26 +187,12 @@ static void setup(void)
   ck_assert_int_eq(tproc_start(&sd, sd_argv, true), 0);
   ck_assert_int_eq(tproc_start(&tls, h_argv, true), 0);
   { /* the directory: one service, its endpoint the webhook server */
-    sdc_resolver *res = NULL;
-    sdc_resolver_opts *o = NULL;
-    sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
-    sdc_sd_resource sv = {SDC_SD_SERVICE, NS "/services/hook", NULL, 0, NULL, NULL, 0, NULL};
-    sdc_sd_resource e = {SDC_SD_ENDPOINT, NS "/services/hook/endpoints/e0", NULL, 0, NULL,
-                         "127.0.0.1", tls.port, NULL};
-    sdc_sd_resource *out = NULL;
-    char ep[64], err[256];
-    snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
-    sdc_resolver_opts_new(&o);
-    sdc_resolver_opts_set_endpoint(o, ep);
-    sdc_resolver_opts_set_plaintext(o, 1);
-    ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
-    sdc_resolver_opts_free(o);
-    ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-    sdc_sd_resource_free(out);
-    ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-    sdc_sd_resource_free(out);
-    ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-    sdc_sd_resource_free(out);
+    sdc_resolver *res = tsd_client(sd.port, -1);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_int_eq(tsd_namespace(res, NS), 0);
+    ck_assert_int_eq(tsd_service(res, NS "/services/hook"), 0);
+    ck_assert_int_eq(tsd_endpoint(res, NS "/services/hook/endpoints/e0", "127.0.0.1", tls.port),
+                     0);
     sdc_resolver_free(res);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -12,6 +12,7 @@
 #include "fakehttp.h"
 #include "proc.h"
 #include "run_all.h"
+#include "sdclient.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -42,16 +43,11 @@ static int closed_fd = -1, closed_port;
 static void service(const char *id, int port)
 {
   char name[200], ename[260];
-  sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource e = {SDC_SD_ENDPOINT, ename, NULL, 0, NULL, "127.0.0.1", port, NULL};
-  sdc_sd_resource *out = NULL;
 
   snprintf(name, sizeof(name), NS "/services/%s", id);
   snprintf(ename, sizeof(ename), "%s/endpoints/e0", name);
-  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_service(res, name), 0);
+  ck_assert_int_eq(tsd_endpoint(res, ename, "127.0.0.1", port), 0);
 }
 
 static void setup(void)
@@ -65,11 +61,7 @@ static void setup(void)
   struct tcert_opts srv_o = {HOST, "DNS:" HOST ",DNS:localhost,IP:127.0.0.1", -1, 30, false,
                              false};
   struct tcert *ca, *srv;
-  sdc_resolver_opts *o = NULL;
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
   sdc_pool_opts *po = NULL;
-  char ep[64], err[256];
   FILE *f;
 
   ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
@@ -96,14 +88,8 @@ static void setup(void)
   snprintf(key, sizeof(key), "%s", tproc_path(dir, "server.key"));
   ck_assert_int_eq(tproc_start(&sd, sd_argv, true), 0);
   ck_assert_int_eq(tproc_start(&tls, h_argv, true), 0);
-  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
-  sdc_resolver_opts_new(&o);
-  sdc_resolver_opts_set_endpoint(o, ep);
-  sdc_resolver_opts_set_plaintext(o, 1);
-  ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
-  sdc_resolver_opts_free(o);
-  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_ptr_nonnull(res = tsd_client(sd.port, -1));
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
   service("hook", tls.port);
   closed_port = tproc_closed_port(&closed_fd);
   service("closed", closed_port);
