@@ -6,10 +6,13 @@
  * a CA made at start: "healthy" answers GET /healthz with 200
  * {"status":"ok"}; "failing" answers 503 on purpose and its certificate
  * expires in 10 days, so the status page shows a failure reason and a
- * near expiry. The folder then gets the CA, a registry seed naming both
- * as endpoints of the demo service, and an ordinary sdconnect.yaml (local
- * directory in the daemon, the demo check, the admin listener): the daemon
- * runs that file as it would any other, and a user can copy it.
+ * near expiry. "healthy" is also a Dialogflow CX webhook: POST /webhook
+ * answers a WebhookResponse. The folder then gets the CA, a registry seed
+ * naming both as endpoints of the demo service, the demo webhook (a
+ * Service Directory webhook of that service) and an ordinary
+ * sdconnect.yaml (local directory in the daemon, the demo check, the
+ * webhook probed and served by the gateway, the admin listener): the
+ * daemon runs that file as it would any other, and a user can copy it.
  *
  * The targets stand for remote services, so they run on a thread of their
  * own (libmicrohttpd's), not on the daemon's loop.
@@ -114,16 +117,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                               size_t *upload_size, void **state)
 {
   static int first;
-  const bool healthy = cls != NULL;
-  const char *body = healthy ? (strcmp(url, "/healthz") ? "{\"status\":\"not found\"}\n"
-                                                        : "{\"status\":\"ok\"}\n")
-                             : "{\"status\":\"overloaded\",\"note\":\"sdconnect's demo "
-                               "target that fails on purpose\"}\n";
-  unsigned status = healthy ? (strcmp(url, "/healthz") ? 404 : 200) : 503;
+  const bool healthy = cls != NULL, hook = !strcmp(url, "/webhook") && !strcmp(method, "POST");
+  const char *body = !healthy ? "{\"status\":\"overloaded\",\"note\":\"sdconnect's demo "
+                                "target that fails on purpose\"}\n"
+                     : hook   ? DEV_WEBHOOK_ANSWER "\n"
+                     : strcmp(url, "/healthz") ? "{\"status\":\"not found\"}\n"
+                                              : "{\"status\":\"ok\"}\n";
+  unsigned status = !healthy ? 503 : hook || !strcmp(url, "/healthz") ? 200 : 404;
   struct MHD_Response *r;
   enum MHD_Result rc;
 
-  (void)method;
   (void)version;
   (void)upload;
   if(!*state) {
@@ -182,10 +185,20 @@ static int write_file(const char *dir, const char *name, const char *text, char 
   return 0;
 }
 
-static int write_files(struct dev *v, const char *admin_listen, const char *ca_pem, char *err,
-                       size_t cap)
+/* The gateway beside the admin listener: its port + 1 (0 stays 0). */
+static void gateway_listen(const char *admin_listen, char *out, size_t cap)
 {
-  char seed[1200], cfg[2600];
+  const char *colon = strrchr(admin_listen, ':');
+  int port = colon ? atoi(colon + 1) : 0;
+
+  snprintf(out, cap, "%.*s:%d", colon ? (int)(colon - admin_listen) : 0, admin_listen,
+           port ? port + 1 : 0);
+}
+
+static int write_files(struct dev *v, const char *admin_listen, const char *ca_pem,
+                       const char *ca_der_b64, char *err, size_t cap)
+{
+  char seed[1200], cfg[3200], hooks[3000], gw[300];
 
   snprintf(seed, sizeof(seed),
            "# Written by 'sdconnect serve --dev': the demo service and its two\n"
@@ -201,6 +214,7 @@ static int write_files(struct dev *v, const char *admin_listen, const char *ca_p
            "          - {name: healthy, address: 127.0.0.1, port: %d}\n"
            "          - {name: failing, address: 127.0.0.1, port: %d}\n",
            v->port[0], v->port[1]);
+  gateway_listen(admin_listen, gw, sizeof(gw));
   snprintf(cfg, sizeof(cfg),
            "# Written by 'sdconnect serve --dev' (see sdconnect.yaml(5)). Copy it to\n"
            "# start your own: replace 'local' with a 'directory' section for Google's\n"
@@ -221,14 +235,34 @@ static int write_files(struct dev *v, const char *admin_listen, const char *ca_p
            "    contentMatchers: [{content: '\"ok\"'}]\n"
            "    timeout: 5s\n"
            "    sdconnect: {period: %ds, host: " DEV_HOST ", caFile: ca.pem}\n"
+           "webhooks:\n"
+           "  files: [webhooks.yaml]  # Dialogflow CX Webhook resources\n"
+           "  probePeriod: %ds\n"
+           "gateway:\n"
+           "  listen: %s  # POST /v1/webhooks/demo\n"
            "admin:\n"
            "  listen: %s\n"
            "results:\n"
            "  historyDays: 7\n"
            "stateDir: %s\n",
-           DEV_PERIOD_S, admin_listen, v->dir);
+           DEV_PERIOD_S, DEV_PERIOD_S, gw, admin_listen, v->dir);
+  snprintf(hooks, sizeof(hooks),
+           "# Written by 'sdconnect serve --dev': the demo webhook as Dialogflow CX's\n"
+           "# API would return it (sdconnect-webhook.yaml(5)), reached through the\n"
+           "# demo service with " DEV_HOST " for TLS and Host.\n"
+           "name: projects/" DEV_PROJECT "/locations/" DEV_LOCATION "/agents/demo-agent/"
+           "webhooks/" DEV_WEBHOOK "\n"
+           "displayName: " DEV_WEBHOOK "\n"
+           "timeout: 5s\n"
+           "serviceDirectory:\n"
+           "  service: " DEV_SERVICE_NAME "\n"
+           "  genericWebService:\n"
+           "    uri: https://" DEV_HOST "/webhook\n"
+           "    allowedCaCerts: ['%s']\n",
+           ca_der_b64);
   return write_file(v->dir, "ca.pem", ca_pem, err, cap) ||
          write_file(v->dir, "registry.yaml", seed, err, cap) ||
+         write_file(v->dir, "webhooks.yaml", hooks, err, cap) ||
          write_file(v->dir, "sdconnect.yaml", cfg, err, cap);
 }
 
@@ -263,8 +297,20 @@ int dev_start(struct dev **out, const char *dir, const char *admin_listen, char 
     snprintf(err, cap, "cannot start the demo targets on 127.0.0.1 (libmicrohttpd)");
     goto out;
   }
-  if(write_files(v, admin_listen, ca_pem, err, cap))
-    goto out;
+  {
+    unsigned char *der = NULL;
+    int n = i2d_X509(ca, &der);
+    char b64[4096] = "";
+    if(n > 0 && n < 3000)
+      EVP_EncodeBlock((unsigned char *)b64, der, n);
+    OPENSSL_free(der);
+    if(!b64[0]) {
+      snprintf(err, cap, "cannot encode the demo CA (OpenSSL)");
+      goto out;
+    }
+    if(write_files(v, admin_listen, ca_pem, b64, err, cap))
+      goto out;
+  }
   *out = v;
   v = NULL;
   rc = 0;
@@ -284,6 +330,8 @@ out:
   }
   return rc;
 }
+
+const char *dev_dir(const struct dev *v) { return v->dir; }
 
 int dev_port(const struct dev *v, int i)
 {

@@ -314,12 +314,18 @@ static void dev_banner(const struct daemon *d, const struct dev *v, const char *
           "                   healthy  127.0.0.1:%d  answers 200 {\"status\":\"ok\"}\n"
           "                   failing  127.0.0.1:%d  answers 503 on purpose; its\n"
           "                            certificate expires in 10 days\n"
+          "  webhook        " DEV_WEBHOOK ": Dialogflow CX calls to https://" DEV_HOST "/webhook\n"
+          "                 through the same service, probed every %d s; the gateway\n"
+          "                 forwards POST http://%s:%d/v1/webhooks/" DEV_WEBHOOK "\n"
           "  try            sdconnect status --config %s\n"
           "                 sdconnect resolve %s --sd-endpoint %s --insecure\n"
+          "                 curl -d '{}' http://%s:%d/v1/webhooks/" DEV_WEBHOOK "\n"
+          "                 sdconnect call %s/webhooks.yaml --sd-endpoint %s --insecure -v\n"
           "  Ctrl-C stops it. For a real project, see 'Against a real project' in README.md.\n\n",
           host, port, host, port, d->local_ep, d->config_path, DEV_PERIOD_S, DEV_HOST,
-          DEV_SERVICE_NAME, dev_port(v, 0), dev_port(v, 1), d->config_path,
-          DEV_SERVICE_NAME, d->local_ep);
+          DEV_SERVICE_NAME, dev_port(v, 0), dev_port(v, 1), DEV_PERIOD_S, host,
+          d->gateway_port, d->config_path, DEV_SERVICE_NAME, d->local_ep, host,
+          d->gateway_port, dev_dir(v), d->local_ep);
 }
 
 int sdc_daemon_serve(int argc, char **argv)

@@ -493,6 +493,41 @@ START_TEST(dev_mode_runs_everything_on_one_machine)
                           "reason=\"http_status\"}", NULL};
     wait_for(want, NULL);
   }
+  /* the demo webhook, called through the gateway (beside the admin port,
+   * 0 here: its port is in the banner) as Dialogflow calls it */
+  {
+    char line[200], url[128];
+    const char *at;
+    int gw_port = 0;
+    FILE *f = fopen(daemon_.log, "r");
+    while(f && fgets(line, sizeof(line), f))
+      if((at = strstr(line, "forwards POST http://127.0.0.1:")))
+        gw_port = atoi(at + strlen("forwards POST http://127.0.0.1:"));
+    if(f)
+      fclose(f);
+    ck_assert_msg(gw_port > 0, "%s", daemon_.log);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/webhooks/demo", gw_port);
+    {
+      sdc_target *t = NULL;
+      const char *addr = "127.0.0.1";
+      sdc_http_request req = {.method = "POST", .url = url, .body = "{}", .body_len = 2,
+                              .timeout_ms = 15000};
+      sdc_http_response *r = NULL;
+      ck_assert_int_eq(sdc_target_new(&t, "127.0.0.1", gw_port, 0), SDC_OK);
+      ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &gw_port, 1), SDC_OK);
+      ck_assert_msg(sdc_pool_request(pool, t, &req, &r) == SDC_OK, "%s", sdc_pool_errmsg(pool));
+      /* one endpoint answers 503 on purpose: Dialogflow's retry reaches the other */
+      ck_assert_msg(r->status == 200 && strstr(r->body, "Hello from sdconnect's demo webhook"),
+                    "%ld %s", r->status, r->body);
+      sdc_http_response_free(r);
+      sdc_pool_forget_target(pool, t);
+      sdc_target_free(t);
+    }
+    const char *want[] = {"sdconnect_webhook_calls_total{webhook=\"demo\",source=\"gateway\","
+                          "outcome=\"ok\"} 1\n", "sdconnect_webhook_calls_total{webhook=\"demo\","
+                          "source=\"probe\"", NULL};
+    wait_for(want, NULL);
+  }
   /* it says where everything is */
   ck_assert(tproc_log_has(&daemon_, "status page    http://127.0.0.1:"));
   ck_assert(tproc_log_has(&daemon_, "directory      127.0.0.1:"));
