@@ -86,6 +86,7 @@ struct daemon {
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void daemon_set_log_level(const char *name);
 uint64_t daemon_now_ms(void); /* monotonic */
+double daemon_now_s(void);    /* monotonic, to the nanosecond: for latencies */
 /* A whole file (at most 1 MiB), NUL-terminated; NULL if unreadable. */
 char *daemon_read_file(const char *path);
 /* Two optional strings are equal (both NULL, or the same text). */

@@ -43,7 +43,7 @@ struct request {
   unsigned status;             /* the answer, once `answered` */
   char *answer;
   size_t answer_len;
-  uint64_t started_ms;
+  double started_s;
 };
 
 struct gateway {
@@ -128,7 +128,7 @@ static enum MHD_Result refuse(struct request *q, unsigned http, const char *stat
 static void on_called(const sdc_webhook_call_result *r, void *ud)
 {
   struct request *q = ud;
-  double seconds = (double)(daemon_now_ms() - q->started_ms) / 1000.0;
+  double seconds = daemon_now_s() - q->started_s;
   unsigned http = 502;
 
   q->called = true;
@@ -202,7 +202,7 @@ static enum MHD_Result forward(struct request *q, const char *url, const char *m
   if(g->in_flight >= g->lim.max_concurrent)
     return refuse(q, 503, "UNAVAILABLE", "busy", "%u calls are under way (gateway."
                   "maxConcurrent); try again", g->in_flight);
-  q->started_ms = daemon_now_ms();
+  q->started_s = daemon_now_s();
   st = sdc_webhook_call(d->run->caller, w, q->len ? q->body : "{}", on_called, q);
   if(st)
     return refuse(q, 503, "UNAVAILABLE", "busy", "the call cannot be made now: %s",

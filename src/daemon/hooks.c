@@ -199,7 +199,7 @@ void report_gateway_refused(struct daemon *d, const char *reason)
 /* ---- probes ------------------------------------------------------------------------ */
 struct probe {
   struct daemon *d;
-  uint64_t started_ms;
+  double started_s;
   char id[];
 };
 
@@ -208,7 +208,7 @@ static void on_probed(const sdc_webhook_call_result *r, void *ud)
   struct probe *p = ud;
   struct hook_state *h = find(p->d, p->id);
 
-  report_webhook(p->d, "probe", r, (double)(daemon_now_ms() - p->started_ms) / 1000.0);
+  report_webhook(p->d, "probe", r, daemon_now_s() - p->started_s);
   if(h)
     h->probing = false;
   free(p);
@@ -227,7 +227,7 @@ static void probe_start(struct daemon *d, struct hook_state *h, const sdc_webhoo
     free(p);
   } else {
     p->d = d;
-    p->started_ms = daemon_now_ms();
+    p->started_s = daemon_now_s();
     strcpy(p->id, h->id);
     if(sdc_webhook_call(d->run->caller, w, req, on_probed, p)) {
       daemon_log(0, "msg=\"cannot start a webhook probe\" webhook=%s", h->id);

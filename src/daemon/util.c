@@ -38,6 +38,14 @@ uint64_t daemon_now_ms(void)
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+double daemon_now_s(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 char *daemon_read_file(const char *path)
 {
   FILE *f = fopen(path, "rb");
