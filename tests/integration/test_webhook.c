@@ -60,7 +60,8 @@ static void setup(void)
   struct tcert_opts ca_o = {"webhook test CA", NULL, -1, 30, true, false};
   struct tcert_opts srv_o = {HOST, "DNS:" HOST ",DNS:localhost,IP:127.0.0.1", -1, 30, false,
                              false};
-  struct tcert *ca, *srv;
+  struct tcert_opts cl_o = {"dialogflow", NULL, -1, 30, false, true};
+  struct tcert *ca, *srv, *cl;
   sdc_pool_opts *po = NULL;
   FILE *f;
 
@@ -72,6 +73,10 @@ static void setup(void)
   srv = tcert_new(&srv_o, ca);
   ck_assert_int_eq(tcert_write(srv, dir, "server"), 0);
   ck_assert_int_eq(tcert_write_der(ca, dir, "ca"), 0);
+  ck_assert_int_eq(tcert_write(ca, dir, "ca"), 0);
+  cl = tcert_new(&cl_o, ca); /* a client certificate, for mTLS */
+  ck_assert_int_eq(tcert_write(cl, dir, "client"), 0);
+  tcert_free(cl);
   tcert_free(ca);
   tcert_free(srv);
   { /* the CA as the API takes it: DER, base64 */
@@ -145,8 +150,10 @@ static void on_result(const sdc_webhook_call_result *r, void *ud)
   }
 }
 
-/* Load `yaml` (one webhook) and call it with `input`. */
-static void call(const char *yaml, const char *input, struct got *g)
+/* Load `yaml` (under `environment`, or NULL) and call its first webhook
+ * with `input`. */
+static void call_in(const char *yaml, const char *environment, const char *input,
+                    struct got *g)
 {
   sdc_webhook_set *s = NULL;
   char *errs = NULL, path[128];
@@ -156,7 +163,7 @@ static void call(const char *yaml, const char *input, struct got *g)
   f = fopen(path, "w");
   fputs(yaml, f);
   fclose(f);
-  ck_assert_msg(sdc_webhooks_load_file(path, NULL, &s, &errs) == SDC_OK, "%s", errs);
+  ck_assert_msg(sdc_webhooks_load_file(path, environment, &s, &errs) == SDC_OK, "%s", errs);
   memset(g, 0, sizeof(*g));
   ck_assert_int_eq(sdc_webhook_call(caller, sdc_webhook_set_get(s, 0), input, on_result, g),
                    SDC_OK);
@@ -165,6 +172,11 @@ static void call(const char *yaml, const char *input, struct got *g)
     sdc_pool_perform(pool, 100);
   ck_assert(g->done);
   sdc_webhook_set_free(s);
+}
+
+static void call(const char *yaml, const char *input, struct got *g)
+{
+  call_in(yaml, NULL, input, g);
 }
 
 /* A Service Directory webhook at `path` of the test server. */
@@ -688,6 +700,67 @@ START_TEST(google_tokens_and_secret_manager_are_fetched_off_the_loop_and_cached)
 }
 END_TEST
 
+START_TEST(mtls_and_environment_overrides)
+{
+  const char *bin = getenv("SDC_HTTPD_BIN");
+  char crt[128], key[128], ca[128], yaml[12000], env[40000];
+  const char *argv[] = {bin && *bin ? bin : "httpd", "--cert", crt, "--key", key,
+                        "--client-ca", ca, NULL};
+  struct tproc mtls = {0};
+  struct got g;
+
+  snprintf(crt, sizeof(crt), "%s", tproc_path(dir, "server.pem"));
+  snprintf(key, sizeof(key), "%s", tproc_path(dir, "server.key"));
+  snprintf(ca, sizeof(ca), "%s", tproc_path(dir, "ca.pem"));
+  ck_assert_int_eq(tproc_start(&mtls, argv, true), 0); /* wants a client certificate */
+  service("mtls", mtls.port);
+  /* sdconnect.clientCertFile: presented when the server asks */
+  hook_yaml(yaml, sizeof(yaml), "mtls", "/echo", "5s",
+            "sdconnect: {clientCertFile: client.pem, clientKeyFile: client.key}\n");
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_ptr_nonnull(strstr(g.body, "\"client_cn\":\"dialogflow\""));
+  /* without one, the handshake fails, as Dialogflow's would */
+  hook_yaml(yaml, sizeof(yaml), "mtls", "/echo", "5s", NULL);
+  call(yaml, "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_TLS, "%s: %s",
+                sdc_webhook_failure_name(g.outcome.failure), g.detail);
+  ck_assert_msg(strstr(g.detail, "client certificate"), "%s", g.detail);
+  /* an environment's override replaces the target: staging calls /echo?env=staging */
+  hook_yaml(yaml, sizeof(yaml), "hook", "/status/500", "5s", NULL);
+  { /* the webhook as a list item: indent its lines */
+    char item[24000], *o = item;
+    for(const char *p = yaml; *p; p++) {
+      *o++ = *p;
+      if(*p == '\n' && p[1])
+        *o++ = ' ', *o++ = ' ';
+    }
+    *o = '\0';
+    snprintf(env, sizeof(env),
+             "- %s"
+             "- name: " AGENT "/environments/staging\n"
+             "  displayName: staging\n"
+             "  webhookConfig:\n"
+             "    webhookOverrides:\n"
+             "      - name: " AGENT "/webhooks/orders\n"
+             "        displayName: orders\n"
+             "        serviceDirectory:\n"
+             "          service: " NS "/services/hook\n"
+             "          genericWebService:\n"
+             "            uri: https://" HOST "/echo?env=staging\n"
+             "            allowedCaCerts: ['%s']\n",
+             item, ca_b64);
+  }
+  call_in(env, NULL, "{}", &g); /* as configured: HTTP 500 */
+  ck_assert_int_eq(g.outcome.failure, SDC_WEBHOOK_HTTP_STATUS);
+  call_in(env, "staging", "{}", &g);
+  ck_assert_msg(g.outcome.failure == SDC_WEBHOOK_OK, "%s", g.detail);
+  ck_assert_str_eq(g.url, "https://" HOST "/echo?env=staging");
+  tproc_stop(&mtls, 5000);
+  tproc_rmdir(mtls.dir);
+}
+END_TEST
+
 int main(void)
 {
   static char basic_b64[128];
@@ -713,6 +786,7 @@ int main(void)
   tcase_add_test(tc, sdconnect_call_shows_every_layer_and_no_secret);
   tcase_add_test(tc, oauth_tokens_are_fetched_cached_and_refreshed_once_on_401);
   tcase_add_test(tc, google_tokens_and_secret_manager_are_fetched_off_the_loop_and_cached);
+  tcase_add_test(tc, mtls_and_environment_overrides);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
