@@ -583,7 +583,9 @@ sdc_status sdc__auth_cached(struct sdc__auth *a, char *out, size_t cap)
 {
   sdc_status st = SDC_EAGAIN;
 
-  pthread_mutex_lock(&a->lock);
+  /* a fetch holds the lock for its whole length: never wait for it here */
+  if(pthread_mutex_trylock(&a->lock))
+    return SDC_EAGAIN;
   if(a->kind == K_STATIC || (a->token[0] && a->expires_ms > sdc__now_ms() + margin_for(a)))
     st = strlen(a->token) < cap ? SDC_OK : SDC_ETOOBIG;
   if(!st)

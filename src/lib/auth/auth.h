@@ -76,8 +76,9 @@ SDC_WARN_UNUSED sdc_status sdc__auth_token(struct sdc__auth *a, char *out,
                                            size_t cap, uint64_t timeout_ms,
                                            char *err, size_t errlen);
 
-/* The cached token into out when it needs no refresh (never fetches, so
- * the loop may call it): SDC_OK, SDC_EAGAIN (none fresh), SDC_ETOOBIG. */
+/* The cached token into out when it needs no refresh. Never fetches nor
+ * waits (a fetch under way on another thread counts as none fresh), so the
+ * loop may call it: SDC_OK, SDC_EAGAIN (none fresh now), SDC_ETOOBIG. */
 SDC_WARN_UNUSED sdc_status sdc__auth_cached(struct sdc__auth *a, char *out, size_t cap);
 
 /* True when a cached token is valid for at least `margin_ms` more. */
