@@ -227,6 +227,33 @@ static void local(struct load *l, const struct sdc__cfg_node *n)
   sdc__cfg_unknown(l->cfg, n, "local", known);
 }
 
+/* A listener's fields (admin, gateway): its address, TLS, mTLS and token
+ * files, and the rule that an address off loopback needs TLS or a token,
+ * so that what it `exposes` is not open to the network. */
+static void listener_fields(struct load *l, const struct sdc__cfg_node *n, const char *sec,
+                            const char *exposes, const char **listen, const char **cert,
+                            const char **key, const char **ca, const char **token)
+{
+  char path[64];
+
+  *listen = hostport_field(l, n, sec, "listen", true);
+  *cert = file_field(l, n, sec, "certFile");
+  *key = file_field(l, n, sec, "keyFile");
+  *ca = file_field(l, n, sec, "clientCaFile");
+  *token = file_field(l, n, sec, "tokenFile");
+  if(!*cert != !*key)
+    sdc__cfg_error(l->cfg, n, sec, "certFile and keyFile go together (expected both or "
+                   "neither)");
+  if(*ca && !*cert)
+    sdc__cfg_error(l->cfg, n, sec, "clientCaFile needs certFile and keyFile (mTLS is TLS "
+                   "first)");
+  if(*listen && !loopback(*listen) && !*cert && !*token)
+    sdc__cfg_error(l->cfg, sdc__cfg_field(n, "listen"), P(path, sec, "listen"),
+                   "'%s' is not loopback: give certFile/keyFile (TLS, or mTLS with "
+                   "clientCaFile) or tokenFile, so that %s not open to the network",
+                   *listen, exposes);
+}
+
 static void admin(struct load *l, const struct sdc__cfg_node *n)
 {
   static const char *const known[] = {"listen", "certFile", "keyFile", "clientCaFile",
@@ -235,23 +262,9 @@ static void admin(struct load *l, const struct sdc__cfg_node *n)
 
   if(!sdc__cfg_want(l->cfg, n, "admin", SDC_CFG_MAP))
     return;
-  p->admin_listen = hostport_field(l, n, "admin", "listen", true);
-  p->admin_cert_file = file_field(l, n, "admin", "certFile");
-  p->admin_key_file = file_field(l, n, "admin", "keyFile");
-  p->admin_client_ca_file = file_field(l, n, "admin", "clientCaFile");
-  p->admin_token_file = file_field(l, n, "admin", "tokenFile");
-  if(!p->admin_cert_file != !p->admin_key_file)
-    sdc__cfg_error(l->cfg, n, "admin", "certFile and keyFile go together (expected "
-                   "both or neither)");
-  if(p->admin_client_ca_file && !p->admin_cert_file)
-    sdc__cfg_error(l->cfg, n, "admin", "clientCaFile needs certFile and keyFile "
-                   "(mTLS is TLS first)");
-  if(p->admin_listen && !loopback(p->admin_listen) && !p->admin_cert_file &&
-     !p->admin_token_file)
-    sdc__cfg_error(l->cfg, sdc__cfg_field(n, "listen"), "admin.listen",
-                   "'%s' is not loopback: give certFile/keyFile (TLS, or mTLS with "
-                   "clientCaFile) or tokenFile, so that the metrics, health "
-                   "endpoints and status page are not open to the network", p->admin_listen);
+  listener_fields(l, n, "admin", "the metrics, health endpoints and status page are",
+                  &p->admin_listen, &p->admin_cert_file, &p->admin_key_file,
+                  &p->admin_client_ca_file, &p->admin_token_file);
   sdc__cfg_unknown(l->cfg, n, "admin", known);
 }
 
@@ -438,26 +451,12 @@ static void gateway(struct load *l, const struct sdc__cfg_node *n)
 
   if(!sdc__cfg_want(l->cfg, n, "gateway", SDC_CFG_MAP))
     return;
-  p->gateway_listen = hostport_field(l, n, "gateway", "listen", true);
-  if(!p->gateway_listen && !l->cfg->n_errs)
+  if(!(f = sdc__cfg_field(n, "listen")) || sdc__cfg_is_null(f))
     sdc__cfg_error(l->cfg, n, "gateway", "listen is required (HOST:PORT the gateway "
                    "serves on, e.g. 127.0.0.1:8443)");
-  p->gateway_cert_file = file_field(l, n, "gateway", "certFile");
-  p->gateway_key_file = file_field(l, n, "gateway", "keyFile");
-  p->gateway_client_ca_file = file_field(l, n, "gateway", "clientCaFile");
-  p->gateway_token_file = file_field(l, n, "gateway", "tokenFile");
-  if(!p->gateway_cert_file != !p->gateway_key_file)
-    sdc__cfg_error(l->cfg, n, "gateway", "certFile and keyFile go together (expected "
-                   "both or neither)");
-  if(p->gateway_client_ca_file && !p->gateway_cert_file)
-    sdc__cfg_error(l->cfg, n, "gateway", "clientCaFile needs certFile and keyFile "
-                   "(mTLS is TLS first)");
-  if(p->gateway_listen && !loopback(p->gateway_listen) && !p->gateway_cert_file &&
-     !p->gateway_token_file)
-    sdc__cfg_error(l->cfg, sdc__cfg_field(n, "listen"), "gateway.listen",
-                   "'%s' is not loopback: give certFile/keyFile (TLS, or mTLS with "
-                   "clientCaFile) or tokenFile, so that the webhooks are not open to the "
-                   "network", p->gateway_listen);
+  listener_fields(l, n, "gateway", "the webhooks are", &p->gateway_listen,
+                  &p->gateway_cert_file, &p->gateway_key_file, &p->gateway_client_ca_file,
+                  &p->gateway_token_file);
   if((f = sdc__cfg_field(n, "maxBodyBytes")) &&
      sdc__cfg_int(l->cfg, f, "gateway.maxBodyBytes", 1024, 64LL << 20, &v))
     p->gateway_max_body = (size_t)v;
