@@ -98,67 +98,115 @@ static bool port_zero(const char *listen)
   return colon && !strcmp(colon, ":0");
 }
 
-/* Start a listener for `o` into d->admin; o->listen becomes the address
- * it got (port 0 resolved), so it can be opened again exactly. */
-static int admin_open(struct daemon *d, struct listen_opts *o, char *err, size_t cap)
-{
-  char *got;
+/* How the admin listener and the gateway are opened and stopped, so that
+ * one function moves either (move_listener). */
+struct slot {
+  const char *what;
+  struct listen_opts *on; /* what the running one was started with */
+  int *port;              /* the port it got */
+  /* open one for `o` as the daemon's (its listen becomes the address got);
+   * 0, or -1 with err */
+  int (*open)(struct daemon *d, const sdc_serve_config *c, struct listen_opts *o, char *err,
+              size_t cap);
+  /* make `srv` (NULL: none) the daemon's, with `port`; the one it had */
+  void *(*swap)(struct daemon *d, void *srv, int port);
+  void (*stop)(void *srv); /* NULL ok */
+};
 
-  if(admin_start(&d->admin, d->pool, o, d->m, report_ready, d, &d->admin_port, err, cap))
-    return -1;
-  admin_set_status(d->admin, report_status, d);
-  if((got = with_port(o->listen, d->admin_port))) {
+/* `o`'s listen made the exact address got, so it can be opened again. */
+static void note_port(struct listen_opts *o, int port)
+{
+  char *got = with_port(o->listen, port);
+
+  if(got) {
     free(o->listen);
     o->listen = got;
   }
+}
+
+/* Port 0 on the same host keeps the port it got. */
+static const char *address_for(const char *want, const struct listen_opts *on, bool running)
+{
+  return running && port_zero(want) && !strncmp(want, on->listen, strlen(want) - 1)
+             ? on->listen
+             : want;
+}
+
+/* Run the listener of `s` with `o` (taken). Unchanged: nothing happens.
+ * The same address: the running one is let go first (the new one wants its
+ * port) and, if the new one cannot open, opened again as it was. Another
+ * address: the old one serves until the new one is up, and stays if it
+ * cannot. 0, or -1 (logged). */
+static int move_listener(struct daemon *d, const sdc_serve_config *c, const struct slot *s,
+                         struct listen_opts *o)
+{
+  int old_port = *s->port;
+  void *old = s->swap(d, NULL, 0);
+  char err[1024];
+
+  if(old && listen_opts_same(o, s->on)) {
+    s->swap(d, old, old_port);
+    listen_opts_free(o);
+    return 0;
+  }
+  if(old && daemon_same_str(o->listen, s->on->listen)) {
+    s->stop(old);
+    old = NULL;
+    if(s->open(d, c, o, err, sizeof(err))) {
+      daemon_log(0, "msg=\"%s\" listen=%s why=\"%s\"", s->what, o->listen, err);
+      listen_opts_free(o);
+      if(s->open(d, c, s->on, err, sizeof(err)))
+        daemon_log(0, "msg=\"the %s is down\" why=\"%s\"", s->what, err);
+      return -1;
+    }
+  } else if(s->open(d, c, o, err, sizeof(err))) {
+    daemon_log(0, "msg=\"%s\" listen=%s why=\"%s\"", s->what, o->listen, err);
+    listen_opts_free(o);
+    s->swap(d, old, old_port); /* another address: the old one goes on serving */
+    return -1;
+  }
+  s->stop(old); /* another address: it served until now */
+  listen_opts_free(s->on);
+  *s->on = *o;
+  return 0;
+}
+
+/* ---- the admin listener ---- */
+static int admin_open(struct daemon *d, const sdc_serve_config *c, struct listen_opts *o,
+                      char *err, size_t cap)
+{
+  (void)c;
+  if(admin_start(&d->admin, d->pool, o, d->m, report_ready, d, &d->admin_port, err, cap))
+    return -1;
+  admin_set_status(d->admin, report_status, d);
+  note_port(o, d->admin_port);
   daemon_log(2, "msg=listening admin=%s port=%d metrics=http%s://%s/metrics", o->listen,
              d->admin_port, o->cert_pem ? "s" : "", o->listen);
   return 0;
 }
 
+static void *admin_swap(struct daemon *d, void *a, int port)
+{
+  void *had = d->admin;
+
+  d->admin = a;
+  d->admin_port = port;
+  return had;
+}
+
+static void admin_stop_any(void *a) { admin_stop(a); }
+
 int daemon_admin_start(struct daemon *d, const sdc_serve_config *c)
 {
+  const struct slot s = {"admin listener", &d->admin_on, &d->admin_port, admin_open,
+                         admin_swap, admin_stop_any};
   struct listen_opts o;
-  struct admin *old = d->admin;
-  int old_port = d->admin_port;
-  char err[1024];
-  /* port 0 on the same host keeps the port it got */
-  bool keep_port = old && port_zero(c->admin_listen) &&
-                   !strncmp(c->admin_listen, d->admin_on.listen, strlen(c->admin_listen) - 1);
 
-  if(listen_opts_read(&o, "admin listener", keep_port ? d->admin_on.listen : c->admin_listen,
+  if(listen_opts_read(&o, s.what, address_for(c->admin_listen, s.on, d->admin != NULL),
                       c->admin_cert_file, c->admin_key_file, c->admin_client_ca_file,
                       c->admin_token_file))
     return -1;
-  if(old && listen_opts_same(&o, &d->admin_on)) {
-    listen_opts_free(&o); /* unchanged: keep serving */
-    return 0;
-  }
-  if(old && daemon_same_str(o.listen, d->admin_on.listen)) {
-    /* the same address with other TLS or token: it must be let go first */
-    daemon_admin_stop(d);
-    if(admin_open(d, &o, err, sizeof(err))) {
-      daemon_log(0, "msg=\"admin listener\" listen=%s why=\"%s\"", o.listen, err);
-      listen_opts_free(&o);
-      if(admin_open(d, &d->admin_on, err, sizeof(err)))
-        daemon_log(0, "msg=\"the admin listener is down\" why=\"%s\"", err);
-      return -1;
-    }
-  } else {
-    /* another address: the old one serves until the new one is up */
-    d->admin = NULL;
-    if(admin_open(d, &o, err, sizeof(err))) {
-      daemon_log(0, "msg=\"admin listener\" listen=%s why=\"%s\"", o.listen, err);
-      listen_opts_free(&o);
-      d->admin = old;
-      d->admin_port = old_port;
-      return -1;
-    }
-    admin_stop(old);
-  }
-  listen_opts_free(&d->admin_on);
-  d->admin_on = o;
-  return 0;
+  return move_listener(d, c, &s, &o);
 }
 
 void daemon_admin_stop(struct daemon *d)
@@ -167,54 +215,51 @@ void daemon_admin_stop(struct daemon *d)
   d->admin = NULL;
 }
 
-/* ---- the gateway (also on reload) -------------------------------------------------- */
+/* ---- the gateway ---- */
+static int gateway_open(struct daemon *d, const sdc_serve_config *c, struct listen_opts *o,
+                        char *err, size_t cap)
+{
+  struct gateway_limits lim = {c->gateway_max_body, c->gateway_max_concurrent};
+
+  if(gateway_start(&d->gateway, d, o, &lim, &d->gateway_port, err, cap))
+    return -1;
+  note_port(o, d->gateway_port);
+  daemon_log(2, "msg=listening gateway=%s webhooks=%zu url=http%s://%s/v1/webhooks/{id}",
+             o->listen, sdc_webhook_set_count(c->webhooks), o->cert_pem ? "s" : "", o->listen);
+  return 0;
+}
+
+static void *gateway_swap(struct daemon *d, void *g, int port)
+{
+  void *had = d->gateway;
+
+  d->gateway = g;
+  d->gateway_port = port;
+  return had;
+}
+
+static void gateway_stop_any(void *g) { gateway_stop(g); }
+
 int daemon_gateway_start(struct daemon *d, const sdc_serve_config *c)
 {
-  struct listen_opts o;
+  const struct slot s = {"gateway", &d->gateway_on, &d->gateway_port, gateway_open,
+                         gateway_swap, gateway_stop_any};
   struct gateway_limits lim = {c->gateway_max_body, c->gateway_max_concurrent};
-  struct gateway *old = d->gateway;
-  char err[1024];
-  bool keep_port = old && c->gateway_listen && port_zero(c->gateway_listen) &&
-                   !strncmp(c->gateway_listen, d->gateway_on.listen,
-                            strlen(c->gateway_listen) - 1);
+  struct listen_opts o;
+  int rc;
 
   if(!c->gateway_listen) {
     daemon_gateway_stop(d);
     return 0;
   }
-  if(listen_opts_read(&o, "gateway", keep_port ? d->gateway_on.listen : c->gateway_listen,
+  if(listen_opts_read(&o, s.what, address_for(c->gateway_listen, s.on, d->gateway != NULL),
                       c->gateway_cert_file, c->gateway_key_file, c->gateway_client_ca_file,
                       c->gateway_token_file))
     return -1;
   o.max_connections = c->gateway_max_connections;
-  if(old && listen_opts_same(&o, &d->gateway_on)) {
-    listen_opts_free(&o); /* unchanged: keep serving, with the new limits */
-    gateway_set_limits(old, &lim);
-    return 0;
-  }
-  if(old && daemon_same_str(o.listen, d->gateway_on.listen)) {
-    daemon_gateway_stop(d); /* the same address: let it go first */
-    old = NULL;
-  }
-  if(gateway_start(&d->gateway, d, &o, &lim, &d->gateway_port, err, sizeof(err))) {
-    daemon_log(0, "msg=gateway listen=%s why=\"%s\"", o.listen, err);
-    listen_opts_free(&o);
-    d->gateway = old; /* another address: the old one goes on serving */
-    return -1;
-  }
-  gateway_stop(old); /* another address: it served until now */
-  {
-    char *got = with_port(o.listen, d->gateway_port);
-    if(got) {
-      free(o.listen);
-      o.listen = got;
-    }
-  }
-  listen_opts_free(&d->gateway_on);
-  d->gateway_on = o;
-  daemon_log(2, "msg=listening gateway=%s webhooks=%zu url=http%s://%s/v1/webhooks/{id}",
-             o.listen, sdc_webhook_set_count(c->webhooks), o.cert_pem ? "s" : "", o.listen);
-  return 0;
+  if(!(rc = move_listener(d, c, &s, &o)))
+    gateway_set_limits(d->gateway, &lim); /* an unchanged one takes the new limits */
+  return rc;
 }
 
 void daemon_gateway_stop(struct daemon *d)
