@@ -91,6 +91,10 @@ double daemon_now_s(void);    /* monotonic, to the nanosecond: for latencies */
 char *daemon_read_file(const char *path);
 /* Two optional strings are equal (both NULL, or the same text). */
 bool daemon_same_str(const char *a, const char *b);
+/* FNV-1a of `s` (NULL and "" differ) and a separator, onto `h`: start
+ * from DAEMON_FNV_SEED. For fingerprints and spreading by id. */
+#define DAEMON_FNV_SEED 1469598103934665603ULL
+uint64_t daemon_fnv(uint64_t h, const char *s);
 /* Free a copy of a secret, wiping it first. NULL ok. */
 void daemon_free_secret(char *s);
 

@@ -91,11 +91,7 @@ static void state_free(struct hook_state *h)
 
 static uint64_t phase_ms(const char *id, uint64_t period)
 {
-  uint64_t h = 1469598103934665603ULL;
-
-  for(const char *p = id; *p; p++)
-    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-  return period ? h % period : 0;
+  return period ? daemon_fnv(DAEMON_FNV_SEED, id) % period : 0;
 }
 
 int hooks_sync(struct daemon *d)

@@ -31,13 +31,6 @@ struct dir_inputs {
   uint64_t fingerprint;
 };
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-  for(s = s ? s : "\x01"; *s; s++) /* NULL and "" differ */
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return (h ^ 0xff) * 1099511628211ULL; /* a separator */
-}
-
 static void dir_inputs_free(struct dir_inputs *in)
 {
   free(in->ca);
@@ -49,7 +42,7 @@ static void dir_inputs_free(struct dir_inputs *in)
 static int dir_inputs_read(const sdc_serve_config *c, struct dir_inputs *in)
 {
   char num[64];
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = DAEMON_FNV_SEED;
 
   memset(in, 0, sizeof(*in));
   if((c->sd_ca_file && !(in->ca = daemon_read_file(c->sd_ca_file))) ||
@@ -64,13 +57,13 @@ static int dir_inputs_read(const sdc_serve_config *c, struct dir_inputs *in)
     in->tok[strcspn(in->tok, "\r\n")] = '\0';
   snprintf(num, sizeof(num), "%d %d %llu %llu", c->sd_insecure, c->sd_is_local,
            (unsigned long long)c->sd_timeout_ms, (unsigned long long)c->sd_cache_ttl_ms);
-  h = fnv(h, num);
-  h = fnv(h, c->sd_endpoint);
-  h = fnv(h, c->sd_credentials_file);
-  h = fnv(h, in->ca);
-  h = fnv(h, in->cert);
-  h = fnv(h, in->key);
-  in->fingerprint = fnv(h, in->tok);
+  h = daemon_fnv(h, num);
+  h = daemon_fnv(h, c->sd_endpoint);
+  h = daemon_fnv(h, c->sd_credentials_file);
+  h = daemon_fnv(h, in->ca);
+  h = daemon_fnv(h, in->cert);
+  h = daemon_fnv(h, in->key);
+  in->fingerprint = daemon_fnv(h, in->tok);
   return 0;
 }
 

@@ -503,15 +503,15 @@ int sdc_daemon_serve(int argc, char **argv)
   if(runner_schedule_all(&d))
     goto out;
   for(;;) { /* the loop */
-    uint64_t now = daemon_now_ms(), next, wait, dropped;
+    uint64_t now = daemon_now_ms(), next, wait, due, dropped;
     sdc_scheduler_stats ss;
     if(d.reload) {
       d.reload = false;
       daemon_reload(&d);
     }
     next = d.stopping ? UINT64_MAX : sdc_scheduler_tick(d.run->sched, now);
-    if(!d.stopping && (wait = hooks_tick(&d, now)) < next)
-      next = wait;
+    if(!d.stopping && (due = hooks_tick(&d, now)) < next)
+      next = due;
     runner_reap(&d, false);
     sdc_scheduler_stats_get(d.run->sched, &ss);
     if(d.stopping && ((!ss.running && !d.draining && !sdc_webhook_caller_live(d.run->caller)) ||
@@ -527,10 +527,10 @@ int sdc_daemon_serve(int argc, char **argv)
     }
     report_process(&d, now);
     wait = next < 1000 ? next : 1000;
-    if(admin_timeout_ms(d.admin) < wait)
-      wait = admin_timeout_ms(d.admin);
-    if(gateway_timeout_ms(d.gateway) < wait)
-      wait = gateway_timeout_ms(d.gateway);
+    if((due = admin_timeout_ms(d.admin)) < wait) /* each asked once a turn */
+      wait = due;
+    if((due = gateway_timeout_ms(d.gateway)) < wait)
+      wait = due;
     sdc_pool_turn(d.pool, wait);
     /* ready sockets ran the listeners already; what is due (timeouts,
      * resumed connections) runs here */

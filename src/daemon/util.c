@@ -38,6 +38,13 @@ uint64_t daemon_now_ms(void)
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t daemon_fnv(uint64_t h, const char *s)
+{
+  for(s = s ? s : "\x01"; *s; s++) /* NULL and "" differ */
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return (h ^ 0xff) * 1099511628211ULL; /* a separator */
+}
+
 double daemon_now_s(void)
 {
   struct timespec ts;
