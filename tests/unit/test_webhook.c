@@ -534,6 +534,35 @@ START_TEST(a_request_is_built_as_dialogflow_fills_it)
 }
 END_TEST
 
+START_TEST(a_url_gives_its_host_and_port)
+{
+  char host[64];
+  int port;
+  bool tls;
+
+  ck_assert_int_eq(sdc__url_host("https://hook.internal/x?y=1", host, sizeof(host), &port, &tls),
+                   0);
+  ck_assert_str_eq(host, "hook.internal");
+  ck_assert_int_eq(port, 443);
+  ck_assert(tls);
+  ck_assert_int_eq(sdc__url_host("http://10.0.0.5:8080", host, sizeof(host), &port, &tls), 0);
+  ck_assert_str_eq(host, "10.0.0.5");
+  ck_assert_int_eq(port, 8080);
+  ck_assert(!tls);
+  ck_assert_int_eq(sdc__url_host("https://[fd00::1]:9443/t", host, sizeof(host), &port, &tls),
+                   0);
+  ck_assert_str_eq(host, "[fd00::1]"); /* bracketed, as the pool takes it */
+  ck_assert_int_eq(port, 9443);
+  ck_assert_int_eq(sdc__url_host("https://[fd00::1/t", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://h:0/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://h:70000/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https:///x", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("ftp://h/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://a-host-name-longer-than-the-buffer-given-here-for-it"
+                                 ".example/", host, 16, &port, &tls), -1);
+}
+END_TEST
+
 Suite *webhook_suite(void)
 {
   Suite *s = suite_create("webhook");
@@ -555,6 +584,7 @@ Suite *webhook_suite(void)
   tc = tcase_create("flexible");
   tcase_add_test(tc, flexible_templates_keep_json_types_and_escape_what_they_must);
   tcase_add_test(tc, parameter_mapping_takes_values_from_the_answer);
+  tcase_add_test(tc, a_url_gives_its_host_and_port);
   suite_add_tcase(s, tc);
   return s;
 }

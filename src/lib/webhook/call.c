@@ -421,31 +421,13 @@ static bool same_target(const struct hook_target *h, const sdc_webhook *w, const
  * port, made the first time. */
 static bool target(struct call *k)
 {
-  const char *p = k->url + 8, *end = p + strcspn(p, "/?#");
   char host[300];
-  int port = 443;
-  size_t hl;
+  int port;
+  bool tls;
   struct hook_target *h;
 
-  if(strncmp(k->url, "https://", 8))
+  if(sdc__url_host(k->url, host, sizeof(host), &port, &tls) || !tls)
     goto bad;
-  if(*p == '[') { /* [v6]:port */
-    const char *close = memchr(p, ']', (size_t)(end - p));
-    if(!close)
-      goto bad;
-    hl = (size_t)(close - p) + 1;
-    if(close[1] == ':')
-      port = atoi(close + 2);
-  } else {
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    hl = (size_t)((colon ? colon : end) - p);
-    if(colon)
-      port = atoi(colon + 1);
-  }
-  if(!hl || hl >= sizeof(host) || port <= 0 || port > 65535)
-    goto bad;
-  memcpy(host, p, hl);
-  host[hl] = '\0';
   for(h = k->c->targets; h; h = h->next)
     if(same_target(h, k->w, host, port))
       break;

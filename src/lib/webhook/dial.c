@@ -7,6 +7,7 @@
 #include "core/core.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct lookup {
@@ -33,6 +34,37 @@ static void on_addrs(sdc_status st, const char *const *addrs, size_t n, const ch
     st = SDC_ENOTFOUND;
   }
   l.then(l.ud, st, st ? (errmsg ? errmsg : "no address") : NULL);
+}
+
+int sdc__url_host(const char *url, char *host, size_t cap, int *port, bool *tls)
+{
+  const char *p, *end;
+  size_t hl;
+
+  *tls = !strncmp(url, "https://", 8);
+  if(!*tls && strncmp(url, "http://", 7))
+    return -1;
+  p = url + (*tls ? 8 : 7);
+  end = p + strcspn(p, "/?#");
+  *port = *tls ? 443 : 80;
+  if(*p == '[') { /* [v6]:port, kept bracketed as the pool takes it */
+    const char *close = memchr(p, ']', (size_t)(end - p));
+    if(!close)
+      return -1;
+    hl = (size_t)(close - p) + 1;
+    if(close[1] == ':')
+      *port = atoi(close + 2);
+  } else {
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    hl = (size_t)((colon ? colon : end) - p);
+    if(colon)
+      *port = atoi(colon + 1);
+  }
+  if(!hl || hl >= cap || *port <= 0 || *port > 65535)
+    return -1;
+  memcpy(host, p, hl);
+  host[hl] = '\0';
+  return 0;
 }
 
 sdc_status sdc__webhook_address(sdc_pool *p, sdc_target *t, const char *host, int port,

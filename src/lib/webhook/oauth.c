@@ -175,9 +175,9 @@ sdc_status sdc__oauth_token(sdc_pool *pool, struct sdc__token_cache **cache, con
   struct fetch *f;
   struct sdc__token_cache *c;
   char key[5200], host[300], body[8192], scopes[2048] = "";
-  const char *p;
-  int tls, port;
-  size_t at = 0, hl;
+  int port;
+  bool tls;
+  size_t at = 0;
 
   for(size_t i = 0; i < o->n_scopes; i++)
     snprintf(scopes + strlen(scopes), sizeof(scopes) - strlen(scopes), "%s%s", i ? sep : "",
@@ -189,16 +189,8 @@ sdc_status sdc__oauth_token(sdc_pool *pool, struct sdc__token_cache **cache, con
       cb(SDC_OK, c->token, NULL, ud); /* the caller is on the loop already */
       return SDC_OK;
     }
-  tls = !strncmp(url, "https://", 8);
-  if(!tls && strncmp(url, "http://", 7))
+  if(sdc__url_host(url, host, sizeof(host), &port, &tls))
     return SDC_EINVAL;
-  p = url + (tls ? 8 : 7);
-  hl = strcspn(p, ":/?#");
-  if(!hl || hl >= sizeof(host))
-    return SDC_EINVAL;
-  memcpy(host, p, hl);
-  host[hl] = '\0';
-  port = p[hl] == ':' ? atoi(p + hl + 1) : tls ? 443 : 80;
   at = strlen(strcpy(body, "grant_type=client_credentials&client_id="));
   put_form(body, sizeof(body), &at, o->client_id);
   if(client_secret) {

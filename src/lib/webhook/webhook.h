@@ -139,6 +139,11 @@ sdc_status sdc__creds_fetch(struct sdc__creds *c, const sdc_webhook *w, const ch
                             const char *const *versions, size_t n_versions, bool token,
                             sdc__creds_done done, void *ud, char *err, size_t cap);
 
+/* The host (a name, an IPv4 literal, or a bracketed IPv6 literal as the
+ * pool takes it) and port of an http(s) URL, and whether it is https
+ * (dial.c). 0, or -1: not http(s), no host, or a port out of range. */
+int sdc__url_host(const char *url, char *host, size_t cap, int *port, bool *tls);
+
 /* Point `t` at `host` and `port` (dial.c), on the pool's loop: `then`
  * gets SDC_OK or the failure with a message, never inside this call.
  * SDC_OK when `then` will run; SDC_EINVAL, SDC_ENOMEM, SDC_EAGAIN (too many
