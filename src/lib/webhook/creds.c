@@ -215,12 +215,24 @@ static char *read_secret_file(const char *path, const char *version, char *err, 
   return buf;
 }
 
+/* The cached text of `version` at Secret Manager `endpoint`, or NULL.
+ * With the lock held. */
+static struct secret *secret_entry(struct sdc__creds *c, const char *endpoint,
+                                   const char *version)
+{
+  size_t el = strlen(endpoint);
+
+  for(struct secret *s = c->secrets; s; s = s->next)
+    if(!strncmp(s->key, endpoint, el) && s->key[el] == '\n' && !strcmp(s->key + el + 1, version))
+      return s;
+  return NULL;
+}
+
 sdc_status sdc__creds_secret(struct sdc__creds *c, const sdc_webhook *w, const char *version,
                              char **out, char *err, size_t cap)
 {
   const struct sdc__webhook_ext *x = &w->ext;
-  const char *ep = endpoint_of(w);
-  size_t el = strlen(ep);
+  struct secret *cached;
   sdc_status st = SDC_EAGAIN;
 
   for(size_t i = 0; i < x->n_secrets; i++) {
@@ -239,12 +251,9 @@ sdc_status sdc__creds_secret(struct sdc__creds *c, const sdc_webhook *w, const c
     return (*out = read_secret_file(s->file, version, err, cap)) ? SDC_OK : SDC_EIO;
   }
   pthread_mutex_lock(&c->lock);
-  for(struct secret *s = c->secrets; s; s = s->next)
-    if(!strncmp(s->key, ep, el) && s->key[el] == '\n' && !strcmp(s->key + el + 1, version)) {
-      if(s->at_ms + SECRET_TTL_MS > sdc__now_ms())
-        st = (*out = sdc__strdup(s->value)) ? SDC_OK : SDC_ENOMEM;
-      break;
-    }
+  if((cached = secret_entry(c, endpoint_of(w), version)) &&
+     cached->at_ms + SECRET_TTL_MS > sdc__now_ms())
+    st = (*out = sdc__strdup(cached->value)) ? SDC_OK : SDC_ENOMEM;
   pthread_mutex_unlock(&c->lock);
   return st;
 }
@@ -426,10 +435,7 @@ static sdc_status fetch_secret(struct job *j, const char *version, char *tok)
   if(!value)
     return SDC_EPROTO;
   pthread_mutex_lock(&c->lock);
-  for(s = c->secrets; s; s = s->next)
-    if(!strncmp(s->key, j->endpoint, strlen(j->endpoint)) &&
-       s->key[strlen(j->endpoint)] == '\n' && !strcmp(s->key + strlen(j->endpoint) + 1, version))
-      break;
+  s = secret_entry(c, j->endpoint, version);
   if(!s && (s = sdc__calloc(1, sizeof(*s))) &&
      (s->key = sdc__malloc(strlen(j->endpoint) + strlen(version) + 2))) {
     sprintf(s->key, "%s\n%s", j->endpoint, version);
