@@ -31,7 +31,8 @@ static int check(const char *path)
       cli_error(CMD, "%s: %s", path, sdc_strerror(st));
     if(st == SDC_ECONFIG)
       cli_hint("see sdconnect.yaml(5); checks use Google's UptimeCheckConfig "
-               "names (sdconnect-check.yaml(5))");
+               "names (sdconnect-check.yaml(5)), webhooks Dialogflow CX's Webhook "
+               "names (sdconnect-webhook.yaml(5))");
     sdc_free(errs);
     return st == SDC_ENOMEM ? 1 : 2;
   }
