@@ -241,7 +241,8 @@ int main(int argc, char **argv)
     else
       rounds = 0;
   }
-  if(rounds < 1 || rounds > MAX_ROUNDS || seconds < 1 || callers < 1 || callers > 4000) {
+  if(rounds < 1 || rounds > MAX_ROUNDS || seconds < 1 || callers < 1 || callers > 4000 ||
+     access(bin, X_OK)) {
     fprintf(stderr, "usage: bench_gateway [--sdconnect PATH] [--seconds S] [--rounds 1..9] "
             "[--callers N]\n");
     return 2;
