@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Connections the pool dials itself, for fresh-connection requests (probes):
- * a non-blocking TCP connect and, for TLS targets, an OpenSSL handshake
- * with the target's own SSL_CTX.
+ * Connections the pool dials itself, for every HTTP/1.1 connection (kept or
+ * fresh, as probes ask): a non-blocking TCP connect and, for TLS targets,
+ * an OpenSSL handshake with the target's own SSL_CTX.
  *
  * Why not libcurl here: a probe's cost is its handshake, and libcurl 7.88
  * builds an SSL_CTX (about 100 us in OpenSSL 3.0) and loads the CA blob
@@ -10,7 +10,8 @@
  * (CA, client identity, verification; TLS 1.2 minimum; session cache off:
  * every probe makes a full handshake and sees the certificate) is made
  * once per pool and shared by every connection with those settings.
- * Pooled connections keep using libcurl, which makes few of them.
+ * Kept connections are few and long-lived: they do without resumption
+ * too. Records are read ahead: one recv() for a record, not two.
  *
  * Verification: the chain against the target's CA (or the system store)
  * and the URL's host name (SSL_set1_host; an IP literal is checked as an
@@ -29,6 +30,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -223,6 +225,62 @@ sdc_status sdc__connect_failure(int err, sdc_fail_kind *kind)
   return err == ETIMEDOUT ? SDC_ETIMEDOUT : SDC_EUNAVAILABLE;
 }
 
+/* OpenSSL's socket BIO writes with write(): a peer gone away would raise
+ * SIGPIPE in the program that links us. The same BIO, writing with
+ * send(MSG_NOSIGNAL) (as libcurl does). */
+static BIO_METHOD *nosig_method;
+static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
+
+static int send_nosignal(BIO *b, const char *buf, int len)
+{
+  int fd = -1;
+  ssize_t n;
+
+  BIO_get_fd(b, &fd);
+  BIO_clear_retry_flags(b);
+  n = send(fd, buf, len > 0 ? (size_t)len : 0, MSG_NOSIGNAL);
+  if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    BIO_set_retry_write(b);
+  return (int)n;
+}
+
+static void nosig_cleanup(void)
+{
+  BIO_meth_free(nosig_method);
+  nosig_method = NULL;
+  nosig_once = (pthread_once_t)PTHREAD_ONCE_INIT; /* sdc_global_init() again */
+}
+
+static void nosig_make(void)
+{
+  const BIO_METHOD *s = BIO_s_socket();
+  BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, no SIGPIPE");
+
+  if(!m)
+    return;
+  BIO_meth_set_write(m, send_nosignal);
+  BIO_meth_set_read(m, BIO_meth_get_read(s));
+  BIO_meth_set_puts(m, BIO_meth_get_puts(s));
+  BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(s));
+  BIO_meth_set_create(m, BIO_meth_get_create(s));
+  BIO_meth_set_destroy(m, BIO_meth_get_destroy(s));
+  nosig_method = m;
+  sdc__cleanup_hook(nosig_cleanup);
+}
+
+/* `ssl` reads and writes `fd`; false when out of memory */
+static bool ssl_on_socket(SSL *ssl, int fd)
+{
+  BIO *b;
+
+  pthread_once(&nosig_once, nosig_make);
+  if(!nosig_method || !(b = BIO_new(nosig_method)))
+    return false;
+  BIO_set_fd(b, fd, BIO_NOCLOSE);
+  SSL_set_bio(ssl, b, b);
+  return true;
+}
+
 sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int port,
                            struct sdc__dial **out, sdc_fail_kind *kind,
                            char *why, size_t cap)
@@ -255,7 +313,7 @@ sdc_status sdc__dial_start(sdc_pool *p, sdc_target *t, const char *addr, int por
   }
   if(t->tls) {
     SSL_CTX *ctx = pool_ctx(p, t, why, cap);
-    if(!ctx || !(d->ssl = SSL_new(ctx)) || SSL_set_fd(d->ssl, d->fd) != 1) {
+    if(!ctx || !(d->ssl = SSL_new(ctx)) || !ssl_on_socket(d->ssl, d->fd)) {
       *kind = ctx ? SDC_FAIL_NOMEM : SDC_FAIL_CONFIG;
       if(ctx)
         snprintf(why, cap, "out of memory");

@@ -4,22 +4,18 @@
  *
  * libcurl's per-request machinery (URL parsing, connection matching, header
  * formatting through its own printf) costs several times what the bytes on
- * the wire do. For HTTP/1.1 the pool lets libcurl do what it is best at,
- * connecting: CONNECT_ONLY handles in a second multi handle (`cmulti`) dial
- * the pinned endpoint with the target's TLS settings, SNI, verification and
- * shared TLS sessions. The pool then writes requests and reads answers
- * itself through curl_easy_send()/curl_easy_recv() and http_parser.
+ * the wire do. For HTTP/1.1 the pool dials the pinned endpoint itself
+ * (dial.c: a non-blocking connect and an OpenSSL handshake with the
+ * target's TLS settings, SNI and verification), writes requests and reads
+ * answers with http_parser.
  *
- * - A handle stays in cmulti while its connection lives: removing it
- *   closes the connection (libcurl >= 7.85). libcurl's sweep of dead
- *   connections judges idleness by when the connection was made, so
- *   cmulti's handles set MAXAGE_CONN beyond reach; the pool applies the
- *   idle, age and request limits itself.
- * - cmulti runs on its socket and timer callbacks; its sockets and ours are
- *   waited on by curl_multi_poll() of the main multi, so one poll serves
- *   both paths.
- * - TLS facts are read in the PREREQFUNCTION, the last moment libcurl
- *   holds the connection on the handle.
+ * - libcurl connected the kept connections here before, with CONNECT_ONLY
+ *   handles: its TLS layer read each record in two recv() and its
+ *   send/recv wrappers cost a tenth of a gateway call. dial.c reads a
+ *   record in one (read-ahead).
+ * - Our sockets are waited on by curl_multi_poll() of the main multi, so
+ *   one poll serves both paths; the pool applies the connect, idle, age
+ *   and request limits itself.
  * - A request whose reused connection turns out dead before any byte of an
  *   answer is tried once more on a new connection, as libcurl does.
  * - Which servers speak HTTP/1.1 is learnt: when HTTP/2 is allowed, the
@@ -35,7 +31,6 @@
 #include "core/core.h"
 #include "pool/h1.h"
 
-#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,9 +78,7 @@ struct h1req {
 struct h1conn {
   struct h1conn *next; /* in ts->conns, then in p->closed */
   struct tstate *ts;
-  CURL *easy;               /* libcurl connected it... */
-  struct sdc__dial *dial;   /* ...or the pool did (fresh requests) */
-  struct curl_slist *connect_to;
+  struct sdc__dial *dial;
   curl_socket_t fd;
   size_t ep;
   char endpoint[96];
@@ -99,7 +92,6 @@ struct h1conn {
   int64_t expiry;
   char **chain;
   size_t n_chain;
-  char errbuf[CURL_ERROR_SIZE];
 };
 
 static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail);
@@ -159,61 +151,6 @@ void sdc__h1_learn(sdc_pool *p, struct tstate *ts, int http_version)
   (void)p;
   ts->proto = http_version == 2 ? PROTO_H2 : PROTO_H1;
   ts->proto_until = sdc__now_ms() + PROTO_TTL_MS;
-}
-
-/* ---- cmulti's callbacks ---------------------------------------------------- */
-static int csock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
-{
-  sdc_pool *p = userp;
-  size_t i;
-
-  (void)e;
-  (void)sockp;
-  for(i = 0; i < p->n_csocks && p->csocks[i].fd != s; i++)
-    ;
-  if(what == CURL_POLL_REMOVE) {
-    if(i < p->n_csocks)
-      p->csocks[i] = p->csocks[--p->n_csocks];
-    return 0;
-  }
-  if(i == p->n_csocks) {
-    if(p->n_csocks == p->cap_csocks) {
-      size_t cap = p->cap_csocks ? p->cap_csocks * 2 : 16;
-      struct csock *g = sdc__realloc(p->csocks, cap * sizeof(*g));
-      if(!g)
-        return -1;
-      p->csocks = g;
-      p->cap_csocks = cap;
-    }
-    p->n_csocks++;
-  }
-  p->csocks[i].fd = s;
-  p->csocks[i].what = what;
-  return 0;
-}
-
-static int ctimer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-  sdc_pool *p = userp;
-
-  (void)m;
-  p->ctimer_due = timeout_ms < 0 ? -1 : (int64_t)(sdc__now_ms() + (uint64_t)timeout_ms);
-  return 0;
-}
-
-static bool cmulti_ready(sdc_pool *p)
-{
-  if(p->cmulti)
-    return true;
-  p->cmulti = curl_multi_init();
-  if(!p->cmulti)
-    return false;
-  p->ctimer_due = -1;
-  curl_multi_setopt(p->cmulti, CURLMOPT_SOCKETFUNCTION, csock_cb);
-  curl_multi_setopt(p->cmulti, CURLMOPT_SOCKETDATA, p);
-  curl_multi_setopt(p->cmulti, CURLMOPT_TIMERFUNCTION, ctimer_cb);
-  curl_multi_setopt(p->cmulti, CURLMOPT_TIMERDATA, p);
-  return true;
 }
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -315,12 +252,8 @@ static void conn_close(sdc_pool *p, struct h1conn *c)
 
 static void conn_free(sdc_pool *p, struct h1conn *c)
 {
+  (void)p;
   sdc__dial_free(c->dial);
-  if(c->easy) {
-    curl_multi_remove_handle(p->cmulti, c->easy); /* closes the connection */
-    curl_easy_cleanup(c->easy);
-  }
-  curl_slist_free_all(c->connect_to);
   for(size_t i = 0; i < c->n_chain; i++)
     sdc_free(c->chain[i]);
   sdc_free(c->chain);
@@ -336,35 +269,15 @@ static void reap(sdc_pool *p)
   }
 }
 
-/* The connection is up: read its TLS facts while libcurl still holds it on
- * the handle. */
-static int on_connected(void *ud, char *remote_ip, char *local_ip,
-                        int remote_port, int local_port)
-{
-  struct h1conn *c = ud;
-
-  (void)remote_ip;
-  (void)local_ip;
-  (void)remote_port;
-  (void)local_port;
-  if(c->ts->t->tls)
-    sdc__tls_facts_capture(c->easy, c->tls_version, sizeof(c->tls_version),
-                           c->tls_cipher, sizeof(c->tls_cipher),
-                           &c->verify, &c->expiry, &c->chain, &c->n_chain);
-  return CURL_PREREQFUNC_OK;
-}
-
-/* Start a connection for `r` to the next endpoint. */
-/* Start a connection for `r` to the next endpoint: dialed by the pool for a
- * fresh request, else by libcurl. A failure to start says why in *kind and
- * `why` when it is not plain memory. */
+/* Start a connection for `r` to the next endpoint. A failure to start says
+ * why in *kind and `why` when it is not plain memory. */
 static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r,
                             sdc_fail_kind *kind, char *why, size_t cap)
 {
   sdc_target *t = ts->t;
   uint64_t now = sdc__now_ms();
   struct h1conn *c;
-  char url[300], line[400];
+  char line[400];
   long ep;
   sdc_status st;
 
@@ -374,55 +287,19 @@ static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r,
   ep = sdc__target_pick(t, now);
   if(ep < 0)
     ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
-  if(!cmulti_ready(p) || !(c = sdc__calloc(1, sizeof(*c))))
+  if(!(c = sdc__calloc(1, sizeof(*c))))
     return SDC_ENOMEM;
   c->ts = ts;
   c->ep = (size_t)ep;
   c->fd = CURL_SOCKET_BAD;
   sdc__target_endpoint(t, c->ep, c->endpoint, sizeof(c->endpoint), line,
                        sizeof(line));
-  if(r->fresh) {
-    st = sdc__dial_start(p, t, t->eps[ep].addr, t->eps[ep].port, &c->dial, kind, why, cap);
-    if(st) {
-      conn_free(p, c);
-      return st;
-    }
-    c->fd = sdc__dial_fd(c->dial);
-    goto opened;
-  }
-  snprintf(url, sizeof(url), "%s://%s:%d/", t->tls ? "https" : "http", t->host,
-           t->port);
-  c->connect_to = curl_slist_append(NULL, line);
-  c->easy = c->connect_to ? curl_easy_init() : NULL;
-  if(!c->easy) {
+  st = sdc__dial_start(p, t, t->eps[ep].addr, t->eps[ep].port, &c->dial, kind, why, cap);
+  if(st) {
     conn_free(p, c);
-    return SDC_ENOMEM;
+    return st;
   }
-  curl_easy_setopt(c->easy, CURLOPT_URL, url);
-  curl_easy_setopt(c->easy, CURLOPT_CONNECT_ONLY, 1L);
-  curl_easy_setopt(c->easy, CURLOPT_CONNECT_TO, c->connect_to);
-  curl_easy_setopt(c->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c->easy, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c->easy, CURLOPT_SHARE, sdc__curl_share());
-  curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_ms);
-  curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS,
-                   (long)(r->deadline_ms > now ? r->deadline_ms - now : 1));
-  curl_easy_setopt(c->easy, CURLOPT_MAXAGE_CONN, LONG_MAX / 2);
-  curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
-  curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-  curl_easy_setopt(c->easy, CURLOPT_PREREQFUNCTION, on_connected);
-  curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, c);
-  if(t->tls)
-    sdc__target_set_tls(c->easy, t);
-  if(curl_multi_add_handle(p->cmulti, c->easy) != CURLM_OK) {
-    curl_easy_cleanup(c->easy);
-    c->easy = NULL;
-    conn_free(p, c);
-    return SDC_ENOMEM;
-  }
-opened:
+  c->fd = sdc__dial_fd(c->dial);
   c->connecting = true;
   c->created_us = sdc__now_us();
   c->used_ms = now;
@@ -456,10 +333,7 @@ static CURLcode conn_send(struct h1conn *c)
 
   while(r->out_off < r->out_len) {
     size_t n = 0;
-    CURLcode rc = c->dial ? sdc__dial_send(c->dial, r->out + r->out_off,
-                                           r->out_len - r->out_off, &n)
-                          : curl_easy_send(c->easy, r->out + r->out_off,
-                                           r->out_len - r->out_off, &n);
+    CURLcode rc = sdc__dial_send(c->dial, r->out + r->out_off, r->out_len - r->out_off, &n);
     if(rc == CURLE_AGAIN)
       return CURLE_OK;
     if(rc)
@@ -538,11 +412,7 @@ static void conn_broke(sdc_pool *p, struct h1conn *c, CURLcode rc,
     return;
   }
   if(rc != CURLE_OK) {
-    st = c->dial ? sdc__dial_explain(c->dial, rc, !r->rd.started, &kind, detail,
-                                     sizeof(detail))
-                 : sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                                     c->ts->t->cert != NULL, detail, sizeof(detail),
-                                     &kind);
+    st = sdc__dial_explain(c->dial, rc, !r->rd.started, &kind, detail, sizeof(detail));
   } else {
     kind = r->rd.fail == H1_BODY_TOO_BIG || r->rd.fail == H1_HEADER_TOO_BIG
                ? SDC_FAIL_TOO_BIG : SDC_FAIL_PROTOCOL;
@@ -562,8 +432,7 @@ static void conn_readable(sdc_pool *p, struct h1conn *c)
   for(;;) {
     struct h1req *r = c->req;
     size_t n = 0;
-    CURLcode rc = c->dial ? sdc__dial_recv(c->dial, buf, sizeof(buf), &n)
-                          : curl_easy_recv(c->easy, buf, sizeof(buf), &n);
+    CURLcode rc = sdc__dial_recv(c->dial, buf, sizeof(buf), &n);
 
     if(rc == CURLE_AGAIN)
       return;
@@ -745,49 +614,6 @@ void sdc__h1_endpoints_known(sdc_pool *p, struct tstate *ts, sdc_status st)
   dispatch(p, ts, true);
 }
 
-static void connect_done(sdc_pool *p, struct h1conn *c, CURLcode rc)
-{
-  struct h1req *r = c->req;
-  char detail[600];
-  sdc_status st;
-  sdc_fail_kind kind;
-
-  if(rc == CURLE_OK) {
-    curl_off_t tc = 0, ta = 0;
-    c->connecting = false;
-    p->opened++;
-    curl_easy_getinfo(c->easy, CURLINFO_ACTIVESOCKET, &c->fd);
-    curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &tc);
-    curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &ta);
-    c->connect_ms = (double)tc / 1e3;
-    c->tls_ms = (double)ta / 1e3;
-    c->used_ms = sdc__now_ms();
-    if(c->fd == CURL_SOCKET_BAD) {
-      conn_broke(p, c, CURLE_COULDNT_CONNECT, "");
-      return;
-    }
-    c->req = NULL;
-    if(r && (rc = conn_start(p, c, r)))
-      conn_broke(p, c, rc, "");
-    return;
-  }
-  c->req = NULL;
-  conn_close(p, c);
-  if(!r)
-    return;
-  st = sdc__curl_explain(rc, c->easy, c->errbuf, c->ts->t->host,
-                         c->ts->t->cert != NULL, detail, sizeof(detail), &kind);
-  {
-    curl_off_t connected = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &connected);
-    if(connect_failover(p, c, r, rc == CURLE_COULDNT_CONNECT ||
-                                     (rc == CURLE_OPERATION_TIMEDOUT && connected == 0),
-                        st, kind, detail))
-      return;
-  }
-  finish_req(p, r, st, kind, NULL, c->endpoint, detail);
-}
-
 /* A connection the pool dials made progress (poll said `revents`). */
 static void dial_progress(sdc_pool *p, struct h1conn *c, short revents)
 {
@@ -825,21 +651,6 @@ static void dial_progress(sdc_pool *p, struct h1conn *c, short revents)
     finish_req(p, r, st, kind, NULL, c->endpoint, why);
 }
 
-static void cmulti_results(sdc_pool *p)
-{
-  CURLMsg *m;
-  int left;
-
-  while(p->cmulti && (m = curl_multi_info_read(p->cmulti, &left))) {
-    struct h1conn *c = NULL;
-    if(m->msg != CURLMSG_DONE)
-      continue;
-    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-    if(c && !c->closed)
-      connect_done(p, c, m->data.result);
-  }
-}
-
 /* ---- the loop's share ------------------------------------------------------ */
 bool sdc__wait_room(sdc_pool *p, size_t n)
 {
@@ -863,7 +674,7 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
 
   for(struct tstate *ts = p->targets; ts; ts = ts->next)
     for(struct h1conn *c = ts->conns; c; c = c->next) {
-      if((c->connecting && !c->dial) || !sdc__wait_room(p, n))
+      if(!sdc__wait_room(p, n))
         continue;
       if(c->connecting) { /* dialed by the pool: as its state asks */
         short ev = sdc__dial_events(c->dial);
@@ -876,18 +687,6 @@ size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms)
                                         (sending(c) ? CURL_WAIT_POLLOUT : 0)), 0};
       p->wowner[n++] = c;
     }
-  for(size_t i = 0; i < p->n_csocks; i++) {
-    int w = p->csocks[i].what;
-    if(!sdc__wait_room(p, n))
-      break;
-    p->wfds[n] = (struct curl_waitfd){
-      p->csocks[i].fd,
-      (short)(((w & CURL_POLL_IN) ? CURL_WAIT_POLLIN : 0) |
-              ((w & CURL_POLL_OUT) ? CURL_WAIT_POLLOUT : 0)), 0};
-    p->wowner[n++] = NULL; /* cmulti's */
-  }
-  if(p->ctimer_due >= 0 && (uint64_t)p->ctimer_due < wake)
-    wake = (uint64_t)p->ctimer_due;
   *wake_ms = wake > now ? wake : now;
   return n;
 }
@@ -901,7 +700,7 @@ static void scan(sdc_pool *p, uint64_t now)
     struct h1conn *cn;
     for(struct h1conn *c = ts->conns; c; c = cn) {
       cn = c->next;
-      if(c->connecting && c->dial) { /* ours: the connect and request limits */
+      if(c->connecting) { /* the connect and request limits */
         uint64_t limit = c->created_us / 1000 + p->o.connect_ms;
         struct h1req *r = c->req;
         bool tcp_up = sdc__dial_connect_ms(c->dial) > 0;
@@ -927,8 +726,6 @@ static void scan(sdc_pool *p, uint64_t now)
         }
         continue;
       }
-      if(c->connecting)
-        continue; /* libcurl's own timeout covers the connect */
       if(!c->req) {
         if(conn_expired(p, c, now))
           conn_close(p, c);
@@ -968,26 +765,16 @@ static void scan(sdc_pool *p, uint64_t now)
 void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
 {
   uint64_t now;
-  int still = 0;
 
   for(size_t i = from; i < to; i++) {
     struct curl_waitfd *w = &p->wfds[i];
     struct h1conn *c = p->wowner[i];
-    if(!w->revents)
-      continue;
-    if(!c) {
-      int mask = ((w->revents & CURL_WAIT_POLLIN) ? CURL_CSELECT_IN : 0) |
-                 ((w->revents & CURL_WAIT_POLLOUT) ? CURL_CSELECT_OUT : 0);
-      curl_multi_socket_action(p->cmulti, w->fd, mask, &still);
-      continue;
-    }
-    if(c->closed)
+    if(!w->revents || c->closed)
       continue;
     if(c->connecting) {
-      if(c->dial)
-        dial_progress(p, c, (short)(((w->revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
-                                    ((w->revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0) |
-                                    ((w->revents & CURL_WAIT_POLLPRI) ? POLLERR : 0)));
+      dial_progress(p, c, (short)(((w->revents & CURL_WAIT_POLLIN) ? POLLIN : 0) |
+                                  ((w->revents & CURL_WAIT_POLLOUT) ? POLLOUT : 0) |
+                                  ((w->revents & CURL_WAIT_POLLPRI) ? POLLERR : 0)));
       continue;
     }
     if((w->revents & CURL_WAIT_POLLOUT) && sending(c)) {
@@ -1001,11 +788,6 @@ void sdc__h1_handle(sdc_pool *p, size_t from, size_t to)
       conn_readable(p, c);
   }
   now = sdc__now_ms();
-  if(p->cmulti && p->ctimer_due >= 0 && now >= (uint64_t)p->ctimer_due) {
-    p->ctimer_due = -1;
-    curl_multi_socket_action(p->cmulti, CURL_SOCKET_TIMEOUT, 0, &still);
-  }
-  cmulti_results(p);
   if(now >= p->scan_due)
     scan(p, now);
   for(struct tstate *ts = p->targets; ts; ts = ts->next)
@@ -1057,10 +839,6 @@ void sdc__h1_free_all(sdc_pool *p)
   }
   flush_done(p);
   reap(p);
-  if(p->cmulti)
-    curl_multi_cleanup(p->cmulti);
-  p->cmulti = NULL;
-  sdc_free(p->csocks);
   sdc_free(p->wfds);
   sdc_free(p->wowner);
 }

@@ -187,7 +187,6 @@ sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
     opts = &def;
   }
   p->o = *opts;
-  p->ctimer_due = -1;
   {
     static _Atomic uint64_t next_id = 1;
     p->id = next_id++;
@@ -1076,7 +1075,7 @@ static bool busy(const sdc_pool *p)
 
 /* One turn of the loop: answers from other threads, deadlines, libcurl's
  * transfers, then one poll of at most `max_wait` ms for everything (our
- * connections, cmulti's sockets, TCP connects, watched descriptors) and
+ * connections, TCP connects, watched descriptors) and
  * what it found. With `only_if_busy`, stop before the poll when the
  * answers finished the last request. */
 static void turn(sdc_pool *p, uint64_t now, uint64_t max_wait, bool only_if_busy)

@@ -88,7 +88,6 @@ struct sdc_pool {
   uint64_t id; /* never reused, unlike the address */
   struct conn_use uses[CONN_SLOTS];
   CURLM *multi;    /* requests libcurl runs: HTTP/2, first contact */
-  CURLM *cmulti;   /* CONNECT_ONLY handles: libcurl connects, we speak */
   struct xfer *live;
   struct xfer *parked;   /* out of `multi` while the directory is asked again */
   struct held *held;     /* waiting for endpoints or a target's protocol */
@@ -109,10 +108,6 @@ struct sdc_pool {
   struct tstate *targets;
   struct h1conn *closed; /* freed at the end of a loop turn */
   struct h1req *h1_done, *h1_done_tail; /* callbacks due this turn */
-  /* sockets `cmulti` asked us to watch, and its timer */
-  struct csock { curl_socket_t fd; int what; } *csocks;
-  size_t n_csocks, cap_csocks;
-  int64_t ctimer_due; /* ms, -1: none */
   uint64_t scan_due;  /* next look at deadlines and idle connections */
   struct curl_waitfd *wfds;
   void **wowner;
@@ -195,10 +190,10 @@ sdc_http_response *sdc__response_new(const char *endpoint, const char *version,
  * and false returned. */
 bool sdc__response_take(sdc_http_response *r, char **hdrs, size_t hdr_n,
                         char **body, size_t body_n);
-/* Add our sockets (and cmulti's) to p->wfds from index `n`; new count. */
+/* Add our connections' sockets to p->wfds from index `n`; new count. */
 size_t sdc__h1_wait_set(sdc_pool *p, size_t n, uint64_t now, uint64_t *wake_ms);
-/* Act on what poll reported for entries [from, to) of p->wfds, run
- * cmulti's timer, enforce deadlines and idle limits. */
+/* Act on what poll reported for entries [from, to) of p->wfds; enforce
+ * deadlines and idle limits. */
 void sdc__h1_handle(sdc_pool *p, size_t from, size_t to);
 void sdc__h1_free_all(sdc_pool *p);
 /* Room for n entries in p->wfds/p->wowner. */
