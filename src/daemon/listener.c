@@ -103,8 +103,6 @@ unsigned listener_check(const struct listener *l, struct MHD_Connection *conn,
                         const char **why)
 {
   const char *header;
-  size_t tl, hl;
-  unsigned char diff = 0;
 
   if(l->mtls && !client_verified(conn)) {
     *why = "a client certificate signed by the configured CA is required (mTLS)";
@@ -114,14 +112,22 @@ unsigned listener_check(const struct listener *l, struct MHD_Connection *conn,
     return 0;
   *why = "a bearer token is required (Authorization: Bearer ...)";
   header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-  if(!header || strncmp(header, "Bearer ", 7))
-    return 401;
-  header += 7;
-  hl = strlen(header);
-  tl = strlen(l->token);
+  return listener_token_ok(l->token, header) ? 0 : 401;
+}
+
+bool listener_token_ok(const char *token, const char *authorization)
+{
+  size_t tl, hl;
+  unsigned char diff = 0;
+
+  if(!authorization || strncmp(authorization, "Bearer ", 7))
+    return false;
+  authorization += 7;
+  hl = strlen(authorization);
+  tl = strlen(token);
   for(size_t i = 0; i < tl; i++) /* how long the token is shows, not where it differs */
-    diff |= (unsigned char)(l->token[i] ^ (i < hl ? header[i] : 0));
-  return !diff && hl == tl ? 0 : 401;
+    diff |= (unsigned char)(token[i] ^ (i < hl ? authorization[i] : 0));
+  return !diff && hl == tl;
 }
 
 static void on_ready(int fd, short revents, void *ud)
@@ -131,8 +137,7 @@ static void on_ready(int fd, short revents, void *ud)
   MHD_run(((struct listener *)ud)->d);
 }
 
-/* A listening socket for HOST:PORT; -1 with err. */
-static int listen_on(const char *hostport, int *port, char *err, size_t cap)
+int listener_socket(const char *hostport, int *port, char *err, size_t cap)
 {
   char host[256], serv[16];
   const char *colon = strrchr(hostport, ':');
@@ -161,7 +166,7 @@ static int listen_on(const char *hostport, int *port, char *err, size_t cap)
     snprintf(err, cap, "%s: %s", hostport, gai_strerror(rc));
     return -1;
   }
-  fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if(fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
      bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024) ||
      getsockname(fd, (struct sockaddr *)&ss, &sl)) {
@@ -194,7 +199,7 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
     snprintf(err, errcap, "out of memory");
     return -1;
   }
-  if((l->listen_fd = listen_on(o->listen, port, err, errcap)) < 0) {
+  if((l->listen_fd = listener_socket(o->listen, port, err, errcap)) < 0) {
     listener_stop(l);
     return -1;
   }

@@ -59,6 +59,12 @@ void listener_stop(struct listener *l); /* a stopped or zeroed one too */
  * `why` says which. */
 unsigned listener_check(const struct listener *l, struct MHD_Connection *conn,
                         const char **why);
+/* "Bearer <token>" in `authorization` (NULL: none), compared in the same
+ * time wherever it differs. */
+bool listener_token_ok(const char *token, const char *authorization);
+/* A non-blocking listening socket for HOST:PORT ([v6]:PORT; port 0: any
+ * free one); *port: the one bound. -1 with err. */
+int listener_socket(const char *hostport, int *port, char *err, size_t cap);
 /* Queue an answer (body copied). */
 enum MHD_Result listener_reply(struct MHD_Connection *conn, unsigned status, const char *type,
                                const char *body, size_t len);

@@ -311,7 +311,7 @@ START_TEST(the_gateway_forwards_as_dialogflow_calls)
   ck_assert_ptr_nonnull(strstr(a.body, "no webhook 'nope'"));
   ck_assert_int_eq(send_one("PUT", "/v1/webhooks/orders", "{}", TOKEN, true, &a), 405);
   ck_assert_int_eq(call("orders", "[1,2]", &a), 400);
-  { /* a body larger than libmicrohttpd's buffer arrives whole; one over the limit not */
+  { /* a body larger than one read (16 KiB) arrives whole; one over the limit not */
     static char big[70000];
     memset(big, ' ', sizeof(big) - 1);
     big[0] = '{';
