@@ -9,6 +9,7 @@
 #include "sd/sd.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grpc/grpc_security.h>
 #include <netinet/in.h>
@@ -162,7 +163,8 @@ pid_t start_echo(int *port)
   return pid;
 }
 
-long rss_kib(pid_t pid)
+/* VmRSS of one process and its parent's pid; -1 when gone */
+static long own_rss_kib(pid_t pid, pid_t *ppid)
 {
   char path[64], line[256];
   long kib = -1;
@@ -172,10 +174,32 @@ long rss_kib(pid_t pid)
   f = fopen(path, "r");
   if(!f)
     return -1;
+  *ppid = 0;
   while(fgets(line, sizeof(line), f))
     if(!strncmp(line, "VmRSS:", 6))
       kib = strtol(line + 6, NULL, 10);
+    else if(!strncmp(line, "PPid:", 5))
+      *ppid = (pid_t)strtol(line + 5, NULL, 10);
   fclose(f);
+  return kib;
+}
+
+long rss_kib(pid_t pid)
+{
+  pid_t ppid;
+  long kib = own_rss_kib(pid, &ppid);
+  DIR *d = kib >= 0 ? opendir("/proc") : NULL;
+  struct dirent *e;
+
+  /* and its children: nginx serves from its worker, not its master */
+  while(d && (e = readdir(d))) {
+    pid_t child = (pid_t)strtol(e->d_name, NULL, 10);
+    long k;
+    if(child > 0 && child != pid && (k = own_rss_kib(child, &ppid)) > 0 && ppid == pid)
+      kib += k;
+  }
+  if(d)
+    closedir(d);
   return kib;
 }
 

@@ -51,6 +51,7 @@ void stop_sd(struct server *s);
 void stop_proc(pid_t pid);
 /* The echo ceiling in its own process (fork before grpc_init). */
 pid_t start_echo(int *port);
+/* Resident KiB of `pid` and its children (nginx's workers); -1: gone. */
 long rss_kib(pid_t pid);
 
 /* A channel with its own connection (local subchannel pool). */
