@@ -48,6 +48,7 @@ struct gateway {
   struct gateway_limits lim;
   struct request *reqs;
   unsigned in_flight;
+  bool draining; /* the daemon stops: no new calls */
 };
 
 static void unlink_req(struct request *q)
@@ -205,6 +206,10 @@ static void on_request(struct h1client *c, void *ud)
     refuse(g, c, 400, "bad_json", "the body is not a JSON object (a WebhookRequest)");
     return;
   }
+  if(g->draining) {
+    refuse(g, c, 503, "stopping", "the gateway is stopping; try again (another replica)");
+    return;
+  }
   if(g->in_flight >= g->lim.max_concurrent) {
     refuse(g, c, 503, "busy", "%u calls are under way (gateway.maxConcurrent); try again",
            g->in_flight);
@@ -279,6 +284,12 @@ void gateway_set_limits(struct gateway *g, const struct gateway_limits *lim)
 uint64_t gateway_timeout_ms(struct gateway *g)
 {
   return g ? h1server_timeout_ms(g->srv) : UINT64_MAX;
+}
+
+void gateway_drain(struct gateway *g)
+{
+  if(g)
+    g->draining = true;
 }
 
 void gateway_run(struct gateway *g)

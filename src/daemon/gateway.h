@@ -22,6 +22,9 @@ int gateway_start(struct gateway **out, struct daemon *d, const struct listen_op
 void gateway_set_limits(struct gateway *g, const struct gateway_limits *lim);
 uint64_t gateway_timeout_ms(struct gateway *g); /* NULL: UINT64_MAX */
 void gateway_run(struct gateway *g);             /* NULL ok */
+/* The daemon stops: calls under way go on and are answered; new requests
+ * are answered 503 at once. NULL ok. */
+void gateway_drain(struct gateway *g);
 /* Requests waiting for their webhook are answered 503; their calls go on
  * and are reported, their answers dropped. NULL ok. */
 void gateway_stop(struct gateway *g);

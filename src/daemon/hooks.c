@@ -68,7 +68,8 @@ int hooks_families(struct daemon *d)
                             1, NULL, 0, &d->f.wh_up) != 0;
   bad |= sdc_metrics_family(m, "sdconnect_gateway_refused_total",
                             "Gateway requests answered without a call (unauthorized, "
-                            "not_found, method, too_large, bad_json, busy).",
+                            "not_found, method, too_large, bad_json, bad_request, busy, "
+                            "stopping).",
                             SDC_METRIC_COUNTER, reason, 1, NULL, 0, &d->f.gw_refused) != 0;
   return bad ? -1 : 0;
 }

@@ -513,6 +513,8 @@ int sdc_daemon_serve(int argc, char **argv)
       daemon_reload(&d);
     }
     next = d.stopping ? UINT64_MAX : sdc_scheduler_tick(d.run->sched, now);
+    if(d.stopping)
+      gateway_drain(d.gateway); /* the one serving now, whatever reloads did */
     if(!d.stopping && (due = hooks_tick(&d, now)) < next)
       next = due;
     runner_reap(&d, false);

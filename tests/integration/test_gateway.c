@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,7 +394,38 @@ START_TEST(the_gateway_forwards_as_dialogflow_calls)
     ck_assert(tproc_log_has(&b, "data-fits=\"yes\""));
     tproc_rmdir(b.dir);
   }
-  /* a clean stop; and no secret in anything it said */
+  /* a stop while a call is under way: it goes on and is answered as it
+   * ends, a new request is answered 503 at once, and the daemon exits
+   * cleanly once the call has reported; and no secret in anything it said */
+  {
+    CURLM *m = curl_multi_init();
+    struct answer slow;
+    struct curl_slist *hl;
+    CURL *c = request("POST", "/v1/webhooks/slow", "{}", TOKEN, true, &slow, &hl);
+    int running = 1;
+    curl_multi_add_handle(m, c);
+    for(int i = 0; i < 10; i++) { /* 0.5 s: the call is under way (it takes 1.5 s) */
+      curl_multi_perform(m, &running);
+      curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+    for(int i = 0; i < 100 && !tproc_log_has(&daemon_, "stopping"); i++) /* at most 5 s */
+      tproc_sleep_ms(50);
+    ck_assert_int_eq(call("orders", "{}", &a), 503);
+    ck_assert_msg(strstr(a.body, "the gateway is stopping"), "%s", a.body);
+    for(int i = 0; i < 200 && running; i++) { /* bounded: 200 polls of at most 50 ms */
+      curl_multi_perform(m, &running);
+      if(running)
+        curl_multi_poll(m, NULL, 0, 50, NULL);
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &slow.status);
+    ck_assert_msg(slow.status == 502 && strstr(slow.body, "\"webhookStatusCode\":200"),
+                  "%ld %s", slow.status, slow.body); /* /slow's own answer: text */
+    curl_multi_remove_handle(m, c);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
+    curl_multi_cleanup(m);
+  }
   ck_assert_int_eq(tproc_stop(&daemon_, 10000), 0);
   ck_assert(!tproc_log_has(&daemon_, TOKEN));
 }

@@ -399,6 +399,26 @@ START_TEST(tls_with_a_client_certificate_and_a_token)
 }
 END_TEST
 
+START_TEST(past_max_connections_a_caller_is_closed_at_once)
+{
+  struct listen_opts o = {.listen = "127.0.0.1:0", .max_connections = 1};
+  int port = start(&o, 0), first = dial(port), second;
+  static char buf[4096];
+  bool closed;
+
+  send_all(first, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_answers(first, 1, buf, sizeof(buf), &closed); /* the first is in */
+  ck_assert_msg(answers_in(buf) == 1, "%s", buf);
+  second = dial(port);
+  ck_assert(closes(second));
+  close(second);
+  send_all(first, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n"); /* still served */
+  read_answers(first, 1, buf, sizeof(buf), &closed);
+  ck_assert_msg(strstr(buf, "\"target\":\"/again\""), "%s", buf);
+  close(first);
+}
+END_TEST
+
 START_TEST(unusable_tls_material_is_refused_with_the_fix)
 {
   static const struct h1server_hooks hooks = {on_request, on_refused, on_gone};
@@ -437,6 +457,7 @@ int main(void)
   tcase_add_test(tc, bad_requests_are_refused_and_closed);
   tcase_add_test(tc, a_caller_that_leaves_or_idles_is_let_go);
   tcase_add_test(tc, tls_with_a_client_certificate_and_a_token);
+  tcase_add_test(tc, past_max_connections_a_caller_is_closed_at_once);
   tcase_add_test(tc, unusable_tls_material_is_refused_with_the_fix);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
