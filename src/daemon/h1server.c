@@ -63,6 +63,7 @@ struct h1client {
   int fd;
   SSL *ssl;
   bool handshaken, verified; /* verified: a client certificate the CA signed */
+  bool failed;               /* TLS or the socket failed: no close_notify */
   bool busy, dead, want_write, close_after, keep_alive, expect_continue;
   bool in_request; /* the parser is in a request's head or body */
   bool head_only;  /* a HEAD request: the answer has no body */
@@ -181,7 +182,7 @@ static void client_free(struct h1client *c)
   s->n_conns--;
   sdc_pool_unwatch(s->loop, c->fd);
   if(c->ssl) {
-    if(c->handshaken)
+    if(c->handshaken && !c->failed)
       SSL_shutdown(c->ssl); /* close_notify, if the socket takes it */
     SSL_free(c->ssl);
   }
@@ -239,6 +240,7 @@ static bool flush(struct h1client *c)
           return true;
         }
         ERR_clear_error();
+        c->failed = true;
         return false;
       }
     } else {
@@ -525,6 +527,7 @@ static bool handshake(struct h1client *c)
   if(rc == 1) {
     X509 *peer;
     c->handshaken = true;
+    watch(c, false);
     if(c->s->mtls && (peer = SSL_get1_peer_certificate(c->ssl))) {
       c->verified = SSL_get_verify_result(c->ssl) == X509_V_OK;
       X509_free(peer);
@@ -540,6 +543,7 @@ static bool handshake(struct h1client *c)
     return true;
   default: /* a caller that does not speak TLS, or gives up */
     ERR_clear_error();
+    c->failed = true;
     return false;
   }
 }
@@ -557,8 +561,9 @@ static int read_some(struct h1client *c, char *buf, size_t cap, size_t *n)
     case SSL_ERROR_WANT_WRITE:
       watch(c, true);
       return 0;
-    default:
+    default: /* gone, or broken */
       ERR_clear_error();
+      c->failed = true;
       return -1;
     }
   }
@@ -618,15 +623,20 @@ static void serve_input(struct h1client *c)
     }
   }
 }
+
 static void client_io(struct h1client *c, short revents)
 {
   c->busy = true;
   if(c->ssl && !c->handshaken && !handshake(c))
     client_end(c);
   if(!c->dead && c->handshaken) {
+    /* writable with nothing to write: OpenSSL's read wanted to write */
+    bool read_again = (revents & POLLOUT) && !c->out.len;
     if(c->out.len && (revents & POLLOUT) && !flush(c))
       client_end(c);
-    if(!c->dead && (revents & (POLLIN | POLLHUP | POLLERR)))
+    if(read_again)
+      watch(c, false);
+    if(!c->dead && (read_again || (revents & (POLLIN | POLLHUP | POLLERR))))
       serve_input(c);
   }
   c->busy = false;

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,8 @@ END_TEST
 int main(void)
 {
   Suite *s = suite_create("h1server");
+
+  signal(SIGPIPE, SIG_IGN); /* as `sdconnect serve` runs it */
   TCase *tc = tcase_create("h1server");
 
   tproc_secret("the test token", TOKEN);
