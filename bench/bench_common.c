@@ -184,6 +184,45 @@ static long own_rss_kib(pid_t pid, pid_t *ppid)
   return kib;
 }
 
+/* utime + stime of one process in seconds, and its parent's pid */
+static double own_cpu_s(pid_t pid, pid_t *ppid)
+{
+  char path[64], line[1024];
+  unsigned long ut = 0, st = 0;
+  int pp = 0;
+  const char *p;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  if(!(f = fopen(path, "r")))
+    return -1;
+  p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL; /* past the name */
+  fclose(f);
+  if(!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut,
+                  &st) != 3)
+    return -1;
+  *ppid = pp;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double cpu_seconds(pid_t pid)
+{
+  pid_t ppid;
+  double s = own_cpu_s(pid, &ppid);
+  DIR *d = s >= 0 ? opendir("/proc") : NULL;
+  struct dirent *e;
+
+  while(d && (e = readdir(d))) {
+    pid_t child = (pid_t)strtol(e->d_name, NULL, 10);
+    double k;
+    if(child > 0 && child != pid && (k = own_cpu_s(child, &ppid)) > 0 && ppid == pid)
+      s += k;
+  }
+  if(d)
+    closedir(d);
+  return s;
+}
+
 long rss_kib(pid_t pid)
 {
   pid_t ppid;

@@ -53,6 +53,8 @@ void stop_proc(pid_t pid);
 pid_t start_echo(int *port);
 /* Resident KiB of `pid` and its children (nginx's workers); -1: gone. */
 long rss_kib(pid_t pid);
+/* CPU seconds (user + system) `pid` and its children have used; -1: gone. */
+double cpu_seconds(pid_t pid);
 
 /* A channel with its own connection (local subchannel pool). */
 grpc_channel *channel(int port);

@@ -16,7 +16,10 @@
  *     `keepalive`, proxy_ssl_verify on, proxy_ssl_name the webhook's host.
  *   - The load: wrk (one thread, CPU 0, beside the webhook, the same for
  *     every row), POSTing a WebhookRequest over keep-alive TLS.
- * Also: each one's added latency at p50/p99 over direct (wrk's own
+ * Also: the CPU time each proxy spends per call (its process and children,
+ * user + system, over the run): the rate one core allows, which is what
+ * the calls/s show only while the proxy, not wrk and the webhook on CPU 0,
+ * is the limit; each one's added latency at p50/p99 over direct (wrk's own
  * percentiles), and the resident memory of the gateway and of the nginx
  * proxy with 1,000 callers connected and calling at once.
  * Needs nginx and wrk (Debian: nginx-light wrk). Everything listens on
@@ -106,6 +109,12 @@ static double figure(const char *out, const char *label)
   else if(!strcmp(unit, "s"))
     v *= 1000;
   return v;
+}
+
+/* CPU microseconds per call of a run that took `cpu_s` seconds of CPU */
+static double per_call_us(double cpu_s, const struct wrk_result *r)
+{
+  return r->rps > 0 && cpu_s >= 0 ? cpu_s * 1e6 / (r->rps * seconds) : 0;
 }
 
 /* wrk POSTing a WebhookRequest to `url` with `conns` connections for
@@ -224,6 +233,7 @@ int main(int argc, char **argv)
   int hook_port, proxy_port, gw_port, rc = 1;
   pid_t hook = -1, proxy = -1, gw = -1;
   double gw_rps[MAX_ROUNDS], nx_rps[MAX_ROUNDS], dir_rps[MAX_ROUNDS];
+  double gw_cpu[MAX_ROUNDS], nx_cpu[MAX_ROUNDS]; /* the proxy's CPU us per call */
   double gw_p50[MAX_ROUNDS], nx_p50[MAX_ROUNDS], dir_p50[MAX_ROUNDS];
   double gw_p99[MAX_ROUNDS], nx_p99[MAX_ROUNDS], dir_p99[MAX_ROUNDS];
   long errors = 0, gw_rss = 0, nx_rss = 0, gw_idle = 0, nx_idle = 0;
@@ -335,16 +345,21 @@ int main(int argc, char **argv)
 
   for(int r = 0; r < rounds; r++) { /* warm, then alternate */
     struct wrk_result g, x, d;
+    double cpu;
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/v1/webhooks/bench", gw_port);
     if(r == 0)
       run_wrk(url, callers, 1, 0, NULL, &g);
+    cpu = cpu_seconds(gw);
     if(run_wrk(url, callers, seconds, 0, NULL, &g))
       goto wrk_failed;
+    gw_cpu[r] = per_call_us(cpu_seconds(gw) - cpu, &g);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/v1/webhooks/bench", proxy_port);
     if(r == 0)
       run_wrk(url, callers, 1, 0, NULL, &x);
+    cpu = cpu_seconds(proxy);
     if(run_wrk(url, callers, seconds, 0, NULL, &x))
       goto wrk_failed;
+    nx_cpu[r] = per_call_us(cpu_seconds(proxy) - cpu, &x);
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/hook", hook_port);
     if(run_wrk(url, callers, seconds, 0, NULL, &d))
       goto wrk_failed;
@@ -364,6 +379,7 @@ int main(int argc, char **argv)
     double g = med(gw_rps, rounds), x = med(nx_rps, rounds), d = med(dir_rps, rounds);
     double g50 = med(gw_p50, rounds), x50 = med(nx_p50, rounds), d50 = med(dir_p50, rounds);
     double g99 = med(gw_p99, rounds), x99 = med(nx_p99, rounds), d99 = med(dir_p99, rounds);
+    double gc = med(gw_cpu, rounds), xc = med(nx_cpu, rounds);
     printf("bench_gateway: %d callers over keep-alive TLS, %d s x %d rounds (medians); "
            "webhook and wrk on CPU 0, the proxy on CPU 1\n\n", callers, seconds, rounds);
     printf("%-46s %12s %9s %10s %10s\n", "", "calls/s", "vs nginx", "p50 ms", "p99 ms");
@@ -373,7 +389,10 @@ int main(int argc, char **argv)
            x, 1.0, x50, x99);
     printf("%-46s %12.0f %8.2fx %10.2f %10.2f\n", "ceiling: wrk directly against the webhook",
            d, x > 0 ? d / x : 0, d50, d99);
-    printf("\nadded latency over direct   gateway p50 %+.2f ms, p99 %+.2f ms; "
+    printf("\nCPU per call (the proxy's)   gateway %.1f us, nginx %.1f us: calls/s one core "
+           "allows, gateway %.0f, nginx %.0f (%.2fx)\n", gc, xc, gc > 0 ? 1e6 / gc : 0,
+           xc > 0 ? 1e6 / xc : 0, gc > 0 ? xc / gc : 0);
+    printf("added latency over direct   gateway p50 %+.2f ms, p99 %+.2f ms; "
            "nginx p50 %+.2f ms, p99 %+.2f ms\n", g50 - d50, g99 - d99, x50 - d50, x99 - d99);
     printf("%d callers at once            gateway %.0f calls/s, RSS %.1f MiB (idle %.1f); "
            "nginx %.0f calls/s, RSS %.1f MiB (idle %.1f)\n", BIG_CALLERS, big_gw.rps,
@@ -385,6 +404,9 @@ int main(int argc, char **argv)
     json_add("nginx_proxy_calls_per_s", x);
     json_add("direct_calls_per_s", d);
     json_add("gateway_vs_nginx", x > 0 ? g / x : 0);
+    json_add("gateway_cpu_us_per_call", gc);
+    json_add("nginx_cpu_us_per_call", xc);
+    json_add("gateway_vs_nginx_per_cpu", gc > 0 ? xc / gc : 0);
     json_add("gateway_p50_ms", g50);
     json_add("gateway_p99_ms", g99);
     json_add("nginx_p50_ms", x50);
