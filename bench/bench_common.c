@@ -163,8 +163,8 @@ pid_t start_echo(int *port)
   return pid;
 }
 
-/* VmRSS of one process and its parent's pid; -1 when gone */
-static long own_rss_kib(pid_t pid, pid_t *ppid)
+/* VmRSS (KiB) of one process and its parent's pid; -1 when gone */
+static double own_rss_kib(pid_t pid, pid_t *ppid)
 {
   char path[64], line[256];
   long kib = -1;
@@ -181,7 +181,7 @@ static long own_rss_kib(pid_t pid, pid_t *ppid)
     else if(!strncmp(line, "PPid:", 5))
       *ppid = (pid_t)strtol(line + 5, NULL, 10);
   fclose(f);
-  return kib;
+  return (double)kib;
 }
 
 /* utime + stime of one process in seconds, and its parent's pid */
@@ -205,42 +205,28 @@ static double own_cpu_s(pid_t pid, pid_t *ppid)
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-double cpu_seconds(pid_t pid)
+/* `of` a process plus `of` each of its children: nginx serves from its
+ * worker, not its master. -1 when the process is gone. */
+static double with_children(pid_t pid, double (*of)(pid_t, pid_t *))
 {
   pid_t ppid;
-  double s = own_cpu_s(pid, &ppid);
-  DIR *d = s >= 0 ? opendir("/proc") : NULL;
+  double sum = of(pid, &ppid), k;
+  DIR *d = sum >= 0 ? opendir("/proc") : NULL;
   struct dirent *e;
 
   while(d && (e = readdir(d))) {
     pid_t child = (pid_t)strtol(e->d_name, NULL, 10);
-    double k;
-    if(child > 0 && child != pid && (k = own_cpu_s(child, &ppid)) > 0 && ppid == pid)
-      s += k;
+    if(child > 0 && child != pid && (k = of(child, &ppid)) > 0 && ppid == pid)
+      sum += k;
   }
   if(d)
     closedir(d);
-  return s;
+  return sum;
 }
 
-long rss_kib(pid_t pid)
-{
-  pid_t ppid;
-  long kib = own_rss_kib(pid, &ppid);
-  DIR *d = kib >= 0 ? opendir("/proc") : NULL;
-  struct dirent *e;
+double cpu_seconds(pid_t pid) { return with_children(pid, own_cpu_s); }
 
-  /* and its children: nginx serves from its worker, not its master */
-  while(d && (e = readdir(d))) {
-    pid_t child = (pid_t)strtol(e->d_name, NULL, 10);
-    long k;
-    if(child > 0 && child != pid && (k = own_rss_kib(child, &ppid)) > 0 && ppid == pid)
-      kib += k;
-  }
-  if(d)
-    closedir(d);
-  return kib;
-}
+long rss_kib(pid_t pid) { return (long)with_children(pid, own_rss_kib); }
 
 /* ---- clients ------------------------------------------------------------- */
 grpc_channel *channel(int port)

@@ -11,6 +11,7 @@
  * the status page's list; the webhook probes. Every process is stopped by
  * its PID.
  */
+#include "answer.h"
 #include "certs.h"
 #include "proc.h"
 #include "run_all.h"
@@ -36,30 +37,10 @@ static char dir[64];
 static struct tproc sd, tls, daemon_;
 static int gw_port;
 
-/* What a request got back. */
-struct answer {
-  long status;
-  char body[16384];
-  size_t len;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-  struct answer *a = ud;
-  size_t take = size * n;
-
-  if(take > sizeof(a->body) - 1 - a->len)
-    take = sizeof(a->body) - 1 - a->len;
-  memcpy(a->body + a->len, p, take);
-  a->len += take;
-  a->body[a->len] = '\0';
-  return size * n;
-}
-
 /* An easy handle for `method` `path` on the gateway, as a client with
  * the client certificate (`with_cert`) and the token (`token`, or NULL). */
 static CURL *request(const char *method, const char *path, const char *body,
-                     const char *token, bool with_cert, struct answer *a,
+                     const char *token, bool with_cert, struct tanswer *a,
                      struct curl_slist **hl)
 {
   CURL *c = curl_easy_init();
@@ -73,7 +54,7 @@ static CURL *request(const char *method, const char *path, const char *body,
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tanswer_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
   if(with_cert) {
     snprintf(crt, sizeof(crt), "%s", tproc_path(dir, "client.pem"));
@@ -96,7 +77,7 @@ static CURL *request(const char *method, const char *path, const char *body,
 
 /* One request, waited for; its status. */
 static long send_one(const char *method, const char *path, const char *body,
-                     const char *token, bool with_cert, struct answer *a)
+                     const char *token, bool with_cert, struct tanswer *a)
 {
   struct curl_slist *hl = NULL;
   CURL *c = request(method, path, body, token, with_cert, a, &hl);
@@ -111,7 +92,7 @@ static long send_one(const char *method, const char *path, const char *body,
   return rc == CURLE_OK ? a->status : -1;
 }
 
-static long call(const char *id, const char *body, struct answer *a)
+static long call(const char *id, const char *body, struct tanswer *a)
 {
   char path[128];
 
@@ -120,7 +101,7 @@ static long call(const char *id, const char *body, struct answer *a)
 }
 
 /* The admin listener's `path` (plain HTTP on 127.0.0.1). */
-static void admin_get(const char *path, struct answer *a)
+static void admin_get(const char *path, struct tanswer *a)
 {
   CURL *c = curl_easy_init();
   char url[128];
@@ -130,7 +111,7 @@ static void admin_get(const char *path, struct answer *a)
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tanswer_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
   ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
   curl_easy_cleanup(c);
@@ -139,7 +120,7 @@ static void admin_get(const char *path, struct answer *a)
 /* Wait (bounded: 20 s) until /metrics holds `want`. */
 static void wait_metric(const char *want)
 {
-  struct answer a;
+  struct tanswer a;
 
   for(int i = 0; i < 100; i++) {
     admin_get("/metrics", &a);
@@ -274,7 +255,7 @@ static void start_daemon(void)
 
 START_TEST(the_gateway_forwards_as_dialogflow_calls)
 {
-  struct answer a;
+  struct tanswer a;
   json_t *j;
 
   start_daemon();
@@ -328,7 +309,7 @@ START_TEST(the_gateway_forwards_as_dialogflow_calls)
   {
     CURLM *m = curl_multi_init();
     CURL *c[3];
-    struct answer ans[3];
+    struct tanswer ans[3];
     struct curl_slist *hl[3];
     int running = 1, busy = 0, made = 0;
     for(int i = 0; i < 3; i++) {
@@ -399,7 +380,7 @@ START_TEST(the_gateway_forwards_as_dialogflow_calls)
    * cleanly once the call has reported; and no secret in anything it said */
   {
     CURLM *m = curl_multi_init();
-    struct answer slow;
+    struct tanswer slow;
     struct curl_slist *hl;
     CURL *c = request("POST", "/v1/webhooks/slow", "{}", TOKEN, true, &slow, &hl);
     int running = 1;

@@ -7,6 +7,7 @@
  * libcurl over TLS with a certificate made here (mTLS, a bearer token).
  */
 #define _DEFAULT_SOURCE /* usleep */
+#include "answer.h"
 #include "certs.h"
 #include "h1server.h"
 #include "proc.h"
@@ -315,27 +316,9 @@ START_TEST(a_caller_that_leaves_or_idles_is_let_go)
 }
 END_TEST
 
-struct body {
-  char text[1024];
-  size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-  struct body *b = ud;
-  size_t k = size * n;
-
-  if(k > sizeof(b->text) - 1 - b->len)
-    k = sizeof(b->text) - 1 - b->len;
-  memcpy(b->text + b->len, p, k);
-  b->len += k;
-  b->text[b->len] = '\0';
-  return size * n;
-}
-
 /* POST /tls over TLS (CA-verified), with a client certificate or not and
  * a token or not; the status, the body in `b`. */
-static long tls_post(int port, bool client_cert, const char *token, struct body *b)
+static long tls_post(int port, bool client_cert, const char *token, struct tanswer *b)
 {
   CURL *e = curl_easy_init();
   struct curl_slist *h = NULL;
@@ -348,7 +331,7 @@ static long tls_post(int port, bool client_cert, const char *token, struct body 
   curl_easy_setopt(e, CURLOPT_CAINFO, tproc_path(dir, "ca.pem"));
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{}");
   curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tanswer_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
   if(client_cert) {
     curl_easy_setopt(e, CURLOPT_SSLCERT, tproc_path(dir, "client.pem"));
@@ -368,32 +351,22 @@ static long tls_post(int port, bool client_cert, const char *token, struct body 
 
 START_TEST(tls_with_a_client_certificate_and_a_token)
 {
-  struct tcert_opts ca_o = {"h1 test CA", NULL, -1, 30, true, false};
-  struct tcert_opts srv_o = {"127.0.0.1", "IP:127.0.0.1", -1, 30, false, false};
-  struct tcert_opts cl_o = {"caller", NULL, -1, 30, false, true};
-  struct tcert *ca = tcert_new(&ca_o, NULL), *s = tcert_new(&srv_o, ca);
-  struct tcert *cl = tcert_new(&cl_o, ca);
   struct listen_opts o = {.listen = "127.0.0.1:0", .token = TOKEN};
-  struct body b;
+  struct tanswer b;
   int port;
 
-  tcert_write(ca, dir, "ca");
-  tcert_write(s, dir, "server");
-  tcert_write(cl, dir, "client");
-  tcert_free(ca);
-  tcert_free(s);
-  tcert_free(cl);
+  ck_assert_int_eq(tcert_write_trio(dir, "127.0.0.1", "IP:127.0.0.1"), 0);
   o.cert_pem = tcert_slurp(tproc_path(dir, "server.pem"));
   o.key_pem = tcert_slurp(tproc_path(dir, "server.key"));
   o.client_ca_pem = tcert_slurp(tproc_path(dir, "ca.pem"));
   port = start(&o, 0);
   ck_assert_int_eq(tls_post(port, true, TOKEN, &b), 200);
-  ck_assert_msg(strstr(b.text, "\"target\":\"/tls\""), "%s", b.text);
+  ck_assert_msg(strstr(b.body, "\"target\":\"/tls\""), "%s", b.body);
   ck_assert_int_eq(tls_post(port, false, TOKEN, &b), 403);
-  ck_assert_ptr_nonnull(strstr(b.text, "client certificate"));
+  ck_assert_ptr_nonnull(strstr(b.body, "client certificate"));
   ck_assert_int_eq(tls_post(port, true, "wrong", &b), 401);
   ck_assert_int_eq(tls_post(port, true, NULL, &b), 401);
-  ck_assert_ptr_null(strstr(b.text, TOKEN));
+  ck_assert_ptr_null(strstr(b.body, TOKEN));
   free(o.cert_pem);
   free(o.key_pem);
   free(o.client_ca_pem);

@@ -151,3 +151,22 @@ char *tcert_slurp(const char *path)
   fclose(f);
   return buf;
 }
+
+int tcert_write_trio(const char *dir, const char *server_cn, const char *server_san)
+{
+  struct tcert_opts ca_o = {"test CA", NULL, -1, 30, true, false};
+  struct tcert_opts srv_o = {server_cn, server_san, -1, 30, false, false};
+  struct tcert_opts cl_o = {"test client", NULL, -1, 30, false, true};
+  struct tcert *ca = tcert_new(&ca_o, NULL);
+  struct tcert *srv = ca ? tcert_new(&srv_o, ca) : NULL;
+  struct tcert *cl = ca ? tcert_new(&cl_o, ca) : NULL;
+  int rc = ca && srv && cl && !tcert_write(ca, dir, "ca") && !tcert_write(srv, dir, "server") &&
+                   !tcert_write(cl, dir, "client")
+               ? 0
+               : -1;
+
+  tcert_free(ca);
+  tcert_free(srv);
+  tcert_free(cl);
+  return rc;
+}

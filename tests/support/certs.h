@@ -27,6 +27,10 @@ int tcert_write_encrypted_key(const struct tcert *c, const char *dir,
 /* Write <dir>/<name>.der: the certificate in DER. */
 int tcert_write_der(const struct tcert *c, const char *dir, const char *name);
 void tcert_free(struct tcert *c);
+/* A CA, a server certificate it signed (`server_cn`, SAN `server_san`)
+ * and a client certificate it signed, written to `dir` as ca, server and
+ * client (.pem and .key). 0, or -1. */
+int tcert_write_trio(const char *dir, const char *server_cn, const char *server_san);
 
 /* Read a whole file into a malloc'd string (NULL on error). */
 char *tcert_slurp(const char *path);
