@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The daemon's HTTP listeners, served by libmicrohttpd (Debian
+ * The daemon's admin listener, served by libmicrohttpd (Debian
  * libmicrohttpd-dev): a maintained HTTP/1.1 server that can be driven from
- * someone else's event loop. Each runs with its own epoll set and no
- * thread of its own; the epoll descriptor joins the pool's poll
- * (sdc_pool_watch), and MHD_run() serves what is ready, so listeners share
- * the daemon's one loop.
+ * someone else's event loop. It runs with its own epoll set and no thread
+ * of its own; the epoll descriptor joins the pool's poll (sdc_pool_watch),
+ * and MHD_run() serves what is ready, so it shares the daemon's one loop.
+ * (The gateway, on every call's path, has its own server: h1server.c.)
  *
  * The listening socket is made here (any HOST:PORT, port 0 for a free one)
  * and handed over. TLS and mTLS are libmicrohttpd's (GnuTLS); a bearer
@@ -204,9 +204,9 @@ int listener_start(struct listener *l, sdc_pool *loop, const struct listen_opts 
     return -1;
   }
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->listen_fd, NULL};
-  /* a request's headers are small (a large body is read into a buffer of
-   * the gateway's): 8 KiB a connection (libmicrohttpd clears it for every
-   * request), not its default 32 */
+  /* a request's headers are small (no request here has a body to speak
+   * of): 8 KiB a connection (libmicrohttpd clears it for every request),
+   * not its default 32 */
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 8192, NULL};
   /* an idle client connection is closed after this long */
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, NULL};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* An HTTP listener of the daemon (the admin listener, the gateway):
- * libmicrohttpd driven from the daemon's one loop, with TLS, mTLS or a
- * bearer token as configured. */
+/* The daemon's admin listener: libmicrohttpd driven from the daemon's one
+ * loop, with TLS, mTLS or a bearer token as configured. What a listener is
+ * started with (listen_opts), its socket and the token check are shared
+ * with the gateway's own server (h1server.c). */
 #ifndef SDC_DAEMON_LISTENER_H
 #define SDC_DAEMON_LISTENER_H
 
@@ -18,7 +19,7 @@ struct listen_opts {
   char *cert_pem, *key_pem; /* TLS, or NULL */
   char *client_ca_pem;      /* mTLS: client certificates from this CA */
   char *token;              /* require "Authorization: Bearer <token>" */
-  unsigned max_connections; /* 0: libmicrohttpd's default */
+  unsigned max_connections; /* 0: the server's default (the gateway: none) */
 };
 
 /* Read the files into `o` (token: its first line). 0, or -1 (logged,
