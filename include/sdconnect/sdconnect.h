@@ -7,6 +7,7 @@
 #define SDCONNECT_H
 
 #include <sdconnect/common.h>
+#include <sdconnect/diagnose.h>
 #include <sdconnect/metrics.h>
 #include <sdconnect/pool.h>
 #include <sdconnect/probe.h>

@@ -12,5 +12,6 @@ int cmd_probe(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 #endif

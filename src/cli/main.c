@@ -31,6 +31,7 @@ static const char usage[] =
     "  serve       run checks on their periods; metrics and results\n"
     "  status      what the daemon's history says: up/down, uptime, failures\n"
     "  call        call a Dialogflow CX webhook as Dialogflow would; -v every layer\n"
+    "  diagnose    say what is wrong on the path to a private webhook, and the fix\n"
     "\n"
     "Run 'sdconnect COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
@@ -53,6 +54,7 @@ static const struct command {
     {"config", cmd_config, 1},
     {"status", cmd_status, 1},
     {"call", cmd_call, 1},
+    {"diagnose", cmd_diagnose, 1},
     {"serve", sdc_daemon_serve, 0}, /* blocks signals before threads start */
 };
 

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Diagnose the private path Google's services take to a webhook or an
+ * uptime check: the configuration, the Service Directory entry, the
+ * endpoints (address, network, port), walked in that order, each finding
+ * with a stable code and a concrete fix. docs/diagnose.md lists the codes.
+ */
+#ifndef SDCONNECT_DIAGNOSE_H
+#define SDCONNECT_DIAGNOSE_H
+
+#include <sdconnect/resolver.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sdc_diag_level {
+  SDC_DIAG_OK = 0,   /*!< checked and fine */
+  SDC_DIAG_WARN = 1, /*!< works, but not as Google's service would see it */
+  SDC_DIAG_FAIL = 2, /*!< Google's service would fail here */
+  SDC_DIAG_SKIP = 3  /*!< not checked: an earlier step failed */
+} sdc_diag_level;
+
+/*! One finding: borrowed from its report. */
+typedef struct sdc_diag_finding {
+  const char *step;  /*!< "config", "directory", "endpoints" */
+  const char *code;  /*!< stable, e.g. "SD_SERVICE_NOT_FOUND" */
+  sdc_diag_level level;
+  const char *subject; /*!< what it is about (a name, an endpoint), or "" */
+  const char *what;  /*!< what was found, one line */
+  const char *fix;   /*!< the concrete fix; "" for ok and skip */
+} sdc_diag_finding;
+
+typedef struct sdc_diag_opts sdc_diag_opts;
+typedef struct sdc_diag_report sdc_diag_report;
+
+/*! SDC_OK or SDC_ENOMEM. Defaults: no lab, 3 s per connect. */
+SDC_EXTERN sdc_status sdc_diag_opts_new(sdc_diag_opts **out);
+SDC_EXTERN void sdc_diag_opts_free(sdc_diag_opts *o); /* NULL ok */
+/*! The service (projects/P/locations/L/namespaces/N/services/S) and the
+ *  URL Google's service calls (https://HOST[:PORT]/...). Copied.
+ *  SDC_OK, SDC_EINVAL (NULL), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *service,
+                                               const char *url);
+/*! The location the caller lives in (a Dialogflow agent's), or NULL: the
+ *  service must be in it. Copied. SDC_OK, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location);
+/*! A local rehearsal: loopback addresses count as private. */
+SDC_EXTERN void sdc_diag_opts_set_lab(sdc_diag_opts *o, int lab);
+/*! How long a TCP connect may take before it counts as dropped. */
+SDC_EXTERN void sdc_diag_opts_set_connect_timeout_ms(sdc_diag_opts *o, uint64_t ms);
+
+/*! Walk the path with `r` (borrowed; the directory to ask) and report.
+ *  Blocks (directory calls, TCP connects): not for an event loop's
+ *  thread. A finding is a result, not an error.
+ *  \return SDC_OK with *out set (free with sdc_diag_report_free()),
+ *  SDC_EINVAL (no target set), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diagnose(sdc_resolver *r, const sdc_diag_opts *o,
+                                   sdc_diag_report **out);
+
+/*! A report made of one finding (a configuration that did not load, say),
+ *  for callers that find something before sdc_diagnose() can run. */
+SDC_EXTERN sdc_status sdc_diag_report_one(const char *step, const char *code,
+                                          sdc_diag_level level, const char *subject,
+                                          const char *what, const char *fix,
+                                          sdc_diag_report **out);
+SDC_EXTERN size_t sdc_diag_report_count(const sdc_diag_report *r);
+SDC_EXTERN const sdc_diag_finding *sdc_diag_report_get(const sdc_diag_report *r, size_t i);
+/*! How many findings are FAIL or WARN (0: all good). */
+SDC_EXTERN size_t sdc_diag_report_problems(const sdc_diag_report *r);
+/*! {"findings": [{step, code, level, subject, what, fix}], "problems": N}
+ *  as text to free with sdc_free(); NULL when out of memory. */
+SDC_EXTERN char *sdc_diag_report_json(const sdc_diag_report *r);
+SDC_EXTERN const char *sdc_diag_level_name(sdc_diag_level l); /* "ok", "warn", ... */
+SDC_EXTERN void sdc_diag_report_free(sdc_diag_report *r); /* NULL ok */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SDCONNECT_DIAGNOSE_H */

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sdconnect diagnose: walk the path Google's service takes to a private
+ * webhook (the configuration, the directory, the endpoints) and say what
+ * is wrong and how to fix it. One line per finding, with its stable code
+ * (docs/diagnose.md) and a `fix:` line; --json gives the same findings.
+ * Exit status: 0 all good, 3 findings, 2 a bad flag, 1 another failure.
+ */
+#include "cmds.h"
+
+#include "msgs.h"
+#include "opts.h"
+
+#include <sdconnect/sdconnect.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "diagnose"
+
+static void print_text(const char *title, const sdc_diag_report *rep)
+{
+  static const char *const marks[] = {"[ok]  ", "[warn]", "[FAIL]", "[skip]"};
+
+  printf("diagnose %s\n", title);
+  for(size_t i = 0; i < sdc_diag_report_count(rep); i++) {
+    const sdc_diag_finding *f = sdc_diag_report_get(rep, i);
+    printf("%s %-9s %s%s%s: %s\n", marks[f->level], f->step, f->code, *f->subject ? "  " : "",
+           f->subject, f->what);
+    if(*f->fix)
+      printf("       fix: %s\n", f->fix);
+  }
+  if(sdc_diag_report_problems(rep))
+    printf("%zu problem%s found\n", sdc_diag_report_problems(rep),
+           sdc_diag_report_problems(rep) == 1 ? "" : "s");
+  else
+    printf("nothing wrong found\n");
+}
+
+static int report(bool json, const char *title, const sdc_diag_report *rep)
+{
+  if(json) {
+    char *text = sdc_diag_report_json(rep);
+    if(!text) {
+      cli_error(CMD, "out of memory");
+      return 1;
+    }
+    printf("%s\n", text);
+    sdc_free(text);
+  } else {
+    print_text(title, rep);
+  }
+  return sdc_diag_report_problems(rep) ? 3 : 0;
+}
+
+/* The webhook file did not load: that is the finding. */
+static int config_finding(bool json, const char *path, const char *errs)
+{
+  sdc_diag_report *rep = NULL;
+  char what[1200];
+  int rc;
+
+  snprintf(what, sizeof(what), "%.1100s", errs && *errs ? errs : "the file does not load");
+  what[strcspn(what, "\n")] = '\0'; /* the first problem; the rest follow it */
+  if(sdc_diag_report_one("config", "CONFIG_INVALID", SDC_DIAG_FAIL, path, what,
+                         "correct the field named (file:line:column); fields use Dialogflow "
+                         "CX's REST names (sdconnect-webhook.yaml(5)); `sdconnect call` "
+                         "prints every problem", &rep)) {
+    cli_error(CMD, "out of memory");
+    return 1;
+  }
+  rc = report(json, path, rep);
+  sdc_diag_report_free(rep);
+  return rc;
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+  struct dir_flags sf = {0};
+  const char *webhook_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
+             *timeout = NULL;
+  bool lab = false;
+  struct flag own[] = {
+      {.name = "webhook", .value = &webhook_file, .help = "FILE  a file of Dialogflow CX "
+       "Webhook resources: diagnose the path to one"},
+      {.name = "id", .value = &which, .help = "ID  which webhook of the file (when it holds "
+       "several)"},
+      {.name = "environment", .value = &environment, .help = "ENV  with this environment's "
+       "webhookOverrides"},
+      {.name = "url", .value = &url, .help = "URL  with SERVICE: the URL Google's service "
+       "calls (its host is the TLS name)"},
+      {.name = "lab", .set = &lab, .help = "a local rehearsal: loopback addresses count as "
+       "private"},
+      {.name = "connect-timeout", .value = &timeout, .help = "DURATION  how long a TCP "
+       "connect may take before it counts as dropped (default 3s)"},
+      {0}};
+  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
+  struct parsed p;
+  sdc_webhook_set *set = NULL;
+  const sdc_webhook *w = NULL;
+  sdc_diag_opts *o = NULL;
+  sdc_diag_report *rep = NULL;
+  sdc_resolver *r = NULL;
+  const char *service, *title;
+  char *errs = NULL;
+  uint64_t connect_ms = 3000;
+  int rc = opts_parse(CMD, argc, argv, 1, tables, &p);
+  sdc_status st;
+
+  if(rc)
+    return rc;
+  if(p.help) {
+    printf("Usage: sdconnect diagnose --webhook FILE [--id ID] [OPTIONS]\n"
+           "       sdconnect diagnose SERVICE --url URL [OPTIONS]\n\n"
+           "Walk the path Google's service takes to a private webhook: the\n"
+           "configuration, the Service Directory service (which part is missing, and\n"
+           "names one or two edits away), and each endpoint (an address, a private one,\n"
+           "the network it is in, the port open: refused and dropped told apart).\n"
+           "Each finding has a stable code (docs/diagnose.md) and a concrete fix.\n"
+           "Exit status: 0 nothing wrong, 3 findings, 2 a bad flag, 1 another failure.\n\n"
+           "Options:\n");
+    opts_help(tables);
+    return 0;
+  }
+  if(timeout && (!parse_duration_ms(timeout, &connect_ms) || !connect_ms ||
+                 connect_ms > 60000))
+    return usage_error(CMD, "--connect-timeout: '%s' is not a duration from 1ms to 60s "
+                       "(e.g. 3s, 500ms)", timeout);
+  if(!webhook_file == !(p.n_pos == 1) || p.n_pos > 1)
+    return usage_error(CMD, "give --webhook FILE, or one SERVICE with --url URL");
+  if(webhook_file && url)
+    return usage_error(CMD, "--url goes with SERVICE; a webhook file has its own URL");
+  if(!webhook_file && !url)
+    return usage_error(CMD, "SERVICE needs --url URL: the URL Google's service calls");
+  if(webhook_file) {
+    st = sdc_webhooks_load_file(webhook_file, environment, &set, &errs);
+    if(st == SDC_ENOMEM || st == SDC_EIO) {
+      cli_error(CMD, "%s: %s", webhook_file, errs && *errs ? errs : sdc_strerror(st));
+      sdc_free(errs);
+      return st == SDC_EIO ? 2 : 1;
+    }
+    if(st) {
+      rc = config_finding(sf.json, webhook_file, errs);
+      sdc_free(errs);
+      return rc;
+    }
+    w = which ? sdc_webhook_set_find(set, which)
+              : sdc_webhook_set_count(set) == 1 ? sdc_webhook_set_get(set, 0) : NULL;
+    if(!w) {
+      rc = usage_error(CMD, which ? "%s holds no webhook '%s'"
+                                  : "%s holds several webhooks; say which with --id%s",
+                       webhook_file, which ? which : "");
+      sdc_webhook_set_free(set);
+      return rc;
+    }
+    if(!(service = sdc_webhook_service(w))) {
+      rc = usage_error(CMD, "webhook '%s' is not a Service Directory webhook (no "
+                       "serviceDirectory): Google calls its URL over the internet, which "
+                       "this does not diagnose", sdc_webhook_id(w));
+      sdc_webhook_set_free(set);
+      return rc;
+    }
+    url = sdc_webhook_uri(w);
+    title = sdc_webhook_id(w);
+  } else {
+    service = p.pos[0];
+    title = service;
+  }
+  if((rc = cli_resolver_new(&sf, CMD, &r)))
+    goto out;
+  rc = 1;
+  if(sdc_diag_opts_new(&o) || sdc_diag_opts_set_target(o, service, url))
+    goto oom;
+  sdc_diag_opts_set_lab(o, lab);
+  sdc_diag_opts_set_connect_timeout_ms(o, connect_ms);
+  if((st = sdc_diagnose(r, o, &rep)))
+    goto oom;
+  rc = report(sf.json, title, rep);
+  goto out;
+oom:
+  cli_error(CMD, "out of memory");
+out:
+  sdc_diag_report_free(rep);
+  sdc_diag_opts_free(o);
+  sdc_resolver_free(r);
+  sdc_webhook_set_free(set);
+  return rc;
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sdc_diagnose(): the configuration, then the directory, then the
+ * endpoints, as Google's service meets them; the report and its JSON.
+ */
+#include "diagnose/diag.h"
+
+#include "core/core.h"
+
+#include <jansson.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define STEP "config"
+
+/* ---- options -------------------------------------------------------------- */
+sdc_status sdc_diag_opts_new(sdc_diag_opts **out)
+{
+  if(!out)
+    return SDC_EINVAL;
+  if(!(*out = sdc__calloc(1, sizeof(**out))))
+    return SDC_ENOMEM;
+  (*out)->connect_ms = 3000;
+  return SDC_OK;
+}
+
+void sdc_diag_opts_free(sdc_diag_opts *o)
+{
+  if(!o)
+    return;
+  sdc_free(o->service);
+  sdc_free(o->url);
+  sdc_free(o->location);
+  sdc_free(o);
+}
+
+static sdc_status set_copy(char **slot, const char *s)
+{
+  char *c = s ? sdc__strdup(s) : NULL;
+
+  if(s && !c)
+    return SDC_ENOMEM;
+  sdc_free(*slot);
+  *slot = c;
+  return SDC_OK;
+}
+
+sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *service, const char *url)
+{
+  if(!o || !service || !url)
+    return SDC_EINVAL;
+  return set_copy(&o->service, service) ? SDC_ENOMEM : set_copy(&o->url, url);
+}
+
+sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location)
+{
+  return o ? set_copy(&o->location, location) : SDC_EINVAL;
+}
+
+void sdc_diag_opts_set_lab(sdc_diag_opts *o, int lab)
+{
+  if(o)
+    o->lab = lab != 0;
+}
+
+void sdc_diag_opts_set_connect_timeout_ms(sdc_diag_opts *o, uint64_t ms)
+{
+  if(o && ms)
+    o->connect_ms = ms;
+}
+
+/* ---- the report ------------------------------------------------------------ */
+void diag_add(sdc_diag_report *r, const char *step, const char *code, sdc_diag_level level,
+              const char *subject, const char *what, const char *fix)
+{
+  sdc_diag_finding *f;
+
+  if(r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    sdc_diag_finding *g = sdc__realloc(r->items, cap * sizeof(*g));
+    if(!g) {
+      r->oom = true;
+      return;
+    }
+    r->items = g;
+    r->cap = cap;
+  }
+  f = &r->items[r->n];
+  f->step = step; /* static strings */
+  f->code = code;
+  f->level = level;
+  f->subject = sdc__strdup(subject ? subject : "");
+  f->what = sdc__strdup(what ? what : "");
+  f->fix = sdc__strdup(fix ? fix : "");
+  if(!f->subject || !f->what || !f->fix) {
+    sdc_free((char *)f->subject);
+    sdc_free((char *)f->what);
+    sdc_free((char *)f->fix);
+    r->oom = true;
+    return;
+  }
+  r->n++;
+}
+
+void diag_addf(sdc_diag_report *r, const char *step, const char *code, sdc_diag_level level,
+               const char *subject, const char *fix, const char *fmt, ...)
+{
+  char what[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  diag_add(r, step, code, level, subject, what, fix);
+}
+
+sdc_status sdc_diag_report_one(const char *step, const char *code, sdc_diag_level level,
+                               const char *subject, const char *what, const char *fix,
+                               sdc_diag_report **out)
+{
+  sdc_diag_report *r;
+
+  if(!out || !step || !code)
+    return SDC_EINVAL;
+  if(!(r = sdc__calloc(1, sizeof(*r))))
+    return SDC_ENOMEM;
+  diag_add(r, step, code, level, subject, what, fix);
+  if(r->oom) {
+    sdc_diag_report_free(r);
+    return SDC_ENOMEM;
+  }
+  *out = r;
+  return SDC_OK;
+}
+
+size_t sdc_diag_report_count(const sdc_diag_report *r) { return r ? r->n : 0; }
+
+const sdc_diag_finding *sdc_diag_report_get(const sdc_diag_report *r, size_t i)
+{
+  return r && i < r->n ? &r->items[i] : NULL;
+}
+
+size_t sdc_diag_report_problems(const sdc_diag_report *r)
+{
+  size_t n = 0;
+
+  for(size_t i = 0; r && i < r->n; i++)
+    n += r->items[i].level == SDC_DIAG_FAIL || r->items[i].level == SDC_DIAG_WARN;
+  return n;
+}
+
+const char *sdc_diag_level_name(sdc_diag_level l)
+{
+  switch(l) {
+  case SDC_DIAG_OK: return "ok";
+  case SDC_DIAG_WARN: return "warn";
+  case SDC_DIAG_FAIL: return "fail";
+  case SDC_DIAG_SKIP: return "skip";
+  }
+  return "?";
+}
+
+char *sdc_diag_report_json(const sdc_diag_report *r)
+{
+  json_t *list = json_array(), *top;
+  char *text, *copy;
+
+  for(size_t i = 0; list && r && i < r->n; i++) {
+    const sdc_diag_finding *f = &r->items[i];
+    json_array_append_new(list, json_pack("{s:s s:s s:s s:s s:s s:s}", "step", f->step,
+                                          "code", f->code, "level",
+                                          sdc_diag_level_name(f->level), "subject",
+                                          f->subject, "what", f->what, "fix", f->fix));
+  }
+  top = list ? json_pack("{s:o s:I}", "findings", list, "problems",
+                         (json_int_t)sdc_diag_report_problems(r))
+             : NULL;
+  text = top ? json_dumps(top, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(top);
+  copy = text ? sdc__strdup(text) : NULL; /* freed with sdc_free() */
+  free(text);
+  return copy;
+}
+
+void sdc_diag_report_free(sdc_diag_report *r)
+{
+  if(!r)
+    return;
+  for(size_t i = 0; i < r->n; i++) {
+    sdc_free((char *)r->items[i].subject);
+    sdc_free((char *)r->items[i].what);
+    sdc_free((char *)r->items[i].fix);
+  }
+  sdc_free(r->items);
+  sdc_free(r);
+}
+
+/* ---- step 1: what the configuration names ---------------------------------------- */
+/* An id Service Directory takes: [a-z]([-a-z0-9]*[a-z0-9])?, at most 63. */
+static bool copy_id(const char *s, size_t len, char *out, size_t cap)
+{
+  if(!len || len > 63 || len >= cap || s[0] < 'a' || s[0] > 'z' || s[len - 1] == '-')
+    return false;
+  for(size_t i = 0; i < len; i++)
+    if(!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+      return false;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return true;
+}
+
+/* A project id or number ("example.com:proj" for domain-scoped ones). */
+static bool copy_project(const char *s, size_t len, char *out, size_t cap)
+{
+  if(!len || len >= cap || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.:") < len)
+    return false;
+  memcpy(out, s, len);
+  out[len] = '\0';
+  return true;
+}
+
+bool diag_parse_service(const char *name, struct sd_name *out)
+{
+  static const char *const keys[] = {"projects", "locations", "namespaces", "services"};
+  char *slots[] = {out->project, out->location, out->ns, out->service};
+  const char *p = name;
+
+  for(size_t i = 0; i < 4; i++) {
+    size_t kl = strlen(keys[i]), len;
+    if(strncmp(p, keys[i], kl) || p[kl] != '/')
+      return false;
+    p += kl + 1;
+    len = strcspn(p, "/");
+    if((i < 3) != (p[len] == '/'))
+      return false;
+    if(i == 0 ? !copy_project(p, len, out->project, sizeof(out->project))
+              : !copy_id(p, len, slots[i], 64))
+      return false;
+    p += len + (i < 3);
+  }
+  return true;
+}
+
+/* https://HOST[:PORT]/..., or http:// (an uptime check's) */
+static bool url_ok(const char *url)
+{
+  const char *h = !strncmp(url, "https://", 8) ? url + 8 : !strncmp(url, "http://", 7) ? url + 7
+                                                                                      : NULL;
+  return h && *h && *h != '/' && *h != ':' && !strpbrk(url, " \t\r\n");
+}
+
+static bool check_config(const struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_report *r)
+{
+  bool ok = true;
+
+  if(!diag_parse_service(o->service, n)) {
+    diag_addf(r, STEP, "SD_NAME_MALFORMED", SDC_DIAG_FAIL, o->service,
+              "use the service's full name, projects/PROJECT/locations/REGION/namespaces/"
+              "NAMESPACE/services/SERVICE (ids: lower-case letters, digits and '-', starting "
+              "with a letter; `sdconnect services` lists them)",
+              "'%.300s' is not a Service Directory service name", o->service);
+    return false;
+  }
+  if(o->location && *o->location && strcmp(o->location, n->location)) {
+    char fix[400];
+    snprintf(fix, sizeof(fix), "use a service in %s (Dialogflow reaches services in the "
+             "agent's own location only), or move the agent", o->location);
+    diag_addf(r, STEP, "SD_LOCATION_MISMATCH", SDC_DIAG_FAIL, o->service, fix,
+              "the service is in %s; the agent is in %s", n->location, o->location);
+    ok = false;
+  }
+  if(!url_ok(o->url)) {
+    diag_addf(r, STEP, "URL_MALFORMED", SDC_DIAG_FAIL, o->url,
+              "give the URL Google's service calls: https://HOST[:PORT]/PATH, HOST the name "
+              "on the server's certificate",
+              "'%.300s' is not an http(s) URL with a host", o->url);
+    ok = false;
+  }
+  if(ok)
+    diag_addf(r, STEP, "CONFIG_OK", SDC_DIAG_OK, o->service, NULL,
+              "the service name and the URL are well formed");
+  return ok;
+}
+
+/* ---- the walk ------------------------------------------------------------------ */
+sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_report **out)
+{
+  sdc_diag_report *r;
+  struct sd_name n;
+  const sdc_service *svc = NULL;
+
+  if(!res || !o || !out || !o->service || !o->url)
+    return SDC_EINVAL;
+  if(!(r = sdc__calloc(1, sizeof(*r))))
+    return SDC_ENOMEM;
+  if(!check_config(o, &n, r)) {
+    diag_add(r, "directory", "SKIPPED", SDC_DIAG_SKIP, "", "not asked: the configuration is "
+             "wrong", NULL);
+    diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration "
+             "is wrong", NULL);
+  } else if(!diag_directory(res, o, &n, r, &svc)) {
+    diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory "
+             "gave no endpoints", NULL);
+  } else {
+    diag_endpoints(o, svc, r);
+  }
+  sdc_service_release(svc);
+  if(r->oom) {
+    sdc_diag_report_free(r);
+    return SDC_ENOMEM;
+  }
+  *out = r;
+  return SDC_OK;
+}

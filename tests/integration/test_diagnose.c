@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Integration: `sdconnect diagnose` against misconfigurations built for
+ * real: a local directory (`sdconnect sd-server`, started here) with the
+ * namespace, service and endpoints each case needs, and loopback ports
+ * that accept, refuse, or drop (a listener whose accept queue is full:
+ * the next connect hangs as it does behind a firewall that drops). Each
+ * case asserts the exact problem codes found and that nothing else is.
+ * Also: the address and network classifiers, and the command's output,
+ * JSON and exit codes.
+ */
+#include "certs.h"
+#include "diagnose/diag.h"
+#include "proc.h"
+#include "run_all.h"
+#include "sdclient.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NS "projects/p/locations/us-central1/namespaces/webhooks"
+#define SVC NS "/services/orders"
+#define NET "projects/123/locations/global/networks/vpc"
+#define URL "https://hook.internal/orders"
+
+static struct tproc sd;
+static sdc_resolver *res;
+static char dir[64];
+static int open_fd = -1, open_port, refused_fd = -1, refused_port, drop_fd = -1, drop_port;
+static int queue_fds[8];
+static size_t n_queue;
+static bool drops; /* the full-queue listener makes connects hang here */
+
+/* A listener whose accept queue is full: connects after it hang (SYNs are
+ * dropped). Whether this works on the machine is checked, not assumed. */
+static void make_dropping_listener(void)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t sl = sizeof(sa);
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  drop_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert(drop_fd >= 0 && !bind(drop_fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+            !listen(drop_fd, 0) && !getsockname(drop_fd, (struct sockaddr *)&sa, &sl));
+  drop_port = ntohs(sa.sin_port);
+  for(n_queue = 0; n_queue < 8; n_queue++) { /* fill it: each connect either completes */
+    struct pollfd p;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+      close(fd);
+      break;
+    }
+    p = (struct pollfd){fd, POLLOUT, 0};
+    queue_fds[n_queue] = fd;
+    if(poll(&p, 1, 300) != 1) { /* ...or hangs: the queue is full */
+      drops = true;
+      n_queue++;
+      break;
+    }
+  }
+  if(!drops)
+    fprintf(stderr, "test_diagnose: a full accept queue does not drop connects on this "
+            "machine; the EP_PORT_TIMEOUT case is skipped\n");
+}
+
+static void setup(void)
+{
+  const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen", "127.0.0.1:0",
+                        NULL};
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t sl = sizeof(sa);
+
+  ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
+  ck_assert_int_eq(tproc_tmpdir(dir), 0);
+  memset(&sd, 0, sizeof(sd));
+  ck_assert_int_eq(tproc_start(&sd, argv, true), 0);
+  ck_assert_ptr_nonnull(res = tsd_client(sd.port, 0));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  open_fd = socket(AF_INET, SOCK_STREAM, 0); /* accepts (the kernel completes connects) */
+  ck_assert(!bind(open_fd, (struct sockaddr *)&sa, sizeof(sa)) && !listen(open_fd, 64) &&
+            !getsockname(open_fd, (struct sockaddr *)&sa, &sl));
+  open_port = ntohs(sa.sin_port);
+  refused_port = tproc_closed_port(&refused_fd);
+  make_dropping_listener();
+}
+
+static void teardown(void)
+{
+  sdc_resolver_free(res);
+  tproc_stop(&sd, 5000);
+  tproc_rmdir(sd.dir);
+  tproc_rmdir(dir);
+  for(size_t i = 0; i < n_queue; i++)
+    close(queue_fds[i]);
+  n_queue = 0;
+  drops = false;
+  close(open_fd);
+  close(refused_fd);
+  close(drop_fd);
+  sdc_global_cleanup();
+}
+
+static void endpoint(const char *id, const char *address, int port, const char *network)
+{
+  char name[300];
+  sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = name, .address = address,
+                        .port = port, .network = network};
+  sdc_sd_resource *out = NULL;
+
+  snprintf(name, sizeof(name), "%s/endpoints/%s", SVC, id);
+  ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s", sdc_resolver_errmsg(res));
+  sdc_sd_resource_free(out);
+}
+
+/* Diagnose and return the problems' codes, space-separated, in order. */
+static const char *problems(const char *service, const char *url, bool lab,
+                            const char *location, char *out, size_t cap)
+{
+  sdc_diag_opts *o = NULL;
+  sdc_diag_report *r = NULL;
+  size_t len = 0;
+
+  ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
+  ck_assert_int_eq(sdc_diag_opts_set_target(o, service, url), SDC_OK);
+  ck_assert_int_eq(sdc_diag_opts_set_location(o, location), SDC_OK);
+  sdc_diag_opts_set_lab(o, lab);
+  sdc_diag_opts_set_connect_timeout_ms(o, 500);
+  ck_assert_int_eq(sdc_diagnose(res, o, &r), SDC_OK);
+  out[0] = '\0';
+  for(size_t i = 0; i < sdc_diag_report_count(r); i++) {
+    const sdc_diag_finding *f = sdc_diag_report_get(r, i);
+    ck_assert_msg(f->level == SDC_DIAG_OK || f->level == SDC_DIAG_SKIP || *f->fix,
+                  "%s has no fix", f->code);
+    if(f->level == SDC_DIAG_FAIL || f->level == SDC_DIAG_WARN)
+      len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? " " : "", f->code);
+  }
+  sdc_diag_report_free(r);
+  sdc_diag_opts_free(o);
+  return out;
+}
+
+START_TEST(a_good_path_has_nothing_to_say)
+{
+  char got[512];
+
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  ck_assert_int_eq(tsd_service(res, SVC), 0);
+  endpoint("e0", "127.0.0.1", open_port, NET);
+  ck_assert_str_eq(problems(SVC, URL, true, "us-central1", got, sizeof(got)), "");
+  /* the same without --lab: Google cannot reach loopback */
+  ck_assert_str_eq(problems(SVC, URL, false, NULL, got, sizeof(got)), "EP_ADDRESS_LOOPBACK");
+}
+END_TEST
+
+START_TEST(each_misconfiguration_is_named)
+{
+  static const struct {
+    const char *id, *address, *network;
+    int port; /* -1: open, -2: refused, -3: dropping */
+    const char *want;
+  } cases[] = {
+      {"refused", "127.0.0.1", NET, -2, "EP_PORT_REFUSED"},
+      {"nonet", "127.0.0.1", "", -1, "EP_NETWORK_MISSING"},
+      {"public", "203.0.113.7", NET, 443, "EP_ADDRESS_PUBLIC"},
+      {"linklocal", "169.254.10.10", NET, 443, "EP_ADDRESS_UNROUTABLE"},
+      {"noport", "127.0.0.1", NET, 0, "EP_NO_PORT"},
+      {"noaddr", "", NET, 443, "EP_NO_ADDRESS"},
+      {"dropped", "127.0.0.1", NET, -3, "EP_PORT_TIMEOUT"},
+  };
+  char got[512], svc[300];
+
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int port = cases[i].port == -1 ? open_port : cases[i].port == -2 ? refused_port
+               : cases[i].port == -3 ? drop_port : cases[i].port;
+    char name[400];
+    sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = name, .address = cases[i].address,
+                          .port = port, .network = cases[i].network};
+    sdc_sd_resource *out = NULL;
+    if(cases[i].port == -3 && !drops)
+      continue; /* said at setup */
+    snprintf(svc, sizeof(svc), NS "/services/%s", cases[i].id);
+    ck_assert_int_eq(tsd_service(res, svc), 0);
+    snprintf(name, sizeof(name), "%s/endpoints/e0", svc);
+    ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s: %s", cases[i].id,
+                  sdc_resolver_errmsg(res));
+    sdc_sd_resource_free(out);
+    ck_assert_msg(!strcmp(problems(svc, URL, true, NULL, got, sizeof(got)), cases[i].want),
+                  "%s: got '%s', want '%s'", cases[i].id, got, cases[i].want);
+  }
+}
+END_TEST
+
+START_TEST(the_directory_says_which_part_is_missing)
+{
+  char got[512];
+  sdc_diag_opts *o = NULL;
+  sdc_diag_report *r = NULL;
+  sdc_resolver *away;
+  int fd, port = tproc_closed_port(&fd);
+
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  ck_assert_int_eq(tsd_service(res, SVC), 0);
+  ck_assert_str_eq(problems(SVC, URL, true, NULL, got, sizeof(got)), "SD_NO_ENDPOINTS");
+  ck_assert_str_eq(problems(NS "/services/order", URL, true, NULL, got, sizeof(got)),
+                   "SD_SERVICE_NOT_FOUND");
+  ck_assert_str_eq(problems("projects/p/locations/us-central1/namespaces/webhook/services/"
+                            "orders", URL, true, NULL, got, sizeof(got)),
+                   "SD_NAMESPACE_NOT_FOUND");
+  ck_assert_str_eq(problems("projects/p/locations/us-central1/namespaces/x/services/y", URL,
+                            true, NULL, got, sizeof(got)), "SD_NAMESPACE_NOT_FOUND");
+  /* the near miss is named, and the fix gives the corrected name */
+  ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
+  ck_assert_int_eq(sdc_diag_opts_set_target(o, NS "/services/order", URL), SDC_OK);
+  ck_assert_int_eq(sdc_diagnose(res, o, &r), SDC_OK);
+  ck_assert_msg(strstr(sdc_diag_report_get(r, 1)->what, "did you mean 'orders'?"), "%s",
+                sdc_diag_report_get(r, 1)->what);
+  ck_assert_msg(strstr(sdc_diag_report_get(r, 1)->fix, "correct the service name to " SVC),
+                "%s", sdc_diag_report_get(r, 1)->fix);
+  ck_assert_int_eq(sdc_diag_report_get(r, 2)->level, SDC_DIAG_SKIP);
+  sdc_diag_report_free(r);
+  /* a directory that does not answer */
+  ck_assert_ptr_nonnull(away = tsd_client(port, 0));
+  ck_assert_int_eq(sdc_diagnose(away, o, &r), SDC_OK);
+  ck_assert_str_eq(sdc_diag_report_get(r, 1)->code, "SD_UNREACHABLE");
+  sdc_diag_report_free(r);
+  sdc_resolver_free(away);
+  close(fd);
+  sdc_diag_opts_free(o);
+}
+END_TEST
+
+START_TEST(the_configuration_is_checked_first)
+{
+  char got[512];
+
+  ck_assert_str_eq(problems("projects/p/locations/us-central1/services/orders", URL, true, NULL,
+                            got, sizeof(got)), "SD_NAME_MALFORMED");
+  ck_assert_str_eq(problems(NS "/services/Orders", URL, true, NULL, got, sizeof(got)),
+                   "SD_NAME_MALFORMED");
+  ck_assert_str_eq(problems(SVC, "hook.internal/orders", true, NULL, got, sizeof(got)),
+                   "URL_MALFORMED");
+  ck_assert_str_eq(problems(SVC, URL, true, "europe-west1", got, sizeof(got)),
+                   "SD_LOCATION_MISMATCH");
+}
+END_TEST
+
+START_TEST(addresses_and_networks_are_classified)
+{
+  static const struct {
+    const char *a;
+    enum addr_kind k;
+  } addrs[] = {
+      {"10.1.2.3", ADDR_PRIVATE},       {"172.16.0.1", ADDR_PRIVATE},
+      {"172.31.255.255", ADDR_PRIVATE}, {"172.32.0.1", ADDR_PUBLIC},
+      {"192.168.9.9", ADDR_PRIVATE},    {"100.64.0.1", ADDR_PRIVATE},
+      {"100.128.0.1", ADDR_PUBLIC},     {"127.0.0.2", ADDR_LOOPBACK},
+      {"169.254.1.1", ADDR_UNROUTABLE}, {"224.0.0.1", ADDR_UNROUTABLE},
+      {"0.0.0.0", ADDR_UNROUTABLE},     {"35.199.192.1", ADDR_PUBLIC},
+      {"fd12::1", ADDR_PRIVATE},        {"fc00::5", ADDR_PRIVATE},
+      {"::1", ADDR_LOOPBACK},           {"fe80::1", ADDR_UNROUTABLE},
+      {"ff02::1", ADDR_UNROUTABLE},     {"::", ADDR_UNROUTABLE},
+      {"2001:db8::1", ADDR_PUBLIC},     {"::ffff:10.0.0.1", ADDR_PRIVATE},
+      {"hook.internal", ADDR_NOT_AN_ADDRESS},
+  };
+  static const struct {
+    const char *n;
+    enum net_problem p;
+  } nets[] = {
+      {NET, NET_OK},
+      {"", NET_MISSING},
+      {"projects/my-project/locations/global/networks/vpc", NET_PROJECT_ID},
+      {"projects/123/locations/us-central1/networks/vpc", NET_MALFORMED},
+      {"projects/123/locations/global/networks/", NET_MALFORMED},
+      {"networks/vpc", NET_MALFORMED},
+  };
+
+  for(size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+    ck_assert_msg(diag_address_kind(addrs[i].a) == addrs[i].k, "%s", addrs[i].a);
+  for(size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+    ck_assert_msg(diag_network_problem(nets[i].n) == nets[i].p, "%s", nets[i].n);
+  ck_assert_int_eq(diag_distance("orders", "order"), 1);
+  ck_assert_int_eq(diag_distance("webhooks", "webhoks"), 1);
+  ck_assert_int_eq(diag_distance("abc", "xyz"), 3);
+}
+END_TEST
+
+/* The command: its output, JSON and exit codes. */
+START_TEST(the_command_prints_findings_and_exits_3)
+{
+  struct tproc run = {0};
+  char ep[64], hooks[128];
+  const char *ok_argv[] = {tproc_sdconnect(), "diagnose", "--webhook", hooks, "--lab",
+                           "--sd-endpoint", ep, "--insecure", NULL};
+  const char *json_argv[] = {tproc_sdconnect(), "diagnose", "--webhook", hooks, "--json",
+                             "--sd-endpoint", ep, "--insecure", NULL};
+  const char *usage_argv[] = {tproc_sdconnect(), "diagnose", SVC, NULL};
+  FILE *f;
+
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
+  snprintf(hooks, sizeof(hooks), "%s", tproc_path(dir, "hooks.yaml"));
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  ck_assert_int_eq(tsd_service(res, SVC), 0);
+  endpoint("e0", "127.0.0.1", open_port, NET);
+  f = fopen(hooks, "w");
+  fputs("name: projects/p/locations/us-central1/agents/a/webhooks/orders\n"
+        "displayName: orders\n"
+        "serviceDirectory:\n"
+        "  service: " SVC "\n"
+        "  genericWebService: {uri: '" URL "'}\n", f);
+  fclose(f);
+  ck_assert_int_eq(tproc_run(&run, ok_argv), 0);
+  ck_assert_msg(tproc_log_has(&run, "[ok]   endpoints EP_PORT_OPEN") &&
+                tproc_log_has(&run, "nothing wrong found"), "%s", run.log);
+  tproc_rmdir(run.dir);
+  memset(&run, 0, sizeof(run));
+  ck_assert_int_eq(tproc_run(&run, json_argv), 3); /* no --lab: loopback */
+  {
+    char *text = tcert_slurp(run.log);
+    json_t *j = json_loads(text, 0, NULL);
+    ck_assert_msg(j, "%s", text);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "problems")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
+                         json_object_get(j, "findings"), 2), "code")), "EP_ADDRESS_LOOPBACK");
+    json_decref(j);
+    free(text);
+  }
+  tproc_rmdir(run.dir);
+  memset(&run, 0, sizeof(run));
+  f = fopen(hooks, "w"); /* a file the API would refuse: that is the finding */
+  fputs("name: projects/p/locations/us-central1/agents/a/webhooks/orders\n"
+        "displayName: orders\ntimeout: 40s\n"
+        "serviceDirectory:\n  service: " SVC "\n  genericWebService: {uri: '" URL "'}\n", f);
+  fclose(f);
+  ck_assert_int_eq(tproc_run(&run, ok_argv), 3);
+  ck_assert_msg(tproc_log_has(&run, "[FAIL] config    CONFIG_INVALID"), "%s", run.log);
+  tproc_rmdir(run.dir);
+  memset(&run, 0, sizeof(run));
+  ck_assert_int_eq(tproc_run(&run, usage_argv), 2);
+  ck_assert(tproc_log_has(&run, "--url"));
+  tproc_rmdir(run.dir);
+}
+END_TEST
+
+static char *slurp(const char *rel)
+{
+  char path[512];
+
+  snprintf(path, sizeof(path), "%s/%s", SDC_SOURCE_DIR, rel);
+  return tcert_slurp(path);
+}
+
+/* Every code the sources can report is in docs/diagnose.md's tables. */
+START_TEST(every_code_is_documented)
+{
+  static const char *const sources[] = {"src/lib/diagnose/diagnose.c",
+                                        "src/lib/diagnose/directory.c",
+                                        "src/lib/diagnose/endpoints.c", "src/cli/cmd_diagnose.c"};
+  char *doc = slurp("docs/diagnose.md");
+  size_t codes = 0;
+
+  ck_assert_ptr_nonnull(doc);
+  for(size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+    char *text = slurp(sources[i]);
+    ck_assert_ptr_nonnull(text);
+    for(const char *p = text; (p = strchr(p, '"')); p++) { /* "UPPER_CASE" literals */
+      size_t n = strspn(p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+      char code[64];
+      if(n < 6 || n > 40 || p[1 + n] != '"' || !memchr(p + 1, '_', n))
+        continue;
+      snprintf(code, sizeof(code), "| `%.*s` |", (int)n, p + 1);
+      ck_assert_msg(strstr(doc, code), "%s reports %.*s, not in docs/diagnose.md", sources[i],
+                    (int)n, p + 1);
+      codes++;
+      p += n + 1;
+    }
+    free(text);
+  }
+  ck_assert_int_ge(codes, 20);
+  free(doc);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("diagnose");
+  TCase *tc = tcase_create("diagnose");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, a_good_path_has_nothing_to_say);
+  tcase_add_test(tc, each_misconfiguration_is_named);
+  tcase_add_test(tc, the_directory_says_which_part_is_missing);
+  tcase_add_test(tc, the_configuration_is_checked_first);
+  tcase_add_test(tc, addresses_and_networks_are_classified);
+  tcase_add_test(tc, the_command_prints_findings_and_exits_3);
+  tcase_add_test(tc, every_code_is_documented);
+  suite_add_tcase(s, tc);
+  return test_run_all(srunner_create(s));
+}
