@@ -2,13 +2,14 @@
 /*
  * Diagnose the private path Google's services take to a webhook or an
  * uptime check: the configuration, the Service Directory entry, the
- * endpoints (address, network, port), walked in that order, each finding
+ * endpoints (address, network, port), TLS, walked in that order, each finding
  * with a stable code and a concrete fix. docs/diagnose.md lists the codes.
  */
 #ifndef SDCONNECT_DIAGNOSE_H
 #define SDCONNECT_DIAGNOSE_H
 
 #include <sdconnect/resolver.h>
+#include <sdconnect/webhook.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,7 +24,7 @@ typedef enum sdc_diag_level {
 
 /*! One finding: borrowed from its report. */
 typedef struct sdc_diag_finding {
-  const char *step;  /*!< "config", "directory", "endpoints" */
+  const char *step;  /*!< "config", "directory", "endpoints", "tls" */
   const char *code;  /*!< stable, e.g. "SD_SERVICE_NOT_FOUND" */
   sdc_diag_level level;
   const char *subject; /*!< what it is about (a name, an endpoint), or "" */
@@ -45,6 +46,15 @@ SDC_EXTERN sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *ser
 /*! The location the caller lives in (a Dialogflow agent's), or NULL: the
  *  service must be in it. Copied. SDC_OK, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location);
+/*! Diagnose the path to webhook `w` (borrowed: it must outlive
+ *  sdc_diagnose()): its Service Directory service and URL, its CA
+ *  certificates and mTLS identity. SDC_OK, SDC_EINVAL (not a Service
+ *  Directory webhook), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webhook *w);
+/*! Without a webhook: the CA to trust (PEM; NULL: the system's) and a
+ *  client certificate and key (PEM) for mTLS. Copied. SDC_OK, SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem,
+                                            const char *cert_pem, const char *key_pem);
 /*! A local rehearsal: loopback addresses count as private. */
 SDC_EXTERN void sdc_diag_opts_set_lab(sdc_diag_opts *o, int lab);
 /*! How long a TCP connect may take before it counts as dropped. */

@@ -79,7 +79,8 @@ int cmd_diagnose(int argc, char **argv)
 {
   struct dir_flags sf = {0};
   const char *webhook_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
-             *timeout = NULL;
+             *timeout = NULL, *tls_ca = NULL, *client_cert = NULL, *client_key = NULL;
+  char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
   bool lab = false;
   struct flag own[] = {
       {.name = "webhook", .value = &webhook_file, .help = "FILE  a file of Dialogflow CX "
@@ -90,6 +91,11 @@ int cmd_diagnose(int argc, char **argv)
        "webhookOverrides"},
       {.name = "url", .value = &url, .help = "URL  with SERVICE: the URL Google's service "
        "calls (its host is the TLS name)"},
+      {.name = "tls-ca", .value = &tls_ca, .help = "FILE  with SERVICE: PEM CA certificates "
+       "the server's certificate must chain to (default: the system's)"},
+      {.name = "client-cert", .value = &client_cert, .help = "FILE  with SERVICE: a PEM client "
+       "certificate, to rehearse mTLS"},
+      {.name = "client-key", .value = &client_key, .help = "FILE  its PEM private key"},
       {.name = "lab", .set = &lab, .help = "a local rehearsal: loopback addresses count as "
        "private"},
       {.name = "connect-timeout", .value = &timeout, .help = "DURATION  how long a TCP "
@@ -129,8 +135,11 @@ int cmd_diagnose(int argc, char **argv)
                        "(e.g. 3s, 500ms)", timeout);
   if(!webhook_file == !(p.n_pos == 1) || p.n_pos > 1)
     return usage_error(CMD, "give --webhook FILE, or one SERVICE with --url URL");
-  if(webhook_file && url)
-    return usage_error(CMD, "--url goes with SERVICE; a webhook file has its own URL");
+  if(webhook_file && (url || tls_ca || client_cert || client_key))
+    return usage_error(CMD, "--url, --tls-ca and --client-cert/--client-key go with SERVICE; "
+                       "a webhook file has its own (allowedCaCerts, sdconnect.clientCertFile)");
+  if(!client_cert != !client_key)
+    return usage_error(CMD, "--client-cert and --client-key go together");
   if(!webhook_file && !url)
     return usage_error(CMD, "SERVICE needs --url URL: the URL Google's service calls");
   if(webhook_file) {
@@ -170,7 +179,22 @@ int cmd_diagnose(int argc, char **argv)
   if((rc = cli_resolver_new(&sf, CMD, &r)))
     goto out;
   rc = 1;
-  if(sdc_diag_opts_new(&o) || sdc_diag_opts_set_target(o, service, url))
+  if(sdc_diag_opts_new(&o))
+    goto oom;
+  if(w ? sdc_diag_opts_set_webhook(o, w) : sdc_diag_opts_set_target(o, service, url))
+    goto oom;
+  if(tls_ca && !(ca_pem = cli_read_file(CMD, "--tls-ca", tls_ca, 1u << 20, NULL))) {
+    rc = 2;
+    goto out;
+  }
+  if(client_cert && (!(cert_pem = cli_read_file(CMD, "--client-cert", client_cert, 1u << 20,
+                                                NULL)) ||
+                     !(key_pem = cli_read_file(CMD, "--client-key", client_key, 1u << 20,
+                                               NULL)))) {
+    rc = 2;
+    goto out;
+  }
+  if(!w && sdc_diag_opts_set_tls(o, ca_pem, cert_pem, key_pem))
     goto oom;
   sdc_diag_opts_set_lab(o, lab);
   sdc_diag_opts_set_connect_timeout_ms(o, connect_ms);
@@ -185,5 +209,11 @@ out:
   sdc_diag_opts_free(o);
   sdc_resolver_free(r);
   sdc_webhook_set_free(set);
+  free(ca_pem);
+  free(cert_pem);
+  if(key_pem) { /* a secret */
+    memset(key_pem, 0, strlen(key_pem));
+    free(key_pem);
+  }
   return rc;
 }

@@ -6,6 +6,10 @@
  * that accept, refuse, or drop (a listener whose accept queue is full:
  * the next connect hangs as it does behind a firewall that drops). Each
  * case asserts the exact problem codes found and that nothing else is.
+ * TLS is judged against real servers (tests/servers/httpd) holding
+ * certificates made here with each fault: expired, not yet valid, about to
+ * expire, another name, a common name only, a client-only key usage, an
+ * unknown CA, intermediates not sent, plain HTTP, TLS 1.1 only, mTLS.
  * Also: the address and network classifiers, and the command's output,
  * JSON and exit codes.
  */
@@ -17,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -32,7 +37,10 @@
 #define NET "projects/123/locations/global/networks/vpc"
 #define URL "https://hook.internal/orders"
 
-static struct tproc sd;
+static struct tproc sd, https[20];
+static size_t n_https;
+static struct tcert *ca; /* the CA the webhook trusts */
+static char *ca_pem;
 static sdc_resolver *res;
 static char dir[64];
 static int open_fd = -1, open_port, refused_fd = -1, refused_port, drop_fd = -1, drop_port;
@@ -91,10 +99,68 @@ static void setup(void)
   open_port = ntohs(sa.sin_port);
   refused_port = tproc_closed_port(&refused_fd);
   make_dropping_listener();
+  {
+    struct tcert_opts ca_o = {"diagnose test CA", NULL, -1, 365, true, false};
+    ck_assert_ptr_nonnull(ca = tcert_new(&ca_o, NULL));
+    ck_assert_int_eq(tcert_write(ca, dir, "ca"), 0);
+    ck_assert_int_eq(tcert_write_der(ca, dir, "ca"), 0);
+    ck_assert_ptr_nonnull(ca_pem = tcert_slurp(tproc_path(dir, "ca.pem")));
+  }
+}
+
+/* An HTTPS server (httpd) with a certificate for `name`: its port. `cert`
+ * (taken) NULL: one `ca` issued for SAN DNS:hook.internal. `extra`: more httpd
+ * flags (NULL-ended), e.g. --max-tls 1.1. `plain`: no TLS at all. */
+static int start_https(const char *name, struct tcert *cert, const char *chain_extra,
+                       const char *const *extra, bool plain)
+{
+  const char *bin = getenv("SDC_HTTPD_BIN");
+  char crt[160], key[160];
+  const char *argv[12] = {bin && *bin ? bin : "httpd"};
+  size_t n = 1;
+  struct tproc *p = &https[n_https];
+
+  ck_assert_uint_lt(n_https, sizeof(https) / sizeof(https[0]));
+  if(!plain) {
+    struct tcert_opts o = {"hook.internal", "DNS:hook.internal", -1, 90, false, false};
+    struct tcert *c = cert ? cert : tcert_new(&o, ca);
+    ck_assert_int_eq(tcert_write(c, dir, name), 0);
+    tcert_free(c); /* `cert` is ours */
+    snprintf(crt, sizeof(crt), "%s", tproc_path(dir, name));
+    strcat(crt, ".pem");
+    snprintf(key, sizeof(key), "%s", tproc_path(dir, name));
+    strcat(key, ".key");
+    if(chain_extra) { /* the intermediates after the certificate */
+      char *more = tcert_slurp(chain_extra);
+      FILE *f = fopen(crt, "a");
+      ck_assert(more && f);
+      fputs(more, f);
+      fclose(f);
+      free(more);
+    }
+    argv[n++] = "--cert";
+    argv[n++] = crt;
+    argv[n++] = "--key";
+    argv[n++] = key;
+  }
+  for(size_t i = 0; extra && extra[i]; i++)
+    argv[n++] = extra[i];
+  argv[n] = NULL;
+  memset(p, 0, sizeof(*p));
+  ck_assert_int_eq(tproc_start(p, argv, true), 0);
+  n_https++;
+  return p->port;
 }
 
 static void teardown(void)
 {
+  for(size_t i = 0; i < n_https; i++) {
+    tproc_stop(&https[i], 5000);
+    tproc_rmdir(https[i].dir);
+  }
+  n_https = 0;
+  tcert_free(ca);
+  free(ca_pem);
   sdc_resolver_free(res);
   tproc_stop(&sd, 5000);
   tproc_rmdir(sd.dir);
@@ -109,21 +175,34 @@ static void teardown(void)
   sdc_global_cleanup();
 }
 
-static void endpoint(const char *id, const char *address, int port, const char *network)
+static void endpoint_in(const char *svc, const char *id, const char *address, int port,
+                        const char *network)
 {
-  char name[300];
+  char name[400];
   sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = name, .address = address,
                         .port = port, .network = network};
   sdc_sd_resource *out = NULL;
 
-  snprintf(name, sizeof(name), "%s/endpoints/%s", SVC, id);
+  snprintf(name, sizeof(name), "%s/endpoints/%s", svc, id);
   ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s", sdc_resolver_errmsg(res));
   sdc_sd_resource_free(out);
 }
 
+static void endpoint(const char *id, const char *address, int port, const char *network)
+{
+  endpoint_in(SVC, id, address, port, network);
+}
+
+struct tls_in {
+  const char *ca_pem, *cert_pem, *key_pem;
+};
+
+static char said[4096]; /* the problems' texts of the last diagnose, for failures */
+
 /* Diagnose and return the problems' codes, space-separated, in order. */
-static const char *problems(const char *service, const char *url, bool lab,
-                            const char *location, char *out, size_t cap)
+static const char *problems_tls(const char *service, const char *url, bool lab,
+                                const char *location, const struct tls_in *tls, char *out,
+                                size_t cap)
 {
   sdc_diag_opts *o = NULL;
   sdc_diag_report *r = NULL;
@@ -134,10 +213,16 @@ static const char *problems(const char *service, const char *url, bool lab,
   ck_assert_int_eq(sdc_diag_opts_set_location(o, location), SDC_OK);
   sdc_diag_opts_set_lab(o, lab);
   sdc_diag_opts_set_connect_timeout_ms(o, 500);
+  if(tls)
+    ck_assert_int_eq(sdc_diag_opts_set_tls(o, tls->ca_pem, tls->cert_pem, tls->key_pem),
+                     SDC_OK);
   ck_assert_int_eq(sdc_diagnose(res, o, &r), SDC_OK);
   out[0] = '\0';
+  said[0] = '\0';
   for(size_t i = 0; i < sdc_diag_report_count(r); i++) {
     const sdc_diag_finding *f = sdc_diag_report_get(r, i);
+    if(f->level == SDC_DIAG_FAIL || f->level == SDC_DIAG_WARN)
+      snprintf(said + strlen(said), sizeof(said) - strlen(said), "[%s: %s] ", f->code, f->what);
     ck_assert_msg(f->level == SDC_DIAG_OK || f->level == SDC_DIAG_SKIP || *f->fix,
                   "%s has no fix", f->code);
     if(f->level == SDC_DIAG_FAIL || f->level == SDC_DIAG_WARN)
@@ -148,13 +233,22 @@ static const char *problems(const char *service, const char *url, bool lab,
   return out;
 }
 
+/* Plain HTTP (no TLS step), or with the test CA trusted for https URLs. */
+static const char *problems(const char *service, const char *url, bool lab,
+                            const char *location, char *out, size_t cap)
+{
+  struct tls_in t = {ca_pem, NULL, NULL};
+
+  return problems_tls(service, url, lab, location, &t, out, cap);
+}
+
 START_TEST(a_good_path_has_nothing_to_say)
 {
   char got[512];
 
   ck_assert_int_eq(tsd_namespace(res, NS), 0);
   ck_assert_int_eq(tsd_service(res, SVC), 0);
-  endpoint("e0", "127.0.0.1", open_port, NET);
+  endpoint("e0", "127.0.0.1", start_https("good", NULL, NULL, NULL, false), NET);
   ck_assert_str_eq(problems(SVC, URL, true, "us-central1", got, sizeof(got)), "");
   /* the same without --lab: Google cannot reach loopback */
   ck_assert_str_eq(problems(SVC, URL, false, NULL, got, sizeof(got)), "EP_ADDRESS_LOOPBACK");
@@ -194,9 +288,98 @@ START_TEST(each_misconfiguration_is_named)
     ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s: %s", cases[i].id,
                   sdc_resolver_errmsg(res));
     sdc_sd_resource_free(out);
-    ck_assert_msg(!strcmp(problems(svc, URL, true, NULL, got, sizeof(got)), cases[i].want),
+    ck_assert_msg(!strcmp(problems(svc, "http://hook.internal/orders", true, NULL, got,
+                                   sizeof(got)), cases[i].want),
                   "%s: got '%s', want '%s'", cases[i].id, got, cases[i].want);
   }
+}
+END_TEST
+
+struct tls_case {
+  const char *id;
+  int port;
+  bool with_client_cert;
+  const char *want;
+};
+
+START_TEST(tls_faults_are_named_one_by_one)
+{
+  struct tcert_opts o = {"hook.internal", "DNS:hook.internal", -1, 90, false, false};
+  struct tcert_opts other_ca_o = {"another CA", NULL, -1, 90, true, false};
+  struct tcert_opts inter_o = {"diagnose intermediate", NULL, -1, 90, true, false};
+  struct tcert_opts client_o = {"caller", NULL, -1, 90, false, true};
+  struct tcert *other_ca = tcert_new(&other_ca_o, NULL), *inter = tcert_new(&inter_o, ca);
+  struct tcert *client = tcert_new(&client_o, ca);
+  static const char *const tls11[] = {"--max-tls", "1.1", NULL};
+  const char *mtls[] = {"--client-ca", NULL, NULL};
+  char got[512], svc[300], *client_pem, *client_key;
+  struct tls_case cases[16];
+  size_t n = 0;
+
+#define CERT(...) (o = (struct tcert_opts){__VA_ARGS__}, tcert_new(&o, ca))
+  ck_assert(other_ca && inter && client);
+  ck_assert_int_eq(tcert_write(inter, dir, "inter"), 0);
+  ck_assert_int_eq(tcert_write(client, dir, "client"), 0);
+  client_pem = tcert_slurp(tproc_path(dir, "client.pem"));
+  client_key = tcert_slurp(tproc_path(dir, "client.key"));
+  mtls[1] = tproc_path(dir, "ca.pem");
+  mtls[1] = strdup(mtls[1]);
+  cases[n++] = (struct tls_case){"fine", start_https("fine", NULL, NULL, NULL, false), false,
+                                  ""};
+  cases[n++] = (struct tls_case){"expired", start_https("expired", CERT("hook.internal",
+                                  "DNS:hook.internal", -30, -1, false, false), NULL, NULL,
+                                  false), false, "TLS_CERT_EXPIRED"};
+  cases[n++] = (struct tls_case){"early", start_https("early", CERT("hook.internal",
+                                  "DNS:hook.internal", 5, 90, false, false), NULL, NULL,
+                                  false), false, "TLS_CERT_NOT_YET_VALID"};
+  cases[n++] = (struct tls_case){"soon", start_https("soon", CERT("hook.internal",
+                                  "DNS:hook.internal", -1, 10, false, false), NULL, NULL,
+                                  false), false, "TLS_CERT_EXPIRES_SOON"};
+  cases[n++] = (struct tls_case){"othername", start_https("othername", CERT("other.internal",
+                                  "DNS:other.internal", -1, 90, false, false), NULL, NULL,
+                                  false), false, "TLS_NAME_MISMATCH"};
+  cases[n++] = (struct tls_case){"cnonly", start_https("cnonly", CERT("hook.internal", NULL,
+                                  -1, 90, false, false), NULL, NULL, false), false,
+                                  "TLS_NAME_CN_ONLY"};
+  cases[n++] = (struct tls_case){"clientonly", start_https("clientonly", CERT("hook.internal",
+                                  "DNS:hook.internal", -1, 90, false, true), NULL, NULL,
+                                  false), false, "TLS_KEY_USAGE"};
+  o = (struct tcert_opts){"hook.internal", "DNS:hook.internal", -1, 90, false, false};
+  cases[n++] = (struct tls_case){"untrusted", start_https("untrusted", tcert_new(&o, other_ca),
+                                  NULL, NULL, false), false, "TLS_UNTRUSTED"};
+  cases[n++] = (struct tls_case){"nochain", start_https("nochain", tcert_new(&o, inter), NULL,
+                                  NULL, false), false, "TLS_UNTRUSTED"};
+  cases[n++] = (struct tls_case){"chain", start_https("chain", tcert_new(&o, inter),
+                                  tproc_path(dir, "inter.pem"), NULL, false), false, ""};
+  cases[n++] = (struct tls_case){"plain", start_https("plain", NULL, NULL, NULL, true), false,
+                                  "TLS_NOT_TLS"};
+  cases[n++] = (struct tls_case){"old", start_https("old", NULL, NULL, tls11, false), false,
+                                  "TLS_VERSION_OLD"};
+  cases[n++] = (struct tls_case){"mtls-none", start_https("mtls-none", NULL, NULL, mtls,
+                                  false), false, "TLS_CLIENT_CERT_REQUIRED"};
+  cases[n++] = (struct tls_case){"mtls", start_https("mtls", NULL, NULL, mtls, false), true,
+                                  ""};
+  cases[n++] = (struct tls_case){"mtls-unasked", start_https("mtls-unasked", NULL, NULL, NULL,
+                                  false), true, "TLS_MTLS_NOT_REQUESTED"};
+  cases[n++] = (struct tls_case){"silent", open_port, false, "TLS_NO_ANSWER"};
+#undef CERT
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  for(size_t i = 0; i < n; i++) {
+    struct tls_in t = {ca_pem, cases[i].with_client_cert ? client_pem : NULL,
+                       cases[i].with_client_cert ? client_key : NULL};
+    snprintf(svc, sizeof(svc), NS "/services/%s", cases[i].id);
+    ck_assert_int_eq(tsd_service(res, svc), 0);
+    endpoint_in(svc, "e0", "127.0.0.1", cases[i].port, NET);
+    ck_assert_msg(!strcmp(problems_tls(svc, URL, true, NULL, &t, got, sizeof(got)),
+                          cases[i].want),
+                  "%s: got '%s', want '%s': %s", cases[i].id, got, cases[i].want, said);
+  }
+  free((char *)mtls[1]);
+  free(client_pem);
+  free(client_key);
+  tcert_free(other_ca);
+  tcert_free(inter);
+  tcert_free(client);
 }
 END_TEST
 
@@ -306,20 +489,30 @@ START_TEST(the_command_prints_findings_and_exits_3)
   const char *usage_argv[] = {tproc_sdconnect(), "diagnose", SVC, NULL};
   FILE *f;
 
+  char b64[4096];
+
   snprintf(ep, sizeof(ep), "127.0.0.1:%d", sd.port);
   snprintf(hooks, sizeof(hooks), "%s", tproc_path(dir, "hooks.yaml"));
   ck_assert_int_eq(tsd_namespace(res, NS), 0);
   ck_assert_int_eq(tsd_service(res, SVC), 0);
-  endpoint("e0", "127.0.0.1", open_port, NET);
+  endpoint("e0", "127.0.0.1", start_https("cli", NULL, NULL, NULL, false), NET);
+  { /* the CA as the API takes it: DER, base64 */
+    unsigned char der[4096];
+    FILE *d = fopen(tproc_path(dir, "ca.der"), "rb");
+    size_t n = fread(der, 1, sizeof(der), d);
+    fclose(d);
+    EVP_EncodeBlock((unsigned char *)b64, der, (int)n);
+  }
   f = fopen(hooks, "w");
-  fputs("name: projects/p/locations/us-central1/agents/a/webhooks/orders\n"
-        "displayName: orders\n"
-        "serviceDirectory:\n"
-        "  service: " SVC "\n"
-        "  genericWebService: {uri: '" URL "'}\n", f);
+  fprintf(f, "name: projects/p/locations/us-central1/agents/a/webhooks/orders\n"
+          "displayName: orders\n"
+          "serviceDirectory:\n"
+          "  service: " SVC "\n"
+          "  genericWebService: {uri: '" URL "', allowedCaCerts: ['%s']}\n", b64);
   fclose(f);
-  ck_assert_int_eq(tproc_run(&run, ok_argv), 0);
+  ck_assert_msg(tproc_run(&run, ok_argv) == 0, "%s", tcert_slurp(run.log));
   ck_assert_msg(tproc_log_has(&run, "[ok]   endpoints EP_PORT_OPEN") &&
+                tproc_log_has(&run, "[ok]   tls       TLS_OK") &&
                 tproc_log_has(&run, "nothing wrong found"), "%s", run.log);
   tproc_rmdir(run.dir);
   memset(&run, 0, sizeof(run));
@@ -364,7 +557,8 @@ START_TEST(every_code_is_documented)
 {
   static const char *const sources[] = {"src/lib/diagnose/diagnose.c",
                                         "src/lib/diagnose/directory.c",
-                                        "src/lib/diagnose/endpoints.c", "src/cli/cmd_diagnose.c"};
+                                        "src/lib/diagnose/endpoints.c",
+                                        "src/lib/diagnose/tls.c", "src/cli/cmd_diagnose.c"};
   char *doc = slurp("docs/diagnose.md");
   size_t codes = 0;
 
@@ -399,6 +593,7 @@ int main(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, a_good_path_has_nothing_to_say);
   tcase_add_test(tc, each_misconfiguration_is_named);
+  tcase_add_test(tc, tls_faults_are_named_one_by_one);
   tcase_add_test(tc, the_directory_says_which_part_is_missing);
   tcase_add_test(tc, the_configuration_is_checked_first);
   tcase_add_test(tc, addresses_and_networks_are_classified);

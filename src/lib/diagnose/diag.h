@@ -12,8 +12,13 @@
 
 struct sdc_diag_opts {
   char *service, *url, *location;
+  char host[256];   /* the URL's host: SNI and the name the certificate needs */
+  bool tls;         /* an https URL */
   bool lab;
   uint64_t connect_ms;
+  char *ca_pem;     /* trust this instead of the system store */
+  char *cert_pem, *key_pem; /* mTLS */
+  const struct sdc_webhook *webhook; /* borrowed, or NULL */
 };
 
 struct sdc_diag_report {
@@ -42,6 +47,13 @@ bool diag_directory(sdc_resolver *r, const struct sdc_diag_opts *o, const struct
                     sdc_diag_report *rep, const sdc_service **svc);
 void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,
                     sdc_diag_report *rep);
+/* Step 5, for an endpoint whose port is open. */
+void diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *subject,
+              sdc_diag_report *rep);
+/* TCP connect within `ms`: 0 connected (the socket in *out_fd, non-blocking,
+ * when out_fd is not NULL; else closed), or the errno (ETIMEDOUT when
+ * nothing answered). *took_ms: how long it took. */
+int diag_connect(const char *address, int port, uint64_t ms, uint64_t *took_ms, int *out_fd);
 
 /* What an address is to Google's private network access. */
 enum addr_kind {

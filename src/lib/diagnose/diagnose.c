@@ -6,6 +6,7 @@
 #include "diagnose/diag.h"
 
 #include "core/core.h"
+#include "webhook/webhook.h"
 
 #include <jansson.h>
 
@@ -33,6 +34,9 @@ void sdc_diag_opts_free(sdc_diag_opts *o)
   sdc_free(o->service);
   sdc_free(o->url);
   sdc_free(o->location);
+  sdc_free(o->ca_pem);
+  sdc_free(o->cert_pem);
+  sdc__free_secret(o->key_pem);
   sdc_free(o);
 }
 
@@ -52,6 +56,34 @@ sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *service, const
   if(!o || !service || !url)
     return SDC_EINVAL;
   return set_copy(&o->service, service) ? SDC_ENOMEM : set_copy(&o->url, url);
+}
+
+sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webhook *w)
+{
+  sdc_status st;
+
+  if(!o || !w || !w->service)
+    return SDC_EINVAL;
+  if((st = sdc_diag_opts_set_target(o, w->service, w->web.uri)))
+    return st;
+  o->webhook = w;
+  return SDC_OK;
+}
+
+sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem, const char *cert_pem,
+                                 const char *key_pem)
+{
+  char *key = key_pem ? sdc__strdup(key_pem) : NULL;
+
+  if(!o)
+    return SDC_EINVAL;
+  if((key_pem && !key) || set_copy(&o->ca_pem, ca_pem) || set_copy(&o->cert_pem, cert_pem)) {
+    sdc__free_secret(key);
+    return SDC_ENOMEM;
+  }
+  sdc__free_secret(o->key_pem);
+  o->key_pem = key;
+  return SDC_OK;
 }
 
 sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location)
@@ -243,17 +275,10 @@ bool diag_parse_service(const char *name, struct sd_name *out)
   return true;
 }
 
-/* https://HOST[:PORT]/..., or http:// (an uptime check's) */
-static bool url_ok(const char *url)
-{
-  const char *h = !strncmp(url, "https://", 8) ? url + 8 : !strncmp(url, "http://", 7) ? url + 7
-                                                                                      : NULL;
-  return h && *h && *h != '/' && *h != ':' && !strpbrk(url, " \t\r\n");
-}
-
-static bool check_config(const struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_report *r)
+static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_report *r)
 {
   bool ok = true;
+  int port;
 
   if(!diag_parse_service(o->service, n)) {
     diag_addf(r, STEP, "SD_NAME_MALFORMED", SDC_DIAG_FAIL, o->service,
@@ -271,7 +296,8 @@ static bool check_config(const struct sdc_diag_opts *o, struct sd_name *n, sdc_d
               "the service is in %s; the agent is in %s", n->location, o->location);
     ok = false;
   }
-  if(!url_ok(o->url)) {
+  if(strpbrk(o->url, " \t\r\n") ||
+     sdc__url_host(o->url, o->host, sizeof(o->host), &port, &o->tls)) {
     diag_addf(r, STEP, "URL_MALFORMED", SDC_DIAG_FAIL, o->url,
               "give the URL Google's service calls: https://HOST[:PORT]/PATH, HOST the name "
               "on the server's certificate",
@@ -290,19 +316,26 @@ sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_repo
   sdc_diag_report *r;
   struct sd_name n;
   const sdc_service *svc = NULL;
+  struct sdc_diag_opts run; /* with what the URL says */
 
   if(!res || !o || !out || !o->service || !o->url)
     return SDC_EINVAL;
   if(!(r = sdc__calloc(1, sizeof(*r))))
     return SDC_ENOMEM;
-  if(!check_config(o, &n, r)) {
+  run = *o;
+  o = &run;
+  if(!check_config(&run, &n, r)) {
     diag_add(r, "directory", "SKIPPED", SDC_DIAG_SKIP, "", "not asked: the configuration is "
              "wrong", NULL);
     diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration "
              "is wrong", NULL);
+    diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration is "
+             "wrong", NULL);
   } else if(!diag_directory(res, o, &n, r, &svc)) {
     diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory "
              "gave no endpoints", NULL);
+    diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory gave no "
+             "endpoints", NULL);
   } else {
     diag_endpoints(o, svc, r);
   }

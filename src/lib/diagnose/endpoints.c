@@ -76,9 +76,7 @@ enum net_problem diag_network_problem(const char *network)
   return *p && !strchr(p, '/') ? NET_OK : NET_MALFORMED;
 }
 
-/* TCP connect within `ms`: 0 connected, else the errno (ETIMEDOUT when
- * nothing answered). *took_ms: how long it took. */
-static int tcp_try(const char *address, int port, uint64_t ms, uint64_t *took_ms)
+int diag_connect(const char *address, int port, uint64_t ms, uint64_t *took_ms, int *out_fd)
 {
   struct sockaddr_storage ss;
   socklen_t len;
@@ -110,8 +108,11 @@ static int tcp_try(const char *address, int port, uint64_t ms, uint64_t *took_ms
     else if(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el))
       err = errno;
   }
-  close(fd);
   *took_ms = sdc__now_ms() - start;
+  if(!err && out_fd)
+    *out_fd = fd;
+  else
+    close(fd);
   return err;
 }
 
@@ -188,17 +189,18 @@ static void check_network(const sdc_endpoint *e, const char *subject, sdc_diag_r
   }
 }
 
-static void check_port(const struct sdc_diag_opts *o, const sdc_endpoint *e,
+/* true when the port is open */
+static bool check_port(const struct sdc_diag_opts *o, const sdc_endpoint *e,
                        const char *subject, sdc_diag_report *r)
 {
   char fix[700];
   uint64_t took = 0;
-  int err = tcp_try(e->address, e->port, o->connect_ms, &took);
+  int err = diag_connect(e->address, e->port, o->connect_ms, &took, NULL);
 
   if(!err) {
     diag_addf(r, STEP, "EP_PORT_OPEN", SDC_DIAG_OK, subject, NULL,
               "TCP port %d accepts connections (%llu ms)", e->port, (unsigned long long)took);
-    return;
+    return true;
   }
   if(err == ECONNREFUSED) {
     snprintf(fix, sizeof(fix), "start the server on port %d of %s, or set the endpoint's "
@@ -206,7 +208,7 @@ static void check_port(const struct sdc_diag_opts *o, const sdc_endpoint *e,
              e->port, e->address, e->name);
     diag_addf(r, STEP, "EP_PORT_REFUSED", SDC_DIAG_FAIL, subject, fix,
               "connection refused: nothing listens on port %d", e->port);
-    return;
+    return false;
   }
   if(err == ETIMEDOUT) {
     snprintf(fix, sizeof(fix), "allow Google's private network access range in: gcloud "
@@ -216,11 +218,12 @@ static void check_port(const struct sdc_diag_opts *o, const sdc_endpoint *e,
     diag_addf(r, STEP, "EP_PORT_TIMEOUT", SDC_DIAG_FAIL, subject, fix,
               "no answer to a TCP connect within %llu ms: packets are dropped, as a "
               "firewall does", (unsigned long long)o->connect_ms);
-    return;
+    return false;
   }
   diag_addf(r, STEP, "EP_PORT_UNREACHABLE", SDC_DIAG_FAIL, subject,
             "check the route to the address from where sdconnect runs, and the address",
             "cannot connect: %s", strerror(err));
+  return false;
 }
 
 void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc, sdc_diag_report *r)
@@ -233,16 +236,18 @@ void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc, sdc_d
 
     snprintf(subject, sizeof(subject), "%s %s%s%s:%d", short_name, v6 ? "[" : "", e->address,
              v6 ? "]" : "", e->port);
-    bool dial = check_address(o, e, subject, r);
+    bool dial = check_address(o, e, subject, r), open = false;
     check_network(e, subject, r);
-    if(!dial)
-      continue;
-    if(!e->port) {
+    if(dial && !e->port)
       diag_add(r, STEP, "EP_NO_PORT", SDC_DIAG_FAIL, subject, "the endpoint has no port",
                "set the port the server listens on: sdconnect endpoints update NAME --port "
                "PORT");
-      continue;
-    }
-    check_port(o, e, subject, r);
+    else if(dial)
+      open = check_port(o, e, subject, r);
+    if(open && o->tls)
+      diag_tls(o, e, subject, r);
+    else if(o->tls)
+      diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, subject, "not checked: nothing to connect "
+               "to", NULL);
   }
 }
