@@ -2,7 +2,8 @@
 /*
  * Diagnose the private path Google's services take to a webhook or an
  * uptime check: the configuration, the Service Directory entry, the
- * endpoints (address, network, port), TLS, walked in that order, each finding
+ * endpoints (address, network, port), TLS and a real call, walked in that
+ * order, each finding
  * with a stable code and a concrete fix. docs/diagnose.md lists the codes.
  */
 #ifndef SDCONNECT_DIAGNOSE_H
@@ -24,7 +25,7 @@ typedef enum sdc_diag_level {
 
 /*! One finding: borrowed from its report. */
 typedef struct sdc_diag_finding {
-  const char *step;  /*!< "config", "directory", "endpoints", "tls" */
+  const char *step;  /*!< "config", "directory", "endpoints", "tls", "http" */
   const char *code;  /*!< stable, e.g. "SD_SERVICE_NOT_FOUND" */
   sdc_diag_level level;
   const char *subject; /*!< what it is about (a name, an endpoint), or "" */

@@ -14,6 +14,8 @@
  *   /status/N      status N
  *   /redirect?to=U 302 to U (Location: U, as given)
  *   /slow?ms=N     200 after N ms
+ *   /json-as-text  200, "{}" labelled text/plain
+ *   /latin1        200, application/json whose body is not UTF-8
  *   /stats         200, JSON: accepted (connections so far)
  *   /chunked?parts=N  200, chunked: N chunks of "part\n"
  *   /close         200 with "Connection: close", then closes
@@ -192,6 +194,12 @@ static void *serve(void *arg)
         goto out;
     } else if(!strncmp(path, "/status/", 8)) {
       if(respond(c, atoi(path + 8), "text/plain", "status\n", 7))
+        goto out;
+    } else if(!strcmp(path, "/json-as-text")) {
+      if(respond(c, 200, "text/plain", "{}", 2))
+        goto out;
+    } else if(!strcmp(path, "/latin1")) {
+      if(respond(c, 200, "application/json", "{\"t\":\"caf\xe9\"}", 12))
         goto out;
     } else if(!strncmp(path, "/slow?ms=", 9)) {
       int ms = atoi(path + 9);

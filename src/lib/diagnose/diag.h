@@ -45,11 +45,15 @@ bool diag_parse_service(const char *name, struct sd_name *out);
 /* Steps. Each returns false when later steps cannot run. */
 bool diag_directory(sdc_resolver *r, const struct sdc_diag_opts *o, const struct sd_name *n,
                     sdc_diag_report *rep, const sdc_service **svc);
-void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,
-                    sdc_diag_report *rep);
-/* Step 5, for an endpoint whose port is open. */
-void diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *subject,
+/* Steps 4 and 5; how many endpoints passed both (their port open, TLS
+ * without a failure). */
+size_t diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,
+                      sdc_diag_report *rep);
+/* Step 5, for an endpoint whose port is open: false on a failure. */
+bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *subject,
               sdc_diag_report *rep);
+/* Step 6: a real call of o->webhook. */
+void diag_http(sdc_resolver *res, const struct sdc_diag_opts *o, sdc_diag_report *rep);
 /* TCP connect within `ms`: 0 connected (the socket in *out_fd, non-blocking,
  * when out_fd is not NULL; else closed), or the errno (ETIMEDOUT when
  * nothing answered). *took_ms: how long it took. */

@@ -331,13 +331,23 @@ sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_repo
              "is wrong", NULL);
     diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration is "
              "wrong", NULL);
+    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the configuration is "
+             "wrong", NULL);
   } else if(!diag_directory(res, o, &n, r, &svc)) {
     diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory "
              "gave no endpoints", NULL);
     diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory gave no "
              "endpoints", NULL);
+    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the directory gave no "
+             "endpoints", NULL);
+  } else if(!diag_endpoints(o, svc, r)) {
+    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: no endpoint passed the "
+             "checks above", NULL);
+  } else if(!o->webhook) {
+    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the call depends on the "
+             "webhook (diagnose --webhook FILE)", NULL);
   } else {
-    diag_endpoints(o, svc, r);
+    diag_http(res, o, r);
   }
   sdc_service_release(svc);
   if(r->oom) {

@@ -226,8 +226,11 @@ static bool check_port(const struct sdc_diag_opts *o, const sdc_endpoint *e,
   return false;
 }
 
-void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc, sdc_diag_report *r)
+size_t diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,
+                      sdc_diag_report *r)
 {
+  size_t fit = 0;
+
   for(size_t i = 0; i < svc->n_endpoints; i++) {
     const sdc_endpoint *e = &svc->endpoints[i];
     const char *short_name = strrchr(e->name, '/') ? strrchr(e->name, '/') + 1 : e->name;
@@ -245,9 +248,12 @@ void diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc, sdc_d
     else if(dial)
       open = check_port(o, e, subject, r);
     if(open && o->tls)
-      diag_tls(o, e, subject, r);
+      fit += diag_tls(o, e, subject, r);
     else if(o->tls)
       diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, subject, "not checked: nothing to connect "
                "to", NULL);
+    else
+      fit += open;
   }
+  return fit;
 }

@@ -327,9 +327,11 @@ static bool refused_after(SSL *ssl, int fd)
   return n <= 0 && SSL_get_error(ssl, n) == SSL_ERROR_SSL;
 }
 
-void diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *subject,
+bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *subject,
               sdc_diag_report *r)
 {
+  size_t before = r->n;
+  bool passed = false;
   const struct sdc_webhook *w = o->webhook;
   const char *cert = w && w->ext.client_cert_pem ? w->ext.client_cert_pem : o->cert_pem;
   const char *key = w && w->ext.client_key_pem ? w->ext.client_key_pem : o->key_pem;
@@ -344,7 +346,7 @@ void diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
 
   if(!ctx) {
     r->oom = true;
-    return;
+    return false;
   }
   SSL_CTX_set_security_level(ctx, 0); /* an old server is told as such */
   SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
@@ -405,6 +407,9 @@ void diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
              "a client certificate is configured but the server never asks for one: mTLS "
              "is not enforced", "make the server request and verify client certificates");
   }
+  passed = true;
+  for(size_t i = before; i < r->n; i++)
+    passed = passed && r->items[i].level != SDC_DIAG_FAIL;
   if(ok)
     diag_addf(r, STEP, "TLS_OK", SDC_DIAG_OK, subject, NULL,
               "%s, the chain verified, %s named, valid for %ld more days%s",
@@ -418,4 +423,5 @@ out:
     close(fd);
   SSL_CTX_free(ctx);
   ERR_clear_error();
+  return passed;
 }
