@@ -412,6 +412,9 @@ START_TEST(a_real_call_is_judged_as_dialogflow_judges_it)
       {"latin1", "/latin1", "", "HTTP_NOT_UTF8"},
       {"off", "/echo", "  disabled: true\n", "WEBHOOK_DISABLED"},
   };
+  /* an Authorization header beside OAuth (whose token endpoint refuses: no
+   * token, so the call is not made) */
+  int fd, closed = tproc_closed_port(&fd);
   char b64[4096], got[512], *yaml = calloc(1, 65536), *errs = NULL;
   sdc_webhook_set *set = NULL;
   size_t len = 0;
@@ -430,15 +433,29 @@ START_TEST(a_real_call_is_judged_as_dialogflow_judges_it)
                             "      uri: 'https://hook.internal%s'\n"
                             "      allowedCaCerts: ['%s']\n",
                             cases[i].id, cases[i].id, cases[i].extra, cases[i].path, b64);
+  len += (size_t)snprintf(yaml + len, 65536 - len,
+           "- name: projects/p/locations/us-central1/agents/a/webhooks/both\n"
+           "  displayName: both\n"
+           "  serviceDirectory:\n"
+           "    service: " SVC "\n"
+           "    genericWebService:\n"
+           "      uri: 'https://hook.internal/echo'\n"
+           "      allowedCaCerts: ['%s']\n"
+           "      requestHeaders: {Authorization: 'Bearer static'}\n"
+           "      oauthConfig: {clientId: c, clientSecret: s,\n"
+           "                    tokenEndpoint: 'https://auth.example/token'}\n"
+           "  sdconnect: {tokenEndpoint: 'http://127.0.0.1:%d/token'}\n", b64, closed);
   ck_assert_msg(sdc_webhooks_load_mem("hooks.yaml", yaml, len, NULL, &set, &errs) == SDC_OK,
                 "%s", errs ? errs : "");
-  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for(size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+    bool last = i == sizeof(cases) / sizeof(cases[0]);
+    const char *id = last ? "both" : cases[i].id;
+    const char *want = last ? "AUTH_HEADER_CONFLICT HTTP_AUTH_UNAVAILABLE" : cases[i].want;
     sdc_diag_opts *o = NULL;
     sdc_diag_report *r = NULL;
     size_t n = 0;
     ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
-    ck_assert_int_eq(sdc_diag_opts_set_webhook(o, sdc_webhook_set_find(set, cases[i].id)),
-                     SDC_OK);
+    ck_assert_int_eq(sdc_diag_opts_set_webhook(o, sdc_webhook_set_find(set, id)), SDC_OK);
     sdc_diag_opts_set_lab(o, 1);
     ck_assert_int_eq(sdc_diagnose(res, o, &r), SDC_OK);
     got[0] = '\0';
@@ -450,18 +467,18 @@ START_TEST(a_real_call_is_judged_as_dialogflow_judges_it)
         snprintf(said + strlen(said), sizeof(said) - strlen(said), "[%s] ", f->what);
       }
     }
-    ck_assert_msg(!strcmp(got, cases[i].want), "%s: got '%s', want '%s': %s", cases[i].id,
-                  got, cases[i].want, said);
-    if(!strcmp(cases[i].id, "missing")) /* the event and status Dialogflow would produce: a */
+    ck_assert_msg(!strcmp(got, want), "%s: got '%s', want '%s': %s", id, got, want, said);
+    if(!strcmp(id, "missing")) /* the event and status Dialogflow would produce: a */
       ck_assert_msg(strstr(said, "raises webhook.error (webhookStatus NOT_FOUND)"), "%s",
                     said); /* 404 has no event of its own (sheet 10 D) */
-    if(!strcmp(cases[i].id, "refusing"))
+    if(!strcmp(id, "refusing"))
       ck_assert_msg(strstr(said, "raises webhook.error.rejected"), "%s", said);
     sdc_diag_report_free(r);
     sdc_diag_opts_free(o);
   }
   sdc_webhook_set_free(set);
   free(yaml);
+  close(fd);
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define STEP "config"
 
@@ -275,6 +276,42 @@ bool diag_parse_service(const char *name, struct sd_name *out)
   return true;
 }
 
+/* Which auth the webhook sets in Authorization itself, or NULL. */
+static const char *token_source(const struct sdc_webhook *w)
+{
+  if(w->web.oauth.set)
+    return "oauthConfig";
+  if(w->web.service_account)
+    return "serviceAccountAuthConfig";
+  if(w->web.agent_auth == SDC_WEBHOOK_AGENT_AUTH_ID_TOKEN ||
+     w->web.agent_auth == SDC_WEBHOOK_AGENT_AUTH_ACCESS_TOKEN)
+    return "serviceAgentAuth";
+  if(w->web.username || w->web.secret_version_for_username_password)
+    return "Basic auth (username/password)";
+  return NULL;
+}
+
+/* Settings that lose their effect without an error. */
+static void check_webhook(const struct sdc_webhook *w, sdc_diag_report *r)
+{
+  const char *source = token_source(w);
+  bool header = false;
+  char fix[400];
+
+  for(size_t i = 0; i < w->web.n_headers; i++)
+    header = header || !strcasecmp(w->web.headers[i].key, "Authorization");
+  for(size_t i = 0; i < w->web.n_secret_headers; i++)
+    header = header || !strcasecmp(w->web.secret_headers[i].key, "Authorization");
+  if(header && source) {
+    snprintf(fix, sizeof(fix), "drop the Authorization request header and let %s set it, "
+             "or drop %s and keep the header", source, source);
+    diag_addf(r, STEP, "AUTH_HEADER_CONFLICT", SDC_DIAG_WARN, w->id, fix,
+              "an Authorization request header beside %s, which sets Authorization too: "
+              "which one Dialogflow sends is not documented (sdconnect sends %s's)", source,
+              source);
+  }
+}
+
 static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_report *r)
 {
   bool ok = true;
@@ -304,6 +341,8 @@ static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_re
               "'%.300s' is not an http(s) URL with a host", o->url);
     ok = false;
   }
+  if(o->webhook)
+    check_webhook(o->webhook, r);
   if(ok)
     diag_addf(r, STEP, "CONFIG_OK", SDC_DIAG_OK, o->service, NULL,
               "the service name and the URL are well formed");
