@@ -9,6 +9,7 @@
 #ifndef SDCONNECT_DIAGNOSE_H
 #define SDCONNECT_DIAGNOSE_H
 
+#include <sdconnect/probe.h>
 #include <sdconnect/resolver.h>
 #include <sdconnect/webhook.h>
 
@@ -52,6 +53,12 @@ SDC_EXTERN sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *l
  *  certificates and mTLS identity. SDC_OK, SDC_EINVAL (not a Service
  *  Directory webhook), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webhook *w);
+/*! Diagnose the path of uptime check `c` (borrowed: it must outlive
+ *  sdc_diagnose()), a servicedirectory_service one: its service, its
+ *  protocol and port. Cloud Monitoring does not validate a private check's
+ *  certificate, so neither is it judged here (its dates are warned of).
+ *  SDC_OK, SDC_EINVAL (not a Service Directory check), SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_diag_opts_set_check(sdc_diag_opts *o, const sdc_check *c);
 /*! Without a webhook: the CA to trust (PEM; NULL: the system's) and a
  *  client certificate and key (PEM) for mTLS. Copied. SDC_OK, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem,

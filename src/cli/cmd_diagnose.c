@@ -78,15 +78,17 @@ static int config_finding(bool json, const char *path, const char *errs)
 int cmd_diagnose(int argc, char **argv)
 {
   struct dir_flags sf = {0};
-  const char *webhook_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
+  const char *webhook_file = NULL, *check_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
              *timeout = NULL, *tls_ca = NULL, *client_cert = NULL, *client_key = NULL;
   char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
   bool lab = false;
   struct flag own[] = {
       {.name = "webhook", .value = &webhook_file, .help = "FILE  a file of Dialogflow CX "
        "Webhook resources: diagnose the path to one"},
-      {.name = "id", .value = &which, .help = "ID  which webhook of the file (when it holds "
-       "several)"},
+      {.name = "check", .value = &check_file, .help = "FILE  a file of Cloud Monitoring "
+       "UptimeCheckConfig resources: diagnose the path of a private one"},
+      {.name = "id", .value = &which, .help = "ID  which webhook or check of the file (when "
+       "it holds several)"},
       {.name = "environment", .value = &environment, .help = "ENV  with this environment's "
        "webhookOverrides"},
       {.name = "url", .value = &url, .help = "URL  with SERVICE: the URL Google's service "
@@ -105,6 +107,8 @@ int cmd_diagnose(int argc, char **argv)
   struct parsed p;
   sdc_webhook_set *set = NULL;
   const sdc_webhook *w = NULL;
+  sdc_check_set *checks = NULL;
+  const sdc_check *c = NULL;
   sdc_diag_opts *o = NULL;
   sdc_diag_report *rep = NULL;
   sdc_resolver *r = NULL;
@@ -118,6 +122,7 @@ int cmd_diagnose(int argc, char **argv)
     return rc;
   if(p.help) {
     printf("Usage: sdconnect diagnose --webhook FILE [--id ID] [OPTIONS]\n"
+           "       sdconnect diagnose --check FILE [--id ID] [OPTIONS]\n"
            "       sdconnect diagnose SERVICE --url URL [OPTIONS]\n\n"
            "Walk the path Google's service takes to a private webhook: the\n"
            "configuration, the Service Directory service (which part is missing, and\n"
@@ -133,14 +138,14 @@ int cmd_diagnose(int argc, char **argv)
                  connect_ms > 60000))
     return usage_error(CMD, "--connect-timeout: '%s' is not a duration from 1ms to 60s "
                        "(e.g. 3s, 500ms)", timeout);
-  if(!webhook_file == !(p.n_pos == 1) || p.n_pos > 1)
-    return usage_error(CMD, "give --webhook FILE, or one SERVICE with --url URL");
-  if(webhook_file && (url || tls_ca || client_cert || client_key))
+  if((webhook_file != NULL) + (check_file != NULL) + (p.n_pos == 1) != 1 || p.n_pos > 1)
+    return usage_error(CMD, "give --webhook FILE, --check FILE, or one SERVICE with --url URL");
+  if((webhook_file || check_file) && (url || tls_ca || client_cert || client_key))
     return usage_error(CMD, "--url, --tls-ca and --client-cert/--client-key go with SERVICE; "
                        "a webhook file has its own (allowedCaCerts, sdconnect.clientCertFile)");
   if(!client_cert != !client_key)
     return usage_error(CMD, "--client-cert and --client-key go together");
-  if(!webhook_file && !url)
+  if(p.n_pos == 1 && !url)
     return usage_error(CMD, "SERVICE needs --url URL: the URL Google's service calls");
   if(webhook_file) {
     st = sdc_webhooks_load_file(webhook_file, environment, &set, &errs);
@@ -172,6 +177,35 @@ int cmd_diagnose(int argc, char **argv)
     }
     url = sdc_webhook_uri(w);
     title = sdc_webhook_id(w);
+  } else if(check_file) {
+    st = sdc_checks_load_file(check_file, &checks, &errs);
+    if(st == SDC_ENOMEM || st == SDC_EIO) {
+      cli_error(CMD, "%s: %s", check_file, errs && *errs ? errs : sdc_strerror(st));
+      sdc_free(errs);
+      return st == SDC_EIO ? 2 : 1;
+    }
+    if(st) {
+      rc = config_finding(sf.json, check_file, errs);
+      sdc_free(errs);
+      return rc;
+    }
+    for(size_t i = 0; i < sdc_check_set_count(checks); i++) {
+      const sdc_check *k = sdc_check_set_get(checks, i);
+      if(which ? !strcmp(sdc_check_id(k), which) : sdc_check_set_count(checks) == 1)
+        c = k;
+    }
+    if(!c || !sdc_check_service(c)) {
+      rc = !c ? usage_error(CMD, which ? "%s holds no check '%s'"
+                                       : "%s holds several checks; say which with --id%s",
+                            check_file, which ? which : "")
+              : usage_error(CMD, "check '%s' is not a private (servicedirectory_service) "
+                            "check: Google reaches its URL over the internet, which this does "
+                            "not diagnose", sdc_check_id(c));
+      sdc_check_set_free(checks);
+      return rc;
+    }
+    service = sdc_check_service(c);
+    title = sdc_check_id(c);
   } else {
     service = p.pos[0];
     title = service;
@@ -181,7 +215,8 @@ int cmd_diagnose(int argc, char **argv)
   rc = 1;
   if(sdc_diag_opts_new(&o))
     goto oom;
-  if(w ? sdc_diag_opts_set_webhook(o, w) : sdc_diag_opts_set_target(o, service, url))
+  if(w ? sdc_diag_opts_set_webhook(o, w)
+        : c ? sdc_diag_opts_set_check(o, c) : sdc_diag_opts_set_target(o, service, url))
     goto oom;
   if(tls_ca && !(ca_pem = cli_read_file(CMD, "--tls-ca", tls_ca, 1u << 20, NULL))) {
     rc = 2;
@@ -194,7 +229,7 @@ int cmd_diagnose(int argc, char **argv)
     rc = 2;
     goto out;
   }
-  if(!w && sdc_diag_opts_set_tls(o, ca_pem, cert_pem, key_pem))
+  if(!w && !c && sdc_diag_opts_set_tls(o, ca_pem, cert_pem, key_pem))
     goto oom;
   sdc_diag_opts_set_lab(o, lab);
   sdc_diag_opts_set_connect_timeout_ms(o, connect_ms);
@@ -209,6 +244,7 @@ out:
   sdc_diag_opts_free(o);
   sdc_resolver_free(r);
   sdc_webhook_set_free(set);
+  sdc_check_set_free(checks);
   free(ca_pem);
   free(cert_pem);
   if(key_pem) { /* a secret */

@@ -482,6 +482,75 @@ START_TEST(a_real_call_is_judged_as_dialogflow_judges_it)
 }
 END_TEST
 
+START_TEST(a_private_uptime_check_is_walked_and_run)
+{
+  static const struct {
+    const char *id, *http, *want;
+  } cases[] = {
+      {"fine", "{useSsl: true, path: /echo}", ""},
+      {"failing", "{useSsl: true, path: /status/500}", "CHECK_HTTP_STATUS"},
+      {"nomatch", "{useSsl: true, path: /echo}\n  contentMatchers: [{content: not-there}]",
+       "CHECK_CONTENT_MISMATCH"},
+      {"strict", "{useSsl: true, path: /echo, validateSsl: true}",
+       "CHECK_VALIDATE_SSL_IGNORED"},
+  };
+  char text[4096], got[512];
+  size_t len = 0, n;
+  sdc_check_set *set = NULL;
+  char *errs = NULL;
+
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
+  ck_assert_int_eq(tsd_service(res, SVC), 0);
+  /* no CA and no sdconnect.host given: the chain and name would fail, but
+   * Google does not judge a private check's certificate, nor does this */
+  endpoint("e0", "127.0.0.1", start_https("checked", NULL, NULL, NULL, false), NET);
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    len += (size_t)snprintf(text + len, sizeof(text) - len,
+                            "- name: projects/p/uptimeCheckConfigs/%s\n"
+                            "  displayName: %s\n"
+                            "  checkerType: VPC_CHECKERS\n"
+                            "  monitoredResource:\n"
+                            "    type: servicedirectory_service\n"
+                            "    labels: {project_id: p, location: us-central1, "
+                            "namespace_name: webhooks, service_name: orders}\n"
+                            "  httpCheck: %s\n"
+                            "  timeout: 5s\n",
+                            cases[i].id, cases[i].id, cases[i].http);
+  ck_assert_msg(sdc_checks_load_mem("checks.yaml", text, len, &set, &errs) == SDC_OK, "%s",
+                errs ? errs : "");
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    sdc_diag_opts *o = NULL;
+    sdc_diag_report *r = NULL;
+    const sdc_check *c = NULL;
+    bool ran = false;
+    for(size_t k = 0; k < sdc_check_set_count(set); k++)
+      if(!strcmp(sdc_check_id(sdc_check_set_get(set, k)), cases[i].id))
+        c = sdc_check_set_get(set, k);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
+    ck_assert_int_eq(sdc_diag_opts_set_check(o, c), SDC_OK);
+    sdc_diag_opts_set_lab(o, 1);
+    ck_assert_int_eq(sdc_diagnose(res, o, &r), SDC_OK);
+    got[0] = said[0] = '\0';
+    n = 0;
+    for(size_t k = 0; k < sdc_diag_report_count(r); k++) {
+      const sdc_diag_finding *f = sdc_diag_report_get(r, k);
+      ran = ran || !strcmp(f->code, "CHECK_PASSED") || !strncmp(f->code, "CHECK_", 6);
+      if(f->level == SDC_DIAG_FAIL || f->level == SDC_DIAG_WARN) {
+        n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", n ? " " : "", f->code);
+        snprintf(said + strlen(said), sizeof(said) - strlen(said), "[%s] ", f->what);
+      }
+    }
+    ck_assert_msg(!strcmp(got, cases[i].want), "%s: got '%s', want '%s': %s", cases[i].id, got,
+                  cases[i].want, said);
+    ck_assert_msg(ran, "%s: the check was not run", cases[i].id);
+    sdc_diag_report_free(r);
+    sdc_diag_opts_free(o);
+  }
+  sdc_check_set_free(set);
+}
+END_TEST
+
 START_TEST(the_directory_says_which_part_is_missing)
 {
   char got[512];
@@ -658,6 +727,7 @@ START_TEST(every_code_is_documented)
                                         "src/lib/diagnose/directory.c",
                                         "src/lib/diagnose/endpoints.c",
                                         "src/lib/diagnose/tls.c", "src/lib/diagnose/http.c",
+                                        "src/lib/diagnose/checkrun.c",
                                         "src/cli/cmd_diagnose.c"};
   char *doc = slurp("docs/diagnose.md");
   size_t codes = 0;
@@ -695,6 +765,7 @@ int main(void)
   tcase_add_test(tc, each_misconfiguration_is_named);
   tcase_add_test(tc, tls_faults_are_named_one_by_one);
   tcase_add_test(tc, a_real_call_is_judged_as_dialogflow_judges_it);
+  tcase_add_test(tc, a_private_uptime_check_is_walked_and_run);
   tcase_add_test(tc, the_directory_says_which_part_is_missing);
   tcase_add_test(tc, the_configuration_is_checked_first);
   tcase_add_test(tc, addresses_and_networks_are_classified);

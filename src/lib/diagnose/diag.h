@@ -19,6 +19,7 @@ struct sdc_diag_opts {
   char *ca_pem;     /* trust this instead of the system store */
   char *cert_pem, *key_pem; /* mTLS */
   const struct sdc_webhook *webhook; /* borrowed, or NULL */
+  const struct sdc_check *check;     /* borrowed, or NULL */
 };
 
 struct sdc_diag_report {
@@ -54,6 +55,8 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
               sdc_diag_report *rep);
 /* Step 6: a real call of o->webhook. */
 void diag_http(sdc_resolver *res, const struct sdc_diag_opts *o, sdc_diag_report *rep);
+/* Step 6 for an uptime check: one real run of o->check. */
+void diag_check_run(sdc_resolver *res, const struct sdc_diag_opts *o, sdc_diag_report *rep);
 /* TCP connect within `ms`: 0 connected (the socket in *out_fd, non-blocking,
  * when out_fd is not NULL; else closed), or the errno (ETIMEDOUT when
  * nothing answered). *took_ms: how long it took. */

@@ -6,6 +6,7 @@
 #include "diagnose/diag.h"
 
 #include "core/core.h"
+#include "probe/check.h"
 #include "webhook/webhook.h"
 
 #include <jansson.h>
@@ -68,6 +69,24 @@ sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webhook *w)
   if((st = sdc_diag_opts_set_target(o, w->service, w->web.uri)))
     return st;
   o->webhook = w;
+  return SDC_OK;
+}
+
+sdc_status sdc_diag_opts_set_check(sdc_diag_opts *o, const sdc_check *c)
+{
+  char url[600];
+  sdc_status st;
+
+  if(!o || !c || c->resource != RES_SD_SERVICE || !c->sd_name)
+    return SDC_EINVAL;
+  if(c->http)
+    snprintf(url, sizeof(url), "%s://%s%s", c->use_ssl ? "https" : "http",
+             c->host ? c->host : "endpoint", c->path ? c->path : "/");
+  else
+    snprintf(url, sizeof(url), "tcp://endpoint");
+  if((st = sdc_diag_opts_set_target(o, c->sd_name, url)))
+    return st;
+  o->check = c;
   return SDC_OK;
 }
 
@@ -333,8 +352,17 @@ static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_re
               "the service is in %s; the agent is in %s", n->location, o->location);
     ok = false;
   }
-  if(strpbrk(o->url, " \t\r\n") ||
-     sdc__url_host(o->url, o->host, sizeof(o->host), &port, &o->tls)) {
+  if(o->check) { /* its protocol and host, not a URL */
+    o->tls = o->check->http && o->check->use_ssl;
+    snprintf(o->host, sizeof(o->host), "%s", o->check->host ? o->check->host : "");
+    if(o->check->validate_ssl_given && o->check->validate_ssl)
+      diag_add(r, STEP, "CHECK_VALIDATE_SSL_IGNORED", SDC_DIAG_WARN, o->check->id,
+               "validateSsl is set on a private (servicedirectory_service) check: Cloud "
+               "Monitoring applies it to uptime_url checks only, so the certificate is not "
+               "validated", "drop validateSsl, or check the certificate another way (its "
+               "expiry: sdconnect_probe_cert_expiry_seconds)");
+  } else if(strpbrk(o->url, " \t\r\n") ||
+            sdc__url_host(o->url, o->host, sizeof(o->host), &port, &o->tls)) {
     diag_addf(r, STEP, "URL_MALFORMED", SDC_DIAG_FAIL, o->url,
               "give the URL Google's service calls: https://HOST[:PORT]/PATH, HOST the name "
               "on the server's certificate",
@@ -382,6 +410,8 @@ sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_repo
   } else if(!diag_endpoints(o, svc, r)) {
     diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: no endpoint passed the "
              "checks above", NULL);
+  } else if(o->check) {
+    diag_check_run(res, o, r);
   } else if(!o->webhook) {
     diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the call depends on the "
              "webhook (diagnose --webhook FILE)", NULL);

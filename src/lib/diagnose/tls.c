@@ -15,6 +15,7 @@
 #include "diagnose/diag.h"
 
 #include "core/core.h"
+#include "probe/check.h"
 #include "webhook/webhook.h"
 
 #include <arpa/inet.h>
@@ -271,20 +272,23 @@ static void judge_name(const struct sdc_diag_opts *o, X509 *leaf, const char *su
             "the certificate does not name %s (the URL's host, sent as SNI)", h);
 }
 
-static void judge_dates(X509 *leaf, const char *subject, sdc_diag_report *r, bool *ok,
-                        long *days_left)
+/* `lenient`: an uptime check's, whose certificate Google does not judge: a
+ * warning, not a failure. */
+static void judge_dates(X509 *leaf, bool lenient, const char *subject, sdc_diag_report *r,
+                        bool *ok, long *days_left)
 {
   long before = days_to(X509_get0_notBefore(leaf));
+  sdc_diag_level bad = lenient ? SDC_DIAG_WARN : SDC_DIAG_FAIL;
 
   *days_left = days_to(X509_get0_notAfter(leaf));
   if(X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
     *ok = false;
-    diag_addf(r, STEP, "TLS_CERT_NOT_YET_VALID", SDC_DIAG_FAIL, subject,
+    diag_addf(r, STEP, "TLS_CERT_NOT_YET_VALID", bad, subject,
               "serve a certificate valid now (check the server's clock and the certificate's "
               "notBefore)", "the certificate is valid only from %ld days from now", before);
   } else if(X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
     *ok = false;
-    diag_addf(r, STEP, "TLS_CERT_EXPIRED", SDC_DIAG_FAIL, subject,
+    diag_addf(r, STEP, "TLS_CERT_EXPIRED", bad, subject,
               "renew the certificate and reload the server",
               "the certificate expired %ld days ago", -*days_left);
   } else if(*days_left < SOON_DAYS) {
@@ -333,8 +337,12 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
   size_t before = r->n;
   bool passed = false;
   const struct sdc_webhook *w = o->webhook;
-  const char *cert = w && w->ext.client_cert_pem ? w->ext.client_cert_pem : o->cert_pem;
-  const char *key = w && w->ext.client_key_pem ? w->ext.client_key_pem : o->key_pem;
+  const char *cert = w && w->ext.client_cert_pem ? w->ext.client_cert_pem
+                     : o->check && o->check->cert ? o->check->cert
+                                                  : o->cert_pem;
+  const char *key = w && w->ext.client_key_pem ? w->ext.client_key_pem
+                    : o->check && o->check->key ? o->check->key
+                                                : o->key_pem;
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   SSL *ssl = NULL;
   X509 *leaf = NULL;
@@ -397,10 +405,12 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
              "the server showed no certificate", "serve a certificate for the URL's host");
     goto out;
   }
-  judge_chain(o, ssl, leaf, subject, r, &ok);
-  judge_name(o, leaf, subject, r, &ok);
-  judge_dates(leaf, subject, r, &ok, &days_left);
-  judge_usage(leaf, subject, r, &ok);
+  if(!o->check) { /* Cloud Monitoring does not validate a private check's certificate */
+    judge_chain(o, ssl, leaf, subject, r, &ok);
+    judge_name(o, leaf, subject, r, &ok);
+    judge_usage(leaf, subject, r, &ok);
+  }
+  judge_dates(leaf, o->check != NULL, subject, r, &ok, &days_left);
   if(cert && key && !asked) {
     ok = false;
     diag_add(r, STEP, "TLS_MTLS_NOT_REQUESTED", SDC_DIAG_WARN, subject,
@@ -412,9 +422,10 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
     passed = passed && r->items[i].level != SDC_DIAG_FAIL;
   if(ok)
     diag_addf(r, STEP, "TLS_OK", SDC_DIAG_OK, subject, NULL,
-              "%s, the chain verified, %s named, valid for %ld more days%s",
-              SSL_get_version(ssl), o->host, days_left,
-              asked ? ", client certificate accepted" : "");
+              o->check ? "%s, valid for %ld more days%s (a private check's certificate is "
+                         "not validated)"
+                       : "%s, the chain verified, the name matches, valid for %ld more days%s",
+              SSL_get_version(ssl), days_left, asked ? ", client certificate accepted" : "");
 out:
   X509_free(leaf);
   if(ssl)
