@@ -405,7 +405,7 @@ int sdc__dial_step(struct sdc__dial *d, short revents, sdc_status *st,
     }
     d->tcp_up = true;
   }
-  if(!d->connect_ms)
+  if(d->connect_ms <= 0) /* not timed yet */
     d->connect_ms = (double)(sdc__now_us() - d->start_us) / 1e3;
   if(d->ssl) {
     int rc = SSL_do_handshake(d->ssl), err;
