@@ -75,6 +75,22 @@ static int config_finding(bool json, const char *path, const char *errs)
   return rc;
 }
 
+/* A file that did not load: -1 when it did (st SDC_OK), else the exit code
+ * after saying so (a configuration the API would refuse is a finding). */
+static int load_failed(bool json, const char *path, sdc_status st, char *errs)
+{
+  int rc = -1;
+
+  if(st == SDC_ENOMEM || st == SDC_EIO) {
+    cli_error(CMD, "%s: %s", path, errs && *errs ? errs : sdc_strerror(st));
+    rc = st == SDC_EIO ? 2 : 1;
+  } else if(st) {
+    rc = config_finding(json, path, errs);
+  }
+  sdc_free(errs);
+  return rc;
+}
+
 int cmd_diagnose(int argc, char **argv)
 {
   struct dir_flags sf = {0};
@@ -149,16 +165,8 @@ int cmd_diagnose(int argc, char **argv)
     return usage_error(CMD, "SERVICE needs --url URL: the URL Google's service calls");
   if(webhook_file) {
     st = sdc_webhooks_load_file(webhook_file, environment, &set, &errs);
-    if(st == SDC_ENOMEM || st == SDC_EIO) {
-      cli_error(CMD, "%s: %s", webhook_file, errs && *errs ? errs : sdc_strerror(st));
-      sdc_free(errs);
-      return st == SDC_EIO ? 2 : 1;
-    }
-    if(st) {
-      rc = config_finding(sf.json, webhook_file, errs);
-      sdc_free(errs);
+    if((rc = load_failed(sf.json, webhook_file, st, errs)) >= 0)
       return rc;
-    }
     w = which ? sdc_webhook_set_find(set, which)
               : sdc_webhook_set_count(set) == 1 ? sdc_webhook_set_get(set, 0) : NULL;
     if(!w) {
@@ -179,16 +187,8 @@ int cmd_diagnose(int argc, char **argv)
     title = sdc_webhook_id(w);
   } else if(check_file) {
     st = sdc_checks_load_file(check_file, &checks, &errs);
-    if(st == SDC_ENOMEM || st == SDC_EIO) {
-      cli_error(CMD, "%s: %s", check_file, errs && *errs ? errs : sdc_strerror(st));
-      sdc_free(errs);
-      return st == SDC_EIO ? 2 : 1;
-    }
-    if(st) {
-      rc = config_finding(sf.json, check_file, errs);
-      sdc_free(errs);
+    if((rc = load_failed(sf.json, check_file, st, errs)) >= 0)
       return rc;
-    }
     for(size_t i = 0; i < sdc_check_set_count(checks); i++) {
       const sdc_check *k = sdc_check_set_get(checks, i);
       if(which ? !strcmp(sdc_check_id(k), which) : sdc_check_set_count(checks) == 1)

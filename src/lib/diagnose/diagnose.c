@@ -378,6 +378,16 @@ static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_re
 }
 
 /* ---- the walk ------------------------------------------------------------------ */
+/* The steps from steps[first] on did not run, because of `why`. */
+static void skip_from(sdc_diag_report *r, size_t first, const char *why)
+{
+  static const char *const steps[] = {"directory", "endpoints", "tls", "http"};
+  char what[200];
+
+  snprintf(what, sizeof(what), "not run: %s", why);
+  for(size_t i = first; i < sizeof(steps) / sizeof(steps[0]); i++)
+    diag_add(r, steps[i], "SKIPPED", SDC_DIAG_SKIP, "", what, NULL);
+}
 sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_report **out)
 {
   sdc_diag_report *r;
@@ -391,26 +401,13 @@ sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_repo
     return SDC_ENOMEM;
   run = *o;
   o = &run;
-  if(!check_config(&run, &n, r)) {
-    diag_add(r, "directory", "SKIPPED", SDC_DIAG_SKIP, "", "not asked: the configuration is "
-             "wrong", NULL);
-    diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration "
-             "is wrong", NULL);
-    diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the configuration is "
-             "wrong", NULL);
-    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the configuration is "
-             "wrong", NULL);
-  } else if(!diag_directory(res, o, &n, r, &svc)) {
-    diag_add(r, "endpoints", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory "
-             "gave no endpoints", NULL);
-    diag_add(r, "tls", "SKIPPED", SDC_DIAG_SKIP, "", "not checked: the directory gave no "
-             "endpoints", NULL);
-    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the directory gave no "
-             "endpoints", NULL);
-  } else if(!diag_endpoints(o, svc, r)) {
-    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: no endpoint passed the "
-             "checks above", NULL);
-  } else if(o->check) {
+  if(!check_config(&run, &n, r))
+    skip_from(r, 0, "the configuration is wrong");
+  else if(!diag_directory(res, o, &n, r, &svc))
+    skip_from(r, 1, "the directory gave no endpoints");
+  else if(!diag_endpoints(o, svc, r))
+    skip_from(r, 3, "no endpoint passed the checks above");
+  else if(o->check) {
     diag_check_run(res, o, r);
   } else if(!o->webhook) {
     diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the call depends on the "
