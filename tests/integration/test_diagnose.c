@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NS "projects/p/locations/us-central1/namespaces/webhooks"
@@ -579,6 +580,27 @@ START_TEST(the_directory_says_which_part_is_missing)
                 "%s", sdc_diag_report_get(r, 1)->fix);
   ck_assert_int_eq(sdc_diag_report_get(r, 2)->level, SDC_DIAG_SKIP);
   sdc_diag_report_free(r);
+  /* a directory that wants a token sdconnect does not have */
+  {
+    struct tproc locked = {0};
+    char tokfile[128];
+    const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                          "127.0.0.1:0", "--token-file", tokfile, NULL};
+    FILE *f;
+    snprintf(tokfile, sizeof(tokfile), "%s", tproc_path(dir, "sd.token"));
+    f = fopen(tokfile, "w");
+    fputs("diagnose-sd-token\n", f);
+    fclose(f);
+    chmod(tokfile, 0600);
+    ck_assert_int_eq(tproc_start(&locked, argv, true), 0);
+    ck_assert_ptr_nonnull(away = tsd_client(locked.port, 0));
+    ck_assert_int_eq(sdc_diagnose(away, o, &r), SDC_OK);
+    ck_assert_str_eq(sdc_diag_report_get(r, 1)->code, "SD_UNAUTHENTICATED");
+    sdc_diag_report_free(r);
+    sdc_resolver_free(away);
+    tproc_stop(&locked, 5000);
+    tproc_rmdir(locked.dir);
+  }
   /* a directory that does not answer */
   ck_assert_ptr_nonnull(away = tsd_client(port, 0));
   ck_assert_int_eq(sdc_diagnose(away, o, &r), SDC_OK);

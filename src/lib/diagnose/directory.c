@@ -126,6 +126,13 @@ bool diag_directory(sdc_resolver *r, const struct sdc_diag_opts *o, const struct
     not_found(r, o, n, rep);
     return false;
   case SDC_EPERM:
+    if(sdc_resolver_grpc_status(r) == 16) { /* UNAUTHENTICATED: no identity at all */
+      diag_addf(rep, STEP, "SD_UNAUTHENTICATED", SDC_DIAG_FAIL, sdc_resolver_endpoint(r),
+                "give sdconnect credentials the directory accepts (--credentials, "
+                "--token-file, or Google's default credentials)",
+                "the directory does not know the caller: %s", sdc_resolver_errmsg(r));
+      return false;
+    }
     snprintf(fix, sizeof(fix), "grant the identity sdconnect uses roles/servicedirectory."
              "viewer on project %s (gcloud projects add-iam-policy-binding %s --member=... "
              "--role=roles/servicedirectory.viewer)", n->project, n->project);
