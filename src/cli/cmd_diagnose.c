@@ -94,7 +94,7 @@ static int load_failed(bool json, const char *path, sdc_status st, char *errs)
 int cmd_diagnose(int argc, char **argv)
 {
   struct dir_flags sf = {0};
-  const char *webhook_file = NULL, *check_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
+  const char *webhook_file = NULL, *check_file = NULL, *config_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
              *timeout = NULL, *tls_ca = NULL, *client_cert = NULL, *client_key = NULL;
   char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
   bool lab = false;
@@ -103,6 +103,8 @@ int cmd_diagnose(int argc, char **argv)
        "Webhook resources: diagnose the path to one"},
       {.name = "check", .value = &check_file, .help = "FILE  a file of Cloud Monitoring "
        "UptimeCheckConfig resources: diagnose the path of a private one"},
+      {.name = "config", .value = &config_file, .help = "FILE  an sdconnect.yaml: diagnose "
+       "its check or webhook --id, with its directory settings"},
       {.name = "id", .value = &which, .help = "ID  which webhook or check of the file (when "
        "it holds several)"},
       {.name = "environment", .value = &environment, .help = "ENV  with this environment's "
@@ -125,6 +127,7 @@ int cmd_diagnose(int argc, char **argv)
   const sdc_webhook *w = NULL;
   sdc_check_set *checks = NULL;
   const sdc_check *c = NULL;
+  sdc_serve_config *cfg = NULL;
   sdc_diag_opts *o = NULL;
   sdc_diag_report *rep = NULL;
   sdc_resolver *r = NULL;
@@ -139,6 +142,7 @@ int cmd_diagnose(int argc, char **argv)
   if(p.help) {
     printf("Usage: sdconnect diagnose --webhook FILE [--id ID] [OPTIONS]\n"
            "       sdconnect diagnose --check FILE [--id ID] [OPTIONS]\n"
+           "       sdconnect diagnose --config sdconnect.yaml --id ID [OPTIONS]\n"
            "       sdconnect diagnose SERVICE --url URL [OPTIONS]\n\n"
            "Walk the path Google's service takes to a private webhook: the\n"
            "configuration, the Service Directory service (which part is missing, and\n"
@@ -154,16 +158,68 @@ int cmd_diagnose(int argc, char **argv)
                  connect_ms > 60000))
     return usage_error(CMD, "--connect-timeout: '%s' is not a duration from 1ms to 60s "
                        "(e.g. 3s, 500ms)", timeout);
-  if((webhook_file != NULL) + (check_file != NULL) + (p.n_pos == 1) != 1 || p.n_pos > 1)
-    return usage_error(CMD, "give --webhook FILE, --check FILE, or one SERVICE with --url URL");
-  if((webhook_file || check_file) && (url || tls_ca || client_cert || client_key))
+  if((webhook_file != NULL) + (check_file != NULL) + (config_file != NULL) + (p.n_pos == 1) !=
+         1 || p.n_pos > 1)
+    return usage_error(CMD, "give --webhook FILE, --check FILE, --config FILE, or one "
+                       "SERVICE with --url URL");
+  if(config_file && !which)
+    return usage_error(CMD, "--config needs --id: the check or webhook to diagnose");
+  if((webhook_file || check_file || config_file) && (url || tls_ca || client_cert || client_key))
     return usage_error(CMD, "--url, --tls-ca and --client-cert/--client-key go with SERVICE; "
                        "a webhook file has its own (allowedCaCerts, sdconnect.clientCertFile)");
   if(!client_cert != !client_key)
     return usage_error(CMD, "--client-cert and --client-key go together");
   if(p.n_pos == 1 && !url)
     return usage_error(CMD, "SERVICE needs --url URL: the URL Google's service calls");
-  if(webhook_file) {
+  if(config_file) {
+    st = sdc_serve_config_load(config_file, &cfg, &errs);
+    if((rc = load_failed(sf.json, config_file, st, errs)) >= 0)
+      return rc;
+    for(size_t i = 0; i < sdc_check_set_count(cfg->checks); i++)
+      if(!strcmp(sdc_check_id(sdc_check_set_get(cfg->checks, i)), which))
+        c = sdc_check_set_get(cfg->checks, i);
+    if(!c)
+      w = sdc_webhook_set_find(cfg->webhooks, which);
+    if(!c && !w) {
+      rc = usage_error(CMD, "%s has no check or webhook '%s'", config_file, which);
+      sdc_serve_config_free(cfg);
+      return rc;
+    }
+    if(!(service = c ? sdc_check_service(c) : sdc_webhook_service(w))) {
+      rc = usage_error(CMD, "'%s' does not go through Service Directory: Google reaches it "
+                       "over the internet, which this does not diagnose", which);
+      sdc_serve_config_free(cfg);
+      return rc;
+    }
+    url = w ? sdc_webhook_uri(w) : NULL;
+    title = which;
+    /* the directory the daemon uses, unless flags say otherwise */
+    if(!sf.endpoint && cfg->sd_is_local) {
+      const char *colon = cfg->local_listen ? strrchr(cfg->local_listen, ':') : NULL;
+      if(!colon || !strcmp(colon, ":0")) {
+        rc = usage_error(CMD, "%s's local directory runs inside `sdconnect serve` on a port "
+                         "it picks: give --sd-endpoint HOST:PORT (the daemon's status page "
+                         "does)", config_file);
+        sdc_serve_config_free(cfg);
+        return rc;
+      }
+      sf.endpoint = cfg->local_listen;
+    }
+    if(!sf.endpoint)
+      sf.endpoint = cfg->sd_endpoint;
+    if(cfg->sd_is_local || cfg->sd_insecure)
+      sf.insecure = true;
+    if(!sf.insecure && !sf.ca && !sf.cert) {
+      sf.ca = cfg->sd_ca_file;
+      sf.cert = cfg->sd_cert_file;
+      sf.key = cfg->sd_key_file;
+    }
+    if(!sf.token_file)
+      sf.token_file = cfg->sd_token_file;
+    if(!sf.credentials)
+      sf.credentials = cfg->sd_credentials_file;
+    lab = lab || cfg->sd_is_local; /* a local directory is a rehearsal */
+  } else if(webhook_file) {
     st = sdc_webhooks_load_file(webhook_file, environment, &set, &errs);
     if((rc = load_failed(sf.json, webhook_file, st, errs)) >= 0)
       return rc;
@@ -245,6 +301,7 @@ out:
   sdc_resolver_free(r);
   sdc_webhook_set_free(set);
   sdc_check_set_free(checks);
+  sdc_serve_config_free(cfg);
   free(ca_pem);
   free(cert_pem);
   if(key_pem) { /* a secret */

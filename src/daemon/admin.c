@@ -26,6 +26,8 @@ struct admin {
   struct admin_pending *pending; /* suspended /status.json requests */
   admin_status_fn status;
   void *status_ud;
+  admin_diagnose_fn diagnose;
+  void *diagnose_ud;
   sdc_metrics *metrics;
   admin_ready_fn ready;
   void *ud;
@@ -66,6 +68,12 @@ void admin_set_status(struct admin *a, admin_status_fn fn, void *userdata)
 {
   a->status = fn;
   a->status_ud = userdata;
+}
+
+void admin_set_diagnose(struct admin *a, admin_diagnose_fn fn, void *userdata)
+{
+  a->diagnose = fn;
+  a->diagnose_ud = userdata;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -124,6 +132,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     MHD_suspend_connection(conn);
     a->status(a->status_ud, p);
     return MHD_YES;
+  }
+  if(a->diagnose && !strcmp(url, "/diagnose.json")) {
+    const char *id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
+    unsigned status = 200;
+    char *text = id && *id ? a->diagnose(a->diagnose_ud, id, &status) : NULL;
+    enum MHD_Result rc;
+    if(!id || !*id)
+      return reply(conn, MHD_HTTP_BAD_REQUEST, "text/plain", "give ?id=CHECK_OR_WEBHOOK\n",
+                   26);
+    if(!text)
+      return status == 404 ? reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                                   "no check or webhook with that id\n", 33)
+                           : reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                                   "cannot start a diagnose now\n", 28);
+    rc = reply(conn, MHD_HTTP_OK, "application/json", text, strlen(text));
+    free(text);
+    return rc;
   }
   if(!strcmp(url, "/healthz"))
     return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);

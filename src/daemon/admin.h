@@ -28,6 +28,10 @@ typedef void (*admin_status_fn)(void *userdata, struct admin_pending *p);
 void admin_answer(struct admin_pending *p, const char *body, size_t len);
 /* Serve / and /status.json with `fn` (until then they are 404). */
 void admin_set_status(struct admin *a, admin_status_fn fn, void *userdata);
+/* GET /diagnose.json?id=ID: `fn` gives the answer (JSON, malloc'd; NULL:
+ * 404 when `*status` is 404, else 503), on the loop thread, at once. */
+typedef char *(*admin_diagnose_fn)(void *userdata, const char *id, unsigned *status);
+void admin_set_diagnose(struct admin *a, admin_diagnose_fn fn, void *userdata);
 
 /* Is the daemon ready (its first runs done, its directory reachable)? */
 typedef bool (*admin_ready_fn)(void *userdata, char *why, size_t cap);

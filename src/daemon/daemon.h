@@ -71,6 +71,7 @@ struct daemon {
   uint64_t stop_by;
   struct seen *seen;
   size_t n_seen;
+  struct diag_run *diags;   /* diagnoses asked from the status page (diagrun.c) */
   struct lsd_registry *reg; /* the local directory, when configured */
   struct lsd_server *lsd;
   char local_ep[300];

@@ -211,8 +211,10 @@ static int write_files(struct dev *v, const char *admin_listen, const char *ca_p
            "      - name: " DEV_SERVICE "\n"
            "        annotations: {owner: sdconnect-dev}\n"
            "        endpoints:\n"
-           "          - {name: healthy, address: 127.0.0.1, port: %d}\n"
-           "          - {name: failing, address: 127.0.0.1, port: %d}\n",
+           "          - {name: healthy, address: 127.0.0.1, port: %d,\n"
+           "             network: projects/123456789012/locations/global/networks/demo}\n"
+           "          - {name: failing, address: 127.0.0.1, port: %d,\n"
+           "             network: projects/123456789012/locations/global/networks/demo}\n",
            v->port[0], v->port[1]);
   gateway_listen(admin_listen, gw, sizeof(gw));
   snprintf(cfg, sizeof(cfg),

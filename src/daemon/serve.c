@@ -16,6 +16,7 @@
  * - SIGTERM/SIGINT: no new runs; running ones get a grace time; exit 0.
  */
 #include "daemon.h"
+#include "diagrun.h"
 #include "dev.h"
 #include "registry.h"
 #include "seed.h"
@@ -179,6 +180,7 @@ static int admin_open(struct daemon *d, const sdc_serve_config *c, struct listen
   if(admin_start(&d->admin, d->pool, o, d->m, report_ready, d, &d->admin_port, err, cap))
     return -1;
   admin_set_status(d->admin, report_status, d);
+  admin_set_diagnose(d->admin, diagrun_admin, d);
   note_port(o, d->admin_port);
   daemon_log(2, "msg=listening admin=%s port=%d metrics=http%s://%s/metrics", o->listen,
              d->admin_port, o->cert_pem ? "s" : "", o->listen);
@@ -518,6 +520,7 @@ int sdc_daemon_serve(int argc, char **argv)
     if(!d.stopping && (due = hooks_tick(&d, now)) < next)
       next = due;
     runner_reap(&d, false);
+    diagrun_tick(&d, now);
     sdc_scheduler_stats_get(d.run->sched, &ss);
     if(d.stopping && ((!ss.running && !d.draining && !sdc_webhook_caller_live(d.run->caller)) ||
                       now >= d.stop_by))
@@ -550,6 +553,7 @@ out:
   if(rc)
     daemon_log(0, "msg=\"cannot start\" config=%s", d.config_path);
   daemon_gateway_stop(&d); /* requests still waiting are answered 503 */
+  diagrun_stop(&d);
   drain_calls(&d);
   runner_free(d.run); /* runs still going end here (their reports too) */
   runner_reap(&d, true);

@@ -142,17 +142,17 @@ static void teardown(void)
   sdc_global_cleanup();
 }
 
-/* The daemon's /metrics, into buf. */
-static void scrape(char *buf, size_t cap)
+/* The daemon's admin `path`, into buf. */
+static void admin_get(const char *path, char *buf, size_t cap)
 {
-  char url[128];
+  char url[300];
   sdc_target *t = NULL;
   const char *addr = "127.0.0.1";
   sdc_http_request req = {.url = url, .timeout_ms = 5000};
   sdc_http_response *r = NULL;
 
   buf[0] = '\0';
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", daemon_.port);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", daemon_.port, path);
   ck_assert_int_eq(sdc_target_new(&t, "127.0.0.1", daemon_.port, 0), SDC_OK);
   ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &daemon_.port, 1), SDC_OK);
   if(sdc_pool_request(pool, t, &req, &r) == SDC_OK) {
@@ -164,6 +164,8 @@ static void scrape(char *buf, size_t cap)
   sdc_pool_forget_target(pool, t);
   sdc_target_free(t);
 }
+
+static void scrape(char *buf, size_t cap) { admin_get("/metrics", buf, cap); }
 
 /* Wait (bounded: 20 s) until /metrics holds every line of `want` and none
  * of `unwanted` (NULL-terminated lists). */
@@ -457,6 +459,28 @@ START_TEST(the_status_page_shows_every_endpoint_in_a_browser)
                     !tproc_log_has(&b, "data-refreshes=\"1\""),
                 "the page did not refresh itself");
   ck_assert_msg(tproc_log_has(&b, "data-fits=\"yes\""), "wider than a phone's screen");
+  ck_assert(tproc_log_has(&b, "<button class=\"diagnose\" type=\"button\" "
+                              "data-diagnose=\"web\">Diagnose</button>"));
+  { /* the button's diagnose: run by the daemon as a child, then shown */
+    static char buf[65536];
+    bool done = false;
+    for(int i = 0; i < 120 && !done; i++) { /* bounded: 60 s */
+      admin_get("/diagnose.json?id=web", buf, sizeof(buf));
+      done = strstr(buf, "\"state\":\"done\"") != NULL;
+      if(!done)
+        tproc_sleep_ms(500);
+    }
+    ck_assert_msg(done && strstr(buf, "EP_PORT_REFUSED") && strstr(buf, "\"exitStatus\":3"),
+                  "%s", buf);
+    admin_get("/diagnose.json?id=nobody", buf, sizeof(buf));
+    ck_assert_msg(strstr(buf, "no check or webhook"), "%s", buf);
+    tproc_rmdir(b.dir);
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(tproc_browse_path(&b, daemon_.port, "/#diagnose=web", "--dump-dom",
+                                       "--window-size=1200,900"), 0);
+    ck_assert_msg(tproc_log_has(&b, "data-code=\"EP_PORT_REFUSED\""), "%s", b.log);
+    ck_assert(tproc_log_has(&b, "fix: start the server"));
+  }
   /* a desktop's width, as a picture */
   snprintf(shot, sizeof(shot), "--screenshot=%s", tproc_path(b.dir, "page.png"));
   ck_assert_int_eq(browse(&b, shot, "--window-size=1200,700"), 0);

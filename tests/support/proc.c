@@ -282,7 +282,13 @@ void tproc_rmdir(const char *dir)
 
 int tproc_browse(struct tproc *b, int port, const char *what, const char *size)
 {
-  char url[64], profile[128];
+  return tproc_browse_path(b, port, "/", what, size);
+}
+
+int tproc_browse_path(struct tproc *b, int port, const char *path, const char *what,
+                      const char *size)
+{
+  char url[300], profile[128];
   const char *bin = getenv("SDC_CHROMIUM_BIN");
   const char *argv[] = {bin && *bin ? bin : "chromium", "--headless", "--no-sandbox",
                         "--disable-gpu", profile, "--no-first-run", "--no-proxy-server",
@@ -294,7 +300,7 @@ int tproc_browse(struct tproc *b, int port, const char *what, const char *size)
   if(!b->dir[0] && tproc_tmpdir(b->dir))
     return -1;
   snprintf(profile, sizeof(profile), "--user-data-dir=%s", tproc_path(b->dir, "profile"));
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
   if(b->log[0])
     unlink(b->log);
   return tproc_run(b, argv);

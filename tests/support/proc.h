@@ -72,5 +72,8 @@ const char *tproc_sdconnect(void);
  * but 127.0.0.1 is unresolvable, and the browser's own background traffic
  * is off. Its output is in b->log; returns its exit status. */
 int tproc_browse(struct tproc *b, int port, const char *what, const char *size);
+/* The same, at `path` of the page ("/", "/#diagnose=ID"). */
+int tproc_browse_path(struct tproc *b, int port, const char *path, const char *what,
+                      const char *size);
 
 #endif
