@@ -371,11 +371,13 @@ static void dev_banner(const struct daemon *d, const struct dev *v, const char *
           "                 sdconnect resolve %s --sd-endpoint %s --insecure\n"
           "                 curl -d '{}' http://%s:%d/v1/webhooks/" DEV_WEBHOOK "\n"
           "                 sdconnect call %s/webhooks.yaml --sd-endpoint %s --insecure -v\n"
+          "                 sdconnect diagnose --config %s --id demo-webhook\n"
+          "                   --sd-endpoint %s --insecure   (or the page's Diagnose)\n"
           "  Ctrl-C stops it. For a real project, see 'Against a real project' in README.md.\n\n",
           host, port, host, port, d->local_ep, d->config_path, DEV_PERIOD_S, DEV_HOST,
           DEV_SERVICE_NAME, dev_port(v, 0), dev_port(v, 1), DEV_PERIOD_S, host,
           d->gateway_port, d->config_path, DEV_SERVICE_NAME, d->local_ep, host,
-          d->gateway_port, dev_dir(v), d->local_ep);
+          d->gateway_port, dev_dir(v), d->local_ep, d->config_path, d->local_ep);
 }
 
 int sdc_daemon_serve(int argc, char **argv)

@@ -556,6 +556,25 @@ START_TEST(dev_mode_runs_everything_on_one_machine)
   ck_assert(tproc_log_has(&daemon_, "status page    http://127.0.0.1:"));
   ck_assert(tproc_log_has(&daemon_, "directory      127.0.0.1:"));
   ck_assert(tproc_log_has(&daemon_, cfg));
+  { /* the banner's diagnose: the demo check's failing endpoint, named */
+    char line[300], ep[64] = "";
+    const char *at;
+    FILE *f = fopen(daemon_.log, "r");
+    const char *diag[] = {tproc_sdconnect(), "diagnose", "--config", cfg, "--id",
+                          "demo-webhook", "--sd-endpoint", ep, "--insecure", NULL};
+    struct tproc run = {0};
+    while(f && fgets(line, sizeof(line), f))
+      if((at = strstr(line, "directory      ")))
+        sscanf(at + 15, "%63s", ep);
+    if(f)
+      fclose(f);
+    ck_assert(tproc_log_has(&daemon_, "sdconnect diagnose --config"));
+    ck_assert_int_eq(tproc_run(&run, diag), 3);
+    ck_assert_msg(tproc_log_has(&run, "[FAIL] http      CHECK_HTTP_STATUS  failing") &&
+                  tproc_log_has(&run, "[ok]   http      CHECK_PASSED  healthy"), "%s",
+                  run.log);
+    tproc_rmdir(run.dir);
+  }
   /* the certificates were made at start and checked (validateSsl): the
    * failing target's expires in 10 days */
   {
