@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sdconnect diagnose: walk the path Google's service takes to a private
- * webhook (the configuration, the directory, the endpoints) and say what
- * is wrong and how to fix it. One line per finding, with its stable code
+ * webhook or uptime check (the configuration, the directory, the
+ * endpoints, TLS, a real call or run) and say what is wrong and how to fix
+ * it. One line per finding, with its stable code
  * (docs/diagnose.md) and a `fix:` line; --json gives the same findings.
  * Exit status: 0 all good, 3 findings, 2 a bad flag, 1 another failure.
  */
@@ -144,10 +145,13 @@ int cmd_diagnose(int argc, char **argv)
            "       sdconnect diagnose --check FILE [--id ID] [OPTIONS]\n"
            "       sdconnect diagnose --config sdconnect.yaml --id ID [OPTIONS]\n"
            "       sdconnect diagnose SERVICE --url URL [OPTIONS]\n\n"
-           "Walk the path Google's service takes to a private webhook: the\n"
-           "configuration, the Service Directory service (which part is missing, and\n"
-           "names one or two edits away), and each endpoint (an address, a private one,\n"
-           "the network it is in, the port open: refused and dropped told apart).\n"
+           "Walk the path Google's service takes to a private webhook or uptime check:\n"
+           "the configuration; the Service Directory service (which part is missing,\n"
+           "and names one or two edits away); each endpoint (an address, a private one,\n"
+           "the network it is in, the port open: refused and dropped told apart); TLS\n"
+           "with the URL's host (plain HTTP, version, chain, name, dates, key usage,\n"
+           "mTLS); then a real call of the webhook, or a real run of the check, judged\n"
+           "as Google judges it. Later steps are skipped when an earlier one fails.\n"
            "Each finding has a stable code (docs/diagnose.md) and a concrete fix.\n"
            "Exit status: 0 nothing wrong, 3 findings, 2 a bad flag, 1 another failure.\n\n"
            "Options:\n");
