@@ -9,7 +9,10 @@ set(_protos
   google/cloud/servicedirectory/v1/namespace
   google/cloud/servicedirectory/v1/service
   google/cloud/servicedirectory/v1/lookup_service
-  google/cloud/servicedirectory/v1/registration_service)
+  google/cloud/servicedirectory/v1/registration_service
+  google/iam/v1/iam_policy
+  google/iam/v1/policy
+  google/type/expr)
 set(_wkts google/protobuf/empty google/protobuf/field_mask)
 set(_srcs)
 set(_inputs)

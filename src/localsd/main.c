@@ -6,6 +6,7 @@
  */
 #include "localsd_main.h"
 
+#include "iam.h"
 #include "logfmt.h"
 #include "seed.h"
 #include "server.h"
@@ -51,6 +52,10 @@ static const char usage[] =
     "  --client-ca FILE     require client certificates signed by this CA\n"
     "  --token-file FILE    require 'authorization: Bearer <token>' with the\n"
     "                       token in FILE\n"
+    "  --iam-policy FILE    IAM, for rehearsals: bearer tokens stand for members,\n"
+    "                       bindings give them roles, each call needs Google's\n"
+    "                       permission; Get/SetIamPolicy and TestIamPermissions\n"
+    "                       on namespaces and services (docs/local-iam.md)\n"
     "  --allow-insecure     allow plaintext on a non-loopback address\n"
     "  --threads N          completion-queue threads (default: CPUs, min 2)\n"
     "  --max-message BYTES  largest request accepted (default 1048576)\n"
@@ -62,7 +67,7 @@ static const char usage[] =
 
 struct opts {
   const char *listen, *port_file, *db, *seed, *cert, *key, *client_ca,
-      *token_file;
+      *token_file, *iam_file;
   bool memory, allow_insecure;
   int threads, max_message;
 };
@@ -245,7 +250,7 @@ static void grpc_log_to_logfmt(gpr_log_func_args *a)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
   enum { O_LISTEN = 1000, O_PORT_FILE, O_DB, O_MEMORY, O_SEED, O_CERT, O_KEY,
-         O_CLIENT_CA, O_TOKEN, O_INSECURE, O_THREADS, O_MAXMSG, O_LOG };
+         O_CLIENT_CA, O_TOKEN, O_INSECURE, O_THREADS, O_MAXMSG, O_LOG, O_IAM };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
       {"port-file", required_argument, NULL, O_PORT_FILE},
@@ -256,6 +261,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
       {"tls-key", required_argument, NULL, O_KEY},
       {"client-ca", required_argument, NULL, O_CLIENT_CA},
       {"token-file", required_argument, NULL, O_TOKEN},
+      {"iam-policy", required_argument, NULL, O_IAM},
       {"allow-insecure", no_argument, NULL, O_INSECURE},
       {"threads", required_argument, NULL, O_THREADS},
       {"max-message", required_argument, NULL, O_MAXMSG},
@@ -284,6 +290,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     case O_KEY: o->key = optarg; break;
     case O_CLIENT_CA: o->client_ca = optarg; break;
     case O_TOKEN: o->token_file = optarg; break;
+    case O_IAM: o->iam_file = optarg; break;
     case O_INSECURE: o->allow_insecure = true; break;
     case O_THREADS:
     case O_MAXMSG:
@@ -365,6 +372,7 @@ int sdc_localsd_main(int argc, char **argv)
   struct lsd_err e = {0};
   char err[1024], dbpath[PATH_MAX];
   char *cert = NULL, *key = NULL, *ca = NULL, *token = NULL;
+  struct lsd_iam *iam = NULL;
   const char *db = NULL;
   sigset_t sigs;
   int rc = 1, port = 0, sig = 0, prc;
@@ -386,6 +394,18 @@ int sdc_localsd_main(int argc, char **argv)
       !(ca = read_file(o.client_ca, "--client-ca", err, sizeof(err)))) ||
      (o.token_file && !(token = read_token(o.token_file, err, sizeof(err))))) {
     fprintf(stderr, PROG ": %s\n", err);
+    rc = 2;
+    goto out;
+  }
+  if(o.iam_file && o.token_file) {
+    fprintf(stderr, PROG ": --iam-policy and --token-file both say who may call: "
+            "give one (the policy file's principals hold the tokens)\n");
+    rc = 2;
+    goto out;
+  }
+  if(o.iam_file && lsd_iam_load(&iam, o.iam_file, err, sizeof(err))) {
+    fprintf(stderr, PROG ": %s\nhint: principals: [{token, member}], bindings: "
+            "[{resource, role, members: [...]}]\n", err);
     rc = 2;
     goto out;
   }
@@ -425,6 +445,7 @@ int sdc_localsd_main(int argc, char **argv)
   so.key_pem = key;
   so.client_ca_pem = ca;
   so.token = token;
+  so.iam = iam;
   so.threads = o.threads;
   so.max_message = o.max_message;
   if(lsd_server_start(&srv, reg, &so, &port, err, sizeof(err))) {
@@ -441,9 +462,10 @@ int sdc_localsd_main(int argc, char **argv)
     goto out;
   }
   lf_log(LF_INFO, "listening", "addr=%s port=%d tls=%s client_certs=%s "
-         "token=%s threads=%d db=%s",
+         "token=%s iam=%s threads=%d db=%s",
          lf_q(o.listen), port, cert ? "on" : "off", ca ? "required" : "off",
-         token ? "required" : "off", so.threads, db ? lf_q(db) : ":memory:");
+         token ? "required" : "off", iam ? "on" : "off", so.threads,
+         db ? lf_q(db) : ":memory:");
   store_lock(st);
   if(!store_counts(st, counts, &e)) {
     struct holds h = {st, 0};
@@ -471,5 +493,6 @@ out:
   free_secret(key);
   free(ca);
   free_secret(token);
+  lsd_iam_free(iam);
   return rc;
 }

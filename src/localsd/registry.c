@@ -964,8 +964,9 @@ void lsd_registry_call(struct lsd_registry *reg, enum lsd_method m,
   case M_SET_IAM_POLICY:
   case M_TEST_IAM_PERMISSIONS:
     lsd_fail(&out->err, GRPC_STATUS_UNIMPLEMENTED,
-            "%s is not implemented by the local Service Directory server: it "
-            "has no IAM; every caller it accepts may do everything",
+            "%s: this local Service Directory server runs without IAM (every "
+            "caller it accepts may do everything); start it with --iam-policy "
+            "FILE for policies",
             methods[m].name);
     break;
   case M_COUNT:

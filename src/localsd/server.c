@@ -17,6 +17,7 @@
 #include "server.h"
 
 #include "logfmt.h"
+#include "iam.h"
 #include "registry.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@ struct lsd_server {
   struct lsd_registry *registry;
   char *token;
   size_t token_len;
+  struct lsd_iam *iam;
   int n_workers;
   struct worker workers[MAX_THREADS];
   atomic_ulong calls;
@@ -67,6 +69,7 @@ struct call {
   grpc_slice status_msg;
   int cancelled;
   int method;
+  const char *member; /* with IAM: who calls (the policy's string) */
   struct timespec start;
   grpc_status_code code;
 };
@@ -154,10 +157,33 @@ static bool has_prefix(grpc_slice s, const char *p)
 }
 
 /* NULL when the call may go on, else the status to answer with. */
-static grpc_status_code check_token(const struct call *c, const char **why)
+/* With IAM: the member the call's bearer token stands for. */
+static grpc_status_code check_member(struct call *c, const char **why)
 {
   const struct lsd_server *srv = c->w->srv;
 
+  for(size_t i = 0; i < c->md.count; i++) {
+    const grpc_metadata *m = &c->md.metadata[i];
+    grpc_slice v = m->value;
+    if(!grpc_slice_str_cmp(m->key, "authorization") && has_prefix(v, "Bearer ")) {
+      c->member = lsd_iam_member(srv->iam, (const char *)GRPC_SLICE_START_PTR(v) + 7,
+                                 GRPC_SLICE_LENGTH(v) - 7);
+      if(c->member)
+        return GRPC_STATUS_OK;
+      break;
+    }
+  }
+  *why = "the caller is not known: send 'authorization: Bearer <token>' with a token "
+         "the server's --iam-policy file lists under principals";
+  return GRPC_STATUS_UNAUTHENTICATED;
+}
+
+static grpc_status_code check_token(struct call *c, const char **why)
+{
+  const struct lsd_server *srv = c->w->srv;
+
+  if(srv->iam)
+    return check_member(c, why);
   if(!srv->token)
     return GRPC_STATUS_OK;
   for(size_t i = 0; i < c->md.count; i++) {
@@ -228,8 +254,22 @@ static void on_message(struct call *c)
   }
   all = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
-  lsd_registry_call(c->w->srv->registry, (enum lsd_method)c->method,
-                   GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &r);
+  if(c->w->srv->iam) {
+    enum lsd_method m = (enum lsd_method)c->method;
+    memset(&r, 0, sizeof(r));
+    r.code = lsd_iam_check(c->w->srv->iam, c->member, m, GRPC_SLICE_START_PTR(all),
+                           GRPC_SLICE_LENGTH(all), &r.err);
+    if(r.code == GRPC_STATUS_OK && (m == M_GET_IAM_POLICY || m == M_SET_IAM_POLICY ||
+                                    m == M_TEST_IAM_PERMISSIONS))
+      lsd_iam_call(c->w->srv->iam, c->member, m, GRPC_SLICE_START_PTR(all),
+                   GRPC_SLICE_LENGTH(all), &r);
+    else if(r.code == GRPC_STATUS_OK)
+      lsd_registry_call(c->w->srv->registry, m, GRPC_SLICE_START_PTR(all),
+                        GRPC_SLICE_LENGTH(all), &r);
+  } else {
+    lsd_registry_call(c->w->srv->registry, (enum lsd_method)c->method,
+                      GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), &r);
+  }
   grpc_slice_unref(all);
   answer(c, r.code, r.code ? r.err.msg : NULL, r.body, r.len);
   lsd_reply_cleanup(&r);
@@ -318,6 +358,7 @@ int lsd_server_start(struct lsd_server **out, struct lsd_registry *reg,
   srv->registry = reg;
   srv->n_workers = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS
                                                                   : o->threads;
+  srv->iam = o->iam;
   if(o->token) {
     srv->token = strdup(o->token);
     if(!srv->token) { /* fail closed: never a server that skips the check */

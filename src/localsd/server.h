@@ -12,6 +12,7 @@ struct lsd_server_opts {
   const char *key_pem;   /* its private key (PEM), or NULL */
   const char *client_ca_pem; /* require client certificates from this CA */
   const char *token;     /* require "authorization: Bearer <token>" */
+  struct lsd_iam *iam;   /* or: tokens stand for members (borrowed) */
   int threads;           /* completion-queue threads, >= 1 */
   int max_message;       /* receive cap in bytes */
 };

@@ -9,6 +9,8 @@
 #include "run_all.h"
 #include "sdt.h"
 
+#include "google/iam/v1/iam_policy.pb-c.h"
+#include "google/iam/v1/policy.pb-c.h"
 #include "sd/sd.h"
 
 #include <check.h>
@@ -400,6 +402,127 @@ START_TEST(token_is_required_and_never_logged)
 }
 END_TEST
 
+/* As `token`, with the IAM policy file's principals. */
+static void as(const char *token)
+{
+  static char hdr[128];
+
+  snprintf(hdr, sizeof(hdr), "Bearer %s", token);
+  t.md[0].key = grpc_slice_from_static_string("authorization");
+  t.md[0].value = grpc_slice_from_static_string(hdr);
+  t.n_md = 1;
+}
+
+/* TestIamPermissions as the caller: the permissions held, space-separated. */
+static grpc_status_code test_perms(const char *resource, const char *const *perms, size_t n,
+                                   char *held, size_t cap)
+{
+  Google__Iam__V1__TestIamPermissionsRequest req =
+      GOOGLE__IAM__V1__TEST_IAM_PERMISSIONS_REQUEST__INIT;
+  Google__Iam__V1__TestIamPermissionsResponse *resp;
+  struct sdt_resp r;
+  grpc_status_code code;
+
+  req.resource = (char *)resource;
+  req.permissions = (char **)perms;
+  req.n_permissions = n;
+  sdt_call(&t, M_TEST_IAM_PERMISSIONS, &req.base, &r);
+  held[0] = '\0';
+  if(r.code == GRPC_STATUS_OK &&
+     (resp = google__iam__v1__test_iam_permissions_response__unpack(NULL, r.len, r.body))) {
+    for(size_t i = 0; i < resp->n_permissions; i++)
+      snprintf(held + strlen(held), cap - strlen(held), "%s%s", i ? " " : "",
+               resp->permissions[i]);
+    google__iam__v1__test_iam_permissions_response__free_unpacked(resp, NULL);
+  }
+  code = r.code;
+  sdt_resp_free(&r);
+  return code;
+}
+
+START_TEST(iam_policy_decides_who_may_do_what)
+{
+  static const char agent[] = "serviceAccount:service-123@gcp-sa-dialogflow.iam.gserviceaccount.com";
+  const char *perms[] = {"servicedirectory.services.resolve", "servicedirectory.services.get",
+                         "servicedirectory.services.create"};
+  char path[128], msg[700], held[400];
+  const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen", "127.0.0.1:0",
+                        "--iam-policy", path, NULL};
+  Google__Iam__V1__GetIamPolicyRequest get = GOOGLE__IAM__V1__GET_IAM_POLICY_REQUEST__INIT;
+  Google__Iam__V1__SetIamPolicyRequest set = GOOGLE__IAM__V1__SET_IAM_POLICY_REQUEST__INIT;
+  Google__Iam__V1__Policy pol = GOOGLE__IAM__V1__POLICY__INIT, *got;
+  Google__Iam__V1__Binding b = GOOGLE__IAM__V1__BINDING__INIT, *bp = &b;
+  char *members[] = {(char *)agent};
+  struct sdt_resp r;
+  FILE *f;
+
+  grpc_init();
+  tproc_secret("the admin's token", "admin-t0ken");
+  memset(&srv, 0, sizeof(srv));
+  ck_assert_int_eq(tproc_tmpdir(srv.dir), 0);
+  snprintf(path, sizeof(path), "%s/iam.yaml", srv.dir);
+  f = fopen(path, "w");
+  fprintf(f, "principals:\n"
+             "  - {token: admin-t0ken, member: 'user:admin@example.com'}\n"
+             "  - {token: agent-t0ken, member: '%s'}\n"
+             "bindings:\n"
+             "  - {resource: projects/test-proj, role: roles/servicedirectory.admin,\n"
+             "     members: ['user:admin@example.com']}\n", agent);
+  fclose(f);
+  ck_assert_int_eq(tproc_start(&srv, argv, true), 0);
+  connect_insecure();
+  /* nobody, then the admin, then the agent with no role */
+  ck_assert_int_eq(sdt_create_namespace(&t, LOC, "ns", msg), GRPC_STATUS_UNAUTHENTICATED);
+  as("admin-t0ken");
+  ck_assert_int_eq(sdt_create_namespace(&t, LOC, "ns", msg), GRPC_STATUS_OK);
+  ck_assert_int_eq(sdt_create_service(&t, NS, "svc", msg), GRPC_STATUS_OK);
+  as("agent-t0ken");
+  ck_assert_int_eq(sdt_create_service(&t, NS, "other", msg), GRPC_STATUS_PERMISSION_DENIED);
+  ck_assert_msg(strstr(msg, "Permission 'servicedirectory.services.create' denied on "
+                            "resource '" NS "'"), "%s", msg);
+  ck_assert_int_eq(test_perms(SVC, perms, 3, held, sizeof(held)), GRPC_STATUS_OK);
+  ck_assert_str_eq(held, "");
+  /* the admin grants the agent viewer on the namespace */
+  as("admin-t0ken");
+  b.role = "roles/servicedirectory.viewer";
+  b.members = members;
+  b.n_members = 1;
+  pol.bindings = &bp;
+  pol.n_bindings = 1;
+  set.resource = NS;
+  set.policy = &pol;
+  sdt_call(&t, M_SET_IAM_POLICY, &set.base, &r);
+  ck_assert_msg(r.code == GRPC_STATUS_OK, "%s", r.msg);
+  sdt_resp_free(&r);
+  get.resource = NS;
+  sdt_call(&t, M_GET_IAM_POLICY, &get.base, &r);
+  ck_assert_int_eq(r.code, GRPC_STATUS_OK);
+  got = google__iam__v1__policy__unpack(NULL, r.len, r.body);
+  ck_assert(got && got->n_bindings == 1 && got->bindings[0]->n_members == 1);
+  ck_assert_str_eq(got->bindings[0]->role, "roles/servicedirectory.viewer");
+  ck_assert_str_eq(got->bindings[0]->members[0], agent);
+  ck_assert_uint_gt(got->etag.len, 0);
+  google__iam__v1__policy__free_unpacked(got, NULL);
+  sdt_resp_free(&r);
+  /* a stale etag is refused */
+  pol.etag.data = (uint8_t *)"0000000000000000";
+  pol.etag.len = 16;
+  sdt_call(&t, M_SET_IAM_POLICY, &set.base, &r);
+  ck_assert_int_eq(r.code, GRPC_STATUS_ABORTED);
+  sdt_resp_free(&r);
+  /* the agent now resolves and reads the service, and still may not create */
+  as("agent-t0ken");
+  ck_assert_int_eq(test_perms(SVC, perms, 3, held, sizeof(held)), GRPC_STATUS_OK);
+  ck_assert_str_eq(held, "servicedirectory.services.resolve servicedirectory.services.get");
+  sdt_call(&t, M_GET_IAM_POLICY, &get.base, &r); /* viewer: no getIamPolicy */
+  ck_assert_int_eq(r.code, GRPC_STATUS_PERMISSION_DENIED);
+  sdt_resp_free(&r);
+  ck_assert_int_eq(tproc_stop(&srv, 10000), 0);
+  ck_assert(!tproc_log_has(&srv, "admin-t0ken"));
+  server_teardown();
+}
+END_TEST
+
 /* ---- command line ---------------------------------------------------------- */
 START_TEST(cli_refuses_bad_setups_with_exit_2)
 {
@@ -476,6 +599,7 @@ static Suite *localsd_suite(void)
   tcase_add_test(sec, tls_serves_verified_clients_only);
   tcase_add_test(sec, mtls_requires_a_client_certificate);
   tcase_add_test(sec, token_is_required_and_never_logged);
+  tcase_add_test(sec, iam_policy_decides_who_may_do_what);
   tcase_set_timeout(cli, 60);
   tcase_add_test(cli, cli_refuses_bad_setups_with_exit_2);
   tcase_add_test(cli, example_registry_seeds_and_resolves);
