@@ -2,7 +2,7 @@
 /*
  * Diagnose the private path Google's services take to a webhook or an
  * uptime check: the configuration, the Service Directory entry, the
- * endpoints (address, network, port), TLS and a real call, walked in that
+ * IAM, endpoints (address, network, port), TLS and a real call, walked in that
  * order, each finding
  * with a stable code and a concrete fix. docs/diagnose.md lists the codes.
  */
@@ -26,7 +26,7 @@ typedef enum sdc_diag_level {
 
 /*! One finding: borrowed from its report. */
 typedef struct sdc_diag_finding {
-  const char *step;  /*!< "config", "directory", "endpoints", "tls", "http" */
+  const char *step;  /*!< "config", "directory", "iam", "endpoints", "tls", "http" */
   const char *code;  /*!< stable, e.g. "SD_SERVICE_NOT_FOUND" */
   sdc_diag_level level;
   const char *subject; /*!< what it is about (a name, an endpoint), or "" */
@@ -63,6 +63,11 @@ SDC_EXTERN sdc_status sdc_diag_opts_set_check(sdc_diag_opts *o, const sdc_check 
  *  client certificate and key (PEM) for mTLS. Copied. SDC_OK, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem,
                                             const char *cert_pem, const char *key_pem);
+/*! The directory as the principal Google's service uses (Dialogflow's or
+ *  Monitoring's service agent), e.g. a local directory whose --iam-policy
+ *  gives it a token (borrowed; NULL: not asked): the iam step asks it
+ *  TestIamPermissions for what Google's service needs on the service. */
+SDC_EXTERN void sdc_diag_opts_set_agent(sdc_diag_opts *o, sdc_resolver *agent);
 /*! A local rehearsal: loopback addresses count as private. */
 SDC_EXTERN void sdc_diag_opts_set_lab(sdc_diag_opts *o, int lab);
 /*! How long a TCP connect may take before it counts as dropped. */

@@ -65,6 +65,14 @@ SDC_EXTERN sdc_status sdc_sd_list(sdc_resolver *r, sdc_sd_kind kind,
                                   const sdc_sd_list_opts *opts,
                                   sdc_sd_page **out);
 
+/*! Which of `permissions` the caller (the resolver's credentials) holds on
+ *  `resource`, a namespace or a service: held[i] is 1 or 0 (TestIamPermissions).
+ *  \return SDC_OK, SDC_EINVAL, SDC_EPERM (an unknown caller), SDC_ENOMEM,
+ *  or the call's failure (detail: sdc_resolver_errmsg()). */
+SDC_EXTERN sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *resource,
+                                                  const char *const *permissions,
+                                                  size_t n, int *held);
+
 SDC_EXTERN void sdc_sd_resource_free(sdc_sd_resource *res); /* NULL ok */
 SDC_EXTERN void sdc_sd_page_free(sdc_sd_page *page);        /* NULL ok */
 

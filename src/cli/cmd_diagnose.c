@@ -96,7 +96,8 @@ int cmd_diagnose(int argc, char **argv)
 {
   struct dir_flags sf = {0};
   const char *webhook_file = NULL, *check_file = NULL, *config_file = NULL, *which = NULL, *environment = NULL, *url = NULL,
-             *timeout = NULL, *tls_ca = NULL, *client_cert = NULL, *client_key = NULL;
+             *timeout = NULL, *tls_ca = NULL, *client_cert = NULL, *client_key = NULL,
+             *agent_token = NULL;
   char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
   bool lab = false;
   struct flag own[] = {
@@ -117,6 +118,9 @@ int cmd_diagnose(int argc, char **argv)
       {.name = "client-cert", .value = &client_cert, .help = "FILE  with SERVICE: a PEM client "
        "certificate, to rehearse mTLS"},
       {.name = "client-key", .value = &client_key, .help = "FILE  its PEM private key"},
+      {.name = "agent-token-file", .value = &agent_token, .help = "FILE  ask the directory's "
+       "IAM as Google's service agent, with this token (a rehearsal: sd-server "
+       "--iam-policy)"},
       {.name = "lab", .set = &lab, .help = "a local rehearsal: loopback addresses count as "
        "private"},
       {.name = "connect-timeout", .value = &timeout, .help = "DURATION  how long a TCP "
@@ -131,7 +135,7 @@ int cmd_diagnose(int argc, char **argv)
   sdc_serve_config *cfg = NULL;
   sdc_diag_opts *o = NULL;
   sdc_diag_report *rep = NULL;
-  sdc_resolver *r = NULL;
+  sdc_resolver *r = NULL, *agent = NULL;
   const char *service, *title;
   char *errs = NULL;
   uint64_t connect_ms = 3000;
@@ -270,6 +274,13 @@ int cmd_diagnose(int argc, char **argv)
     service = p.pos[0];
     title = service;
   }
+  if(agent_token) { /* the same directory, as the agent */
+    struct dir_flags af = sf;
+    af.token_file = agent_token;
+    af.credentials = NULL;
+    if((rc = cli_resolver_new(&af, CMD, &agent)))
+      goto out;
+  }
   if((rc = cli_resolver_new(&sf, CMD, &r)))
     goto out;
   rc = 1;
@@ -292,6 +303,7 @@ int cmd_diagnose(int argc, char **argv)
   if(!w && !c && sdc_diag_opts_set_tls(o, ca_pem, cert_pem, key_pem))
     goto oom;
   sdc_diag_opts_set_lab(o, lab);
+  sdc_diag_opts_set_agent(o, agent);
   sdc_diag_opts_set_connect_timeout_ms(o, connect_ms);
   if((st = sdc_diagnose(r, o, &rep)))
     goto oom;
@@ -303,6 +315,7 @@ out:
   sdc_diag_report_free(rep);
   sdc_diag_opts_free(o);
   sdc_resolver_free(r);
+  sdc_resolver_free(agent);
   sdc_webhook_set_free(set);
   sdc_check_set_free(checks);
   sdc_serve_config_free(cfg);

@@ -552,6 +552,131 @@ START_TEST(a_private_uptime_check_is_walked_and_run)
 }
 END_TEST
 
+/* A plaintext directory client on 127.0.0.1:port sending `token`. */
+static sdc_resolver *client_as(int port, const char *token)
+{
+  sdc_resolver_opts *o = NULL;
+  sdc_resolver *r = NULL;
+  char ep[64], err[256];
+
+  snprintf(ep, sizeof(ep), "127.0.0.1:%d", port);
+  ck_assert_int_eq(sdc_resolver_opts_new(&o), SDC_OK);
+  sdc_resolver_opts_set_endpoint(o, ep);
+  sdc_resolver_opts_set_plaintext(o, 1);
+  sdc_resolver_opts_set_cache_ttl_ms(o, 0);
+  sdc_resolver_opts_set_bearer_token(o, token);
+  ck_assert_msg(sdc_resolver_new(&r, o, err, sizeof(err)) == SDC_OK, "%s", err);
+  sdc_resolver_opts_free(o);
+  return r;
+}
+
+START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
+{
+  char policy[160], got[512];
+  const char *argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen", "127.0.0.1:0",
+                        "--iam-policy", policy, NULL};
+  struct tproc iamsd = {0};
+  sdc_resolver *admin, *agent, *stranger, *keep = res;
+  static const char *const ids[] = {"webhooks", "granted"};
+  FILE *f;
+
+  snprintf(policy, sizeof(policy), "%s", tproc_path(dir, "iam.yaml"));
+  f = fopen(policy, "w");
+  fputs("principals:\n"
+        "  - {token: admin-tok, member: 'user:admin@example.com'}\n"
+        "  - {token: agent-tok, member: 'serviceAccount:service-1@gcp-sa-dialogflow.iam."
+        "gserviceaccount.com'}\n"
+        "bindings:\n"
+        "  - {resource: projects/p, role: roles/servicedirectory.admin,\n"
+        "     members: ['user:admin@example.com']}\n"
+        "  - {resource: projects/p/locations/us-central1/namespaces/granted,\n"
+        "     role: roles/servicedirectory.viewer,\n"
+        "     members: ['serviceAccount:service-1@gcp-sa-dialogflow.iam.gserviceaccount.com']}\n",
+        f);
+  fclose(f);
+  ck_assert_msg(tproc_start(&iamsd, argv, true) == 0, "%s", iamsd.log);
+  admin = client_as(iamsd.port, "admin-tok");
+  agent = client_as(iamsd.port, "agent-tok");
+  stranger = client_as(iamsd.port, "who-knows");
+  res = admin; /* the helpers register with it */
+  for(size_t i = 0; i < 2; i++) {
+    char ns[200], svc[260];
+    snprintf(ns, sizeof(ns), "projects/p/locations/us-central1/namespaces/%s", ids[i]);
+    snprintf(svc, sizeof(svc), "%s/services/orders", ns);
+    ck_assert_int_eq(tsd_namespace(admin, ns), 0);
+    ck_assert_int_eq(tsd_service(admin, svc), 0);
+    endpoint_in(svc, "e0", "127.0.0.1", open_port, NET);
+  }
+  {
+    struct {
+      const char *svc;
+      sdc_resolver *as;
+      const char *want;
+    } cases[] = {
+        {SVC, agent, "IAM_VIEWER_MISSING"},
+        {"projects/p/locations/us-central1/namespaces/granted/services/orders", agent, ""},
+        {SVC, stranger, "IAM_AGENT_UNKNOWN"},
+    };
+    for(size_t i = 0; i < 3; i++) {
+      sdc_diag_opts *o = NULL;
+      sdc_diag_report *r = NULL;
+      size_t n = 0;
+      ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
+      ck_assert_int_eq(sdc_diag_opts_set_target(o, cases[i].svc, "http://hook.internal/"),
+                       SDC_OK);
+      sdc_diag_opts_set_lab(o, 1);
+      sdc_diag_opts_set_agent(o, cases[i].as);
+      ck_assert_int_eq(sdc_diagnose(admin, o, &r), SDC_OK);
+      got[0] = said[0] = '\0';
+      for(size_t k = 0; k < sdc_diag_report_count(r); k++) {
+        const sdc_diag_finding *fd = sdc_diag_report_get(r, k);
+        if(fd->level == SDC_DIAG_FAIL || fd->level == SDC_DIAG_WARN) {
+          n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", n ? " " : "", fd->code);
+          snprintf(said + strlen(said), sizeof(said) - strlen(said), "[%s | %s] ", fd->what,
+                   fd->fix);
+        }
+      }
+      ck_assert_msg(!strcmp(got, cases[i].want), "%zu: got '%s', want '%s': %s", i, got,
+                    cases[i].want, said);
+      if(i == 0) /* the grant that is missing, as a command */
+        ck_assert_msg(strstr(said, "gcloud projects add-iam-policy-binding p --member="
+                                   "serviceAccount:service-PROJECT_NUMBER@gcp-sa-dialogflow"),
+                      "%s", said);
+      sdc_diag_report_free(r);
+      sdc_diag_opts_free(o);
+    }
+  }
+  { /* the command, with the tokens in files */
+    char ep[64], admin_f[160], agent_f[160];
+    const char *cli[] = {tproc_sdconnect(), "diagnose", SVC, "--url", "http://hook.internal/",
+                         "--lab", "--sd-endpoint", ep, "--insecure", "--token-file", admin_f,
+                         "--agent-token-file", agent_f, NULL};
+    struct tproc run = {0};
+    snprintf(ep, sizeof(ep), "127.0.0.1:%d", iamsd.port);
+    snprintf(admin_f, sizeof(admin_f), "%s", tproc_path(dir, "admin.tok"));
+    snprintf(agent_f, sizeof(agent_f), "%s", tproc_path(dir, "agent.tok"));
+    f = fopen(admin_f, "w");
+    fputs("admin-tok\n", f);
+    fclose(f);
+    f = fopen(agent_f, "w");
+    fputs("agent-tok\n", f);
+    fclose(f);
+    chmod(admin_f, 0600);
+    chmod(agent_f, 0600);
+    ck_assert_int_eq(tproc_run(&run, cli), 3);
+    ck_assert_msg(tproc_log_has(&run, "[FAIL] iam       IAM_VIEWER_MISSING"), "%s",
+                  tcert_slurp(run.log));
+    tproc_rmdir(run.dir);
+  }
+  res = keep;
+  sdc_resolver_free(admin);
+  sdc_resolver_free(agent);
+  sdc_resolver_free(stranger);
+  ck_assert_int_eq(tproc_stop(&iamsd, 5000), 0);
+  tproc_rmdir(iamsd.dir);
+}
+END_TEST
+
 START_TEST(the_directory_says_which_part_is_missing)
 {
   char got[512];
@@ -713,7 +838,7 @@ START_TEST(the_command_prints_findings_and_exits_3)
     ck_assert_msg(j, "%s", text);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "problems")), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(
-                         json_object_get(j, "findings"), 2), "code")), "EP_ADDRESS_LOOPBACK");
+                         json_object_get(j, "findings"), 3), "code")), "EP_ADDRESS_LOOPBACK");
     json_decref(j);
     free(text);
   }
@@ -750,6 +875,7 @@ START_TEST(every_code_is_documented)
                                         "src/lib/diagnose/endpoints.c",
                                         "src/lib/diagnose/tls.c", "src/lib/diagnose/http.c",
                                         "src/lib/diagnose/checkrun.c",
+                                        "src/lib/diagnose/iam.c",
                                         "src/cli/cmd_diagnose.c"};
   char *doc = slurp("docs/diagnose.md");
   size_t codes = 0;
@@ -788,6 +914,7 @@ int main(void)
   tcase_add_test(tc, tls_faults_are_named_one_by_one);
   tcase_add_test(tc, a_real_call_is_judged_as_dialogflow_judges_it);
   tcase_add_test(tc, a_private_uptime_check_is_walked_and_run);
+  tcase_add_test(tc, the_principal_google_uses_is_asked_what_it_may_do);
   tcase_add_test(tc, the_directory_says_which_part_is_missing);
   tcase_add_test(tc, the_configuration_is_checked_first);
   tcase_add_test(tc, addresses_and_networks_are_classified);

@@ -20,6 +20,7 @@ struct sdc_diag_opts {
   char *cert_pem, *key_pem; /* mTLS */
   const struct sdc_webhook *webhook; /* borrowed, or NULL */
   const struct sdc_check *check;     /* borrowed, or NULL */
+  sdc_resolver *agent;               /* the directory as Google's agent, or NULL */
 };
 
 struct sdc_diag_report {
@@ -46,6 +47,8 @@ bool diag_parse_service(const char *name, struct sd_name *out);
 /* Steps. Each returns false when later steps cannot run. */
 bool diag_directory(sdc_resolver *r, const struct sdc_diag_opts *o, const struct sd_name *n,
                     sdc_diag_report *rep, const sdc_service **svc);
+/* Step 3: what the principal Google uses may do on the service. */
+void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, sdc_diag_report *rep);
 /* Steps 4 and 5; how many endpoints passed both (their port open, TLS
  * without a failure). */
 size_t diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,

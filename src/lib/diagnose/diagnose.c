@@ -111,6 +111,12 @@ sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location)
   return o ? set_copy(&o->location, location) : SDC_EINVAL;
 }
 
+void sdc_diag_opts_set_agent(sdc_diag_opts *o, sdc_resolver *agent)
+{
+  if(o)
+    o->agent = agent;
+}
+
 void sdc_diag_opts_set_lab(sdc_diag_opts *o, int lab)
 {
   if(o)
@@ -378,16 +384,36 @@ static bool check_config(struct sdc_diag_opts *o, struct sd_name *n, sdc_diag_re
 }
 
 /* ---- the walk ------------------------------------------------------------------ */
+/* Steps 3 to 6, once the directory gave endpoints. */
+static void walk_endpoints(sdc_resolver *res, const struct sdc_diag_opts *o,
+                           const struct sd_name *n, const sdc_service *svc,
+                           sdc_diag_report *r);
 /* The steps from steps[first] on did not run, because of `why`. */
 static void skip_from(sdc_diag_report *r, size_t first, const char *why)
 {
-  static const char *const steps[] = {"directory", "endpoints", "tls", "http"};
+  static const char *const steps[] = {"directory", "iam", "endpoints", "tls", "http"};
   char what[200];
 
   snprintf(what, sizeof(what), "not run: %s", why);
   for(size_t i = first; i < sizeof(steps) / sizeof(steps[0]); i++)
     diag_add(r, steps[i], "SKIPPED", SDC_DIAG_SKIP, "", what, NULL);
 }
+static void walk_endpoints(sdc_resolver *res, const struct sdc_diag_opts *o,
+                           const struct sd_name *n, const sdc_service *svc,
+                           sdc_diag_report *r)
+{
+  diag_iam(o, n, r); /* what Google's principal may do; sdconnect's checks go on */
+  if(!diag_endpoints(o, svc, r))
+    skip_from(r, 4, "no endpoint passed the checks above");
+  else if(o->check)
+    diag_check_run(res, o, r);
+  else if(o->webhook)
+    diag_http(res, o, r);
+  else
+    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the call depends on the "
+             "webhook (diagnose --webhook FILE)", NULL);
+}
+
 sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_report **out)
 {
   sdc_diag_report *r;
@@ -405,16 +431,8 @@ sdc_status sdc_diagnose(sdc_resolver *res, const sdc_diag_opts *o, sdc_diag_repo
     skip_from(r, 0, "the configuration is wrong");
   else if(!diag_directory(res, o, &n, r, &svc))
     skip_from(r, 1, "the directory gave no endpoints");
-  else if(!diag_endpoints(o, svc, r))
-    skip_from(r, 3, "no endpoint passed the checks above");
-  else if(o->check) {
-    diag_check_run(res, o, r);
-  } else if(!o->webhook) {
-    diag_add(r, "http", "SKIPPED", SDC_DIAG_SKIP, "", "not called: the call depends on the "
-             "webhook (diagnose --webhook FILE)", NULL);
-  } else {
-    diag_http(res, o, r);
-  }
+  else
+    walk_endpoints(res, o, &n, svc, r);
   sdc_service_release(svc);
   if(r->oom) {
     sdc_diag_report_free(r);

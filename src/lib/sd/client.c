@@ -4,6 +4,7 @@
 
 #include "codec.h"
 #include "core/core.h"
+#include "google/iam/v1/iam_policy.pb-c.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -153,5 +154,54 @@ sdc_status sdc_sd_list(sdc_resolver *r, sdc_sd_kind kind, const char *parent,
     return SDC_EPROTO;
   }
   *out = page;
+  return SDC_OK;
+}
+
+sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *resource,
+                                       const char *const *permissions, size_t n, int *held)
+{
+  Google__Iam__V1__TestIamPermissionsRequest req =
+      GOOGLE__IAM__V1__TEST_IAM_PERMISSIONS_REQUEST__INIT;
+  Google__Iam__V1__TestIamPermissionsResponse *resp;
+  struct sdc__grpc_result res;
+  uint8_t *buf;
+  size_t len;
+  sdc_status st;
+
+  if(!r || !resource || (n && (!permissions || !held)))
+    return SDC_EINVAL;
+  req.resource = (char *)resource;
+  req.permissions = (char **)permissions;
+  req.n_permissions = n;
+  len = google__iam__v1__test_iam_permissions_request__get_packed_size(&req);
+  if(!(buf = sdc__malloc(len ? len : 1))) {
+    sdc__resolver_fail(r, -1, "out of memory");
+    return SDC_ENOMEM;
+  }
+  google__iam__v1__test_iam_permissions_request__pack(&req, buf);
+  st = sdc__sd_rpc(r, REG "TestIamPermissions", "resource", resource, buf, len, true, &res);
+  sdc_free(buf);
+  if(st)
+    return st;
+  if(res.code != GRPC_STATUS_OK) {
+    sdc__resolver_fail(r, res.code, "TestIamPermissions %s via %s: %s: %s", resource,
+                       r->o.endpoint, sdc__grpc_code_name(res.code), res.details);
+    st = sdc__status_from_grpc(res.code);
+    sdc__grpc_result_cleanup(&res);
+    return st;
+  }
+  resp = google__iam__v1__test_iam_permissions_response__unpack(NULL, res.body_len, res.body);
+  sdc__grpc_result_cleanup(&res);
+  if(!resp) {
+    sdc__resolver_fail(r, GRPC_STATUS_OK, "TestIamPermissions via %s: the answer does not "
+                       "decode", r->o.endpoint);
+    return SDC_EPROTO;
+  }
+  for(size_t i = 0; i < n; i++) {
+    held[i] = 0;
+    for(size_t j = 0; j < resp->n_permissions; j++)
+      held[i] = held[i] || !strcmp(permissions[i], resp->permissions[j]);
+  }
+  google__iam__v1__test_iam_permissions_response__free_unpacked(resp, NULL);
   return SDC_OK;
 }
