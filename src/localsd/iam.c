@@ -515,6 +515,14 @@ static bool iam_resource(const char *r)
          !strstr(r, "/endpoints/");
 }
 
+/* TestIamPermissions also takes a bare project here (projects/NUMBER), so
+ * that a rehearsal can ask for pscAuthorizedService on a network's project:
+ * an extension of this local server, not Google's API. */
+static bool test_resource(const char *r)
+{
+  return iam_resource(r) || (!strncmp(r, "projects/", 9) && r[9] && !strchr(r + 9, '/'));
+}
+
 void lsd_iam_call(struct lsd_iam *iam, const char *member, enum lsd_method m,
                   const uint8_t *req, size_t len, struct lsd_reply *out)
 {
@@ -540,9 +548,9 @@ void lsd_iam_call(struct lsd_iam *iam, const char *member, enum lsd_method m,
         IAM(test_iam_permissions_request__unpack)(NULL, len, req);
     IAMT(TestIamPermissionsResponse) resp = GOOGLE__IAM__V1__TEST_IAM_PERMISSIONS_RESPONSE__INIT;
     char **held = r ? calloc(r->n_permissions + 1, sizeof(*held)) : NULL;
-    if(!r || !iam_resource(r->resource) || !held) {
+    if(!r || !test_resource(r->resource) || !held) {
       out->code = lsd_fail(&out->err, GRPC_STATUS_INVALID_ARGUMENT, "resource: a namespace or "
-                           "service name");
+                           "service name (or, here, a project)");
     } else {
       for(size_t i = 0; i < r->n_permissions; i++)
         if(lsd_iam_allowed(iam, member, r->permissions[i], r->resource))

@@ -577,7 +577,7 @@ START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
                         "--iam-policy", policy, NULL};
   struct tproc iamsd = {0};
   sdc_resolver *admin, *agent, *stranger, *keep = res;
-  static const char *const ids[] = {"webhooks", "granted"};
+  static const char *const ids[] = {"webhooks", "granted", "elsewhere"};
   FILE *f;
 
   snprintf(policy, sizeof(policy), "%s", tproc_path(dir, "iam.yaml"));
@@ -591,6 +591,11 @@ START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
         "     members: ['user:admin@example.com']}\n"
         "  - {resource: projects/p/locations/us-central1/namespaces/granted,\n"
         "     role: roles/servicedirectory.viewer,\n"
+        "     members: ['serviceAccount:service-1@gcp-sa-dialogflow.iam.gserviceaccount.com']}\n"
+        "  - {resource: projects/p/locations/us-central1/namespaces/elsewhere,\n"
+        "     role: roles/servicedirectory.viewer,\n"
+        "     members: ['serviceAccount:service-1@gcp-sa-dialogflow.iam.gserviceaccount.com']}\n"
+        "  - {resource: projects/123, role: roles/servicedirectory.pscAuthorizedService,\n"
         "     members: ['serviceAccount:service-1@gcp-sa-dialogflow.iam.gserviceaccount.com']}\n",
         f);
   fclose(f);
@@ -599,13 +604,14 @@ START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
   agent = client_as(iamsd.port, "agent-tok");
   stranger = client_as(iamsd.port, "who-knows");
   res = admin; /* the helpers register with it */
-  for(size_t i = 0; i < 2; i++) {
+  for(size_t i = 0; i < 3; i++) { /* "elsewhere": in another project's network */
     char ns[200], svc[260];
     snprintf(ns, sizeof(ns), "projects/p/locations/us-central1/namespaces/%s", ids[i]);
     snprintf(svc, sizeof(svc), "%s/services/orders", ns);
     ck_assert_int_eq(tsd_namespace(admin, ns), 0);
     ck_assert_int_eq(tsd_service(admin, svc), 0);
-    endpoint_in(svc, "e0", "127.0.0.1", open_port, NET);
+    endpoint_in(svc, "e0", "127.0.0.1", open_port,
+                i == 2 ? "projects/456/locations/global/networks/vpc" : NET);
   }
   {
     struct {
@@ -616,8 +622,10 @@ START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
         {SVC, agent, "IAM_VIEWER_MISSING"},
         {"projects/p/locations/us-central1/namespaces/granted/services/orders", agent, ""},
         {SVC, stranger, "IAM_AGENT_UNKNOWN"},
+        {"projects/p/locations/us-central1/namespaces/elsewhere/services/orders", agent,
+         "IAM_PSC_MISSING"},
     };
-    for(size_t i = 0; i < 3; i++) {
+    for(size_t i = 0; i < 4; i++) {
       sdc_diag_opts *o = NULL;
       sdc_diag_report *r = NULL;
       size_t n = 0;

@@ -48,7 +48,8 @@ bool diag_parse_service(const char *name, struct sd_name *out);
 bool diag_directory(sdc_resolver *r, const struct sdc_diag_opts *o, const struct sd_name *n,
                     sdc_diag_report *rep, const sdc_service **svc);
 /* Step 3: what the principal Google uses may do on the service. */
-void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, sdc_diag_report *rep);
+void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, const sdc_service *svc,
+              sdc_diag_report *rep);
 /* Steps 4 and 5; how many endpoints passed both (their port open, TLS
  * without a failure). */
 size_t diag_endpoints(const struct sdc_diag_opts *o, const sdc_service *svc,

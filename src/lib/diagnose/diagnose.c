@@ -402,7 +402,7 @@ static void walk_endpoints(sdc_resolver *res, const struct sdc_diag_opts *o,
                            const struct sd_name *n, const sdc_service *svc,
                            sdc_diag_report *r)
 {
-  diag_iam(o, n, r); /* what Google's principal may do; sdconnect's checks go on */
+  diag_iam(o, n, svc, r); /* what Google's principal may do; sdconnect's checks go on */
   if(!diag_endpoints(o, svc, r))
     skip_from(r, 4, "no endpoint passed the checks above");
   else if(o->check)

@@ -19,8 +19,42 @@
 
 #define STEP "iam"
 
-void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, sdc_diag_report *r)
+/* pscAuthorizedService on each network's project (projects/NUMBER). */
+static void check_networks(const struct sdc_diag_opts *o, const char *agent,
+                           const sdc_service *svc, sdc_diag_report *r)
 {
+  static const char *const access[] = {"servicedirectory.networks.access"};
+
+  for(size_t i = 0; i < svc->n_endpoints; i++) {
+    const char *net = svc->endpoints[i].network;
+    char project[128], fix[500];
+    size_t len;
+    bool seen = false;
+    int held = 0;
+    if(diag_network_problem(net) != NET_OK) /* the endpoints step names that */
+      continue;
+    len = strcspn(net + 9, "/");
+    snprintf(project, sizeof(project), "projects/%.*s", (int)len, net + 9);
+    for(size_t j = 0; j < i && !seen; j++) /* each project once */
+      seen = diag_network_problem(svc->endpoints[j].network) == NET_OK &&
+             !strncmp(svc->endpoints[j].network, project, strlen(project)) &&
+             svc->endpoints[j].network[strlen(project)] == '/';
+    if(seen || sdc_sd_test_iam_permissions(o->agent, project, access, 1, &held) || held)
+      continue;
+    snprintf(fix, sizeof(fix), "gcloud projects add-iam-policy-binding %s "
+             "--member=serviceAccount:%s --role=roles/servicedirectory.pscAuthorizedService",
+             project + 9, agent);
+    diag_addf(r, STEP, "IAM_PSC_MISSING", SDC_DIAG_FAIL, project, fix,
+              "the principal Google's service uses lacks roles/servicedirectory."
+              "pscAuthorizedService on %s, the project of network %s: its traffic cannot "
+              "enter the network", project, net);
+  }
+}
+
+void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, const sdc_service *svc,
+              sdc_diag_report *r)
+{
+  size_t before = r->n;
   static const char *const need[] = {"servicedirectory.services.resolve",
                                      "servicedirectory.services.get"};
   const char *agent = o->check ? "service-PROJECT_NUMBER@gcp-sa-monitoring-notification."
@@ -33,8 +67,7 @@ void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, sdc_diag_r
 
   snprintf(fix, sizeof(fix), "gcloud projects add-iam-policy-binding %s "
            "--member=serviceAccount:%s --role=roles/servicedirectory.viewer (PROJECT_NUMBER: "
-           "the number of the %s's project), and roles/servicedirectory."
-           "pscAuthorizedService on the network's project", n->project, agent,
+           "the number of the %s's project)", n->project, agent,
            o->check ? "check" : "agent");
   if(!o->agent) {
     diag_addf(r, STEP, "SKIPPED", SDC_DIAG_SKIP, o->service, NULL,
@@ -57,14 +90,14 @@ void diag_iam(const struct sdc_diag_opts *o, const struct sd_name *n, sdc_diag_r
               "TestIamPermissions failed: %s", sdc_resolver_errmsg(o->agent));
     return;
   }
-  if(!held[0] || !held[1]) {
+  if(!held[0] || !held[1])
     diag_addf(r, STEP, "IAM_VIEWER_MISSING", SDC_DIAG_FAIL, o->service, fix,
               "the principal Google's service uses lacks %s%s%s on the service: it cannot "
               "resolve it (Dialogflow raises webhook.error.not-found)",
               held[0] ? "" : need[0], !held[0] && !held[1] ? " and " : "",
               held[1] ? "" : need[1]);
-    return;
-  }
-  diag_add(r, STEP, "IAM_OK", SDC_DIAG_OK, o->service,
-           "the principal Google's service uses may resolve and read the service", NULL);
+  check_networks(o, agent, svc, r);
+  if(r->n == before)
+    diag_add(r, STEP, "IAM_OK", SDC_DIAG_OK, o->service, "the principal Google's service uses "
+             "may resolve the service and enter its endpoints' networks", NULL);
 }
