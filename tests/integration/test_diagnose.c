@@ -299,7 +299,7 @@ END_TEST
 struct tls_case {
   const char *id;
   int port;
-  bool with_client_cert;
+  int with_client_cert; /* 1: issued by the CA; 2: by an intermediate, sent with it */
   const char *want;
 };
 
@@ -313,8 +313,12 @@ START_TEST(tls_faults_are_named_one_by_one)
   struct tcert *client = tcert_new(&client_o, ca);
   static const char *const tls11[] = {"--max-tls", "1.1", NULL};
   const char *mtls[] = {"--client-ca", NULL, NULL};
+  const char *shallow[] = {"--client-ca", NULL, "--verify-depth", "0", NULL};
+  struct tcert_opts chained_o = {"caller via intermediate", NULL, -1, 90, false, true};
+  struct tcert *chained;
+  char *chain_pem, *chain_key;
   char got[512], svc[300], *client_pem, *client_key;
-  struct tls_case cases[16];
+  struct tls_case cases[20];
   size_t n = 0;
 
 #define CERT(...) (o = (struct tcert_opts){__VA_ARGS__}, tcert_new(&o, ca))
@@ -325,6 +329,22 @@ START_TEST(tls_faults_are_named_one_by_one)
   client_key = tcert_slurp(tproc_path(dir, "client.key"));
   mtls[1] = tproc_path(dir, "ca.pem");
   mtls[1] = strdup(mtls[1]);
+  shallow[1] = mtls[1];
+  /* a client chain as deep as Google's: the certificate, then its intermediate */
+  chained = tcert_new(&chained_o, inter);
+  ck_assert_int_eq(tcert_write(chained, dir, "chained"), 0);
+  tcert_free(chained);
+  {
+    char *leaf = tcert_slurp(tproc_path(dir, "chained.pem"));
+    char *mid = tcert_slurp(tproc_path(dir, "inter.pem"));
+    ck_assert(leaf && mid);
+    chain_pem = malloc(strlen(leaf) + strlen(mid) + 1);
+    strcpy(chain_pem, leaf);
+    strcat(chain_pem, mid);
+    free(leaf);
+    free(mid);
+  }
+  chain_key = tcert_slurp(tproc_path(dir, "chained.key"));
   cases[n++] = (struct tls_case){"fine", start_https("fine", NULL, NULL, NULL, false), false,
                                   ""};
   cases[n++] = (struct tls_case){"expired", start_https("expired", CERT("hook.internal",
@@ -359,15 +379,22 @@ START_TEST(tls_faults_are_named_one_by_one)
   cases[n++] = (struct tls_case){"mtls-none", start_https("mtls-none", NULL, NULL, mtls,
                                   false), false, "TLS_CLIENT_CERT_REQUIRED"};
   cases[n++] = (struct tls_case){"mtls", start_https("mtls", NULL, NULL, mtls, false), true,
-                                  ""};
+                                  "TLS_MTLS_DEPTH_UNTESTED"};
+  cases[n++] = (struct tls_case){"mtls-chain", start_https("mtls-chain", NULL, NULL, mtls,
+                                  false), 2, ""};
+  cases[n++] = (struct tls_case){"mtls-shallow", start_https("mtls-shallow", NULL, NULL,
+                                  shallow, false), 2, "TLS_CLIENT_CERT_REJECTED"};
   cases[n++] = (struct tls_case){"mtls-unasked", start_https("mtls-unasked", NULL, NULL, NULL,
                                   false), true, "TLS_MTLS_NOT_REQUESTED"};
   cases[n++] = (struct tls_case){"silent", open_port, false, "TLS_NO_ANSWER"};
 #undef CERT
   ck_assert_int_eq(tsd_namespace(res, NS), 0);
   for(size_t i = 0; i < n; i++) {
-    struct tls_in t = {ca_pem, cases[i].with_client_cert ? client_pem : NULL,
-                       cases[i].with_client_cert ? client_key : NULL};
+    struct tls_in t = {ca_pem,
+                       cases[i].with_client_cert == 2 ? chain_pem
+                       : cases[i].with_client_cert ? client_pem : NULL,
+                       cases[i].with_client_cert == 2 ? chain_key
+                       : cases[i].with_client_cert ? client_key : NULL};
     snprintf(svc, sizeof(svc), NS "/services/%s", cases[i].id);
     ck_assert_int_eq(tsd_service(res, svc), 0);
     endpoint_in(svc, "e0", "127.0.0.1", cases[i].port, NET);
@@ -376,6 +403,8 @@ START_TEST(tls_faults_are_named_one_by_one)
                   "%s: got '%s', want '%s': %s", cases[i].id, got, cases[i].want, said);
   }
   free((char *)mtls[1]);
+  free(chain_pem);
+  free(chain_key);
   free(client_pem);
   free(client_key);
   tcert_free(other_ca);

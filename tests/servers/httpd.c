@@ -4,7 +4,7 @@
  * plaintext or TLS (OpenSSL), one thread per connection, keep-alive.
  *
  *   httpd --port-file FILE [--listen ADDR] [--cert PEM --key PEM]
- *         [--client-ca PEM] [--max-tls 1.0|1.1]
+ *         [--client-ca PEM [--verify-depth N]] [--max-tls 1.0|1.1]
  *
  * Routes (any method):
  *   /echo[?...]    200, JSON: method, path, host, sni, client_cn, body_len,
@@ -249,7 +249,7 @@ out:
 int main(int argc, char **argv)
 {
   const char *port_file = NULL, *cert = NULL, *key = NULL, *client_ca = NULL,
-             *max_tls = NULL, *listen_addr = "127.0.0.1";
+             *max_tls = NULL, *verify_depth = NULL, *listen_addr = "127.0.0.1";
   struct sockaddr_in a;
   socklen_t alen = sizeof(a);
   int fd, one = 1;
@@ -262,6 +262,7 @@ int main(int argc, char **argv)
     else if(!strcmp(argv[i], "--key")) key = argv[i + 1];
     else if(!strcmp(argv[i], "--client-ca")) client_ca = argv[i + 1];
     else if(!strcmp(argv[i], "--max-tls")) max_tls = argv[i + 1];
+    else if(!strcmp(argv[i], "--verify-depth")) verify_depth = argv[i + 1];
     else if(!strcmp(argv[i], "--listen")) listen_addr = argv[i + 1];
     else {
       fprintf(stderr, "httpd: unknown option %s\n", argv[i]);
@@ -279,6 +280,8 @@ int main(int argc, char **argv)
     if(client_ca) {
       SSL_CTX_load_verify_locations(ctx, client_ca, NULL);
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+      if(verify_depth) /* a server that takes client chains only this deep */
+        SSL_CTX_set_verify_depth(ctx, atoi(verify_depth));
     }
     if(max_tls) { /* an old server: only TLS 1.0 or 1.1 */
       SSL_CTX_set_security_level(ctx, 0);

@@ -78,7 +78,10 @@ static X509_STORE *trust(const struct sdc_diag_opts *o, bool *custom)
   return st;
 }
 
-static bool use_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem)
+/* The client certificate and the intermediates after it in the PEM (sent
+ * with it, as Dialogflow sends SSL.com's); *n_certs: how many in all. */
+static bool use_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem,
+                         size_t *n_certs)
 {
   BIO *b = BIO_new_mem_buf(cert_pem, -1);
   X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
@@ -86,6 +89,14 @@ static bool use_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem
   bool ok = x && SSL_CTX_use_certificate(ctx, x) == 1;
 
   X509_free(x);
+  *n_certs = ok;
+  while(ok && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+    if(SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+      X509_free(x);
+      ok = false;
+    }
+    ++*n_certs;
+  }
   BIO_free(b);
   b = ok ? BIO_new_mem_buf(key_pem, -1) : NULL;
   k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
@@ -347,6 +358,7 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
   SSL *ssl = NULL;
   X509 *leaf = NULL;
   bool asked = false, ok = true;
+  size_t n_certs = 0;
   long days_left = 0;
   uint64_t took;
   int fd = -1, flags, rc;
@@ -360,7 +372,7 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
   SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   SSL_CTX_set_cert_cb(ctx, on_cert_request, &asked);
-  if(cert && key && !use_identity(ctx, cert, key)) {
+  if(cert && key && !use_identity(ctx, cert, key, &n_certs)) {
     diag_add(r, STEP, "TLS_CLIENT_CERT_UNUSABLE", SDC_DIAG_FAIL, subject,
              "the client certificate or key given for mTLS cannot be read",
              "give a PEM certificate and its PEM private key (unencrypted)");
@@ -416,6 +428,14 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
     diag_add(r, STEP, "TLS_MTLS_NOT_REQUESTED", SDC_DIAG_WARN, subject,
              "a client certificate is configured but the server never asks for one: mTLS "
              "is not enforced", "make the server request and verify client certificates");
+  } else if(cert && key && n_certs < 2) {
+    ok = false; /* accepted, but not as deep a chain as Google's */
+    diag_add(r, STEP, "TLS_MTLS_DEPTH_UNTESTED", SDC_DIAG_WARN, subject,
+             "the rehearsal's client certificate comes alone, issued by the root: Google's "
+             "comes with an intermediate (depth 2), which this did not try",
+             "rehearse with a client certificate issued by an intermediate CA, the PEM "
+             "holding the certificate then the intermediate; the server must allow a "
+             "verify depth of at least 2");
   }
   passed = true;
   for(size_t i = before; i < r->n; i++)
