@@ -683,6 +683,18 @@ START_TEST(the_principal_google_uses_is_asked_what_it_may_do)
       sdc_diag_opts_free(o);
     }
   }
+  { /* sdconnect itself as a caller the directory refuses */
+    sdc_diag_opts *o = NULL;
+    sdc_diag_report *r = NULL;
+    ck_assert_int_eq(sdc_diag_opts_new(&o), SDC_OK);
+    ck_assert_int_eq(sdc_diag_opts_set_target(o, SVC, "http://hook.internal/"), SDC_OK);
+    ck_assert_int_eq(sdc_diagnose(agent, o, &r), SDC_OK);
+    ck_assert_str_eq(sdc_diag_report_get(r, 1)->code, "SD_PERMISSION_DENIED");
+    ck_assert_ptr_nonnull(strstr(sdc_diag_report_get(r, 1)->fix,
+                                 "roles/servicedirectory.viewer"));
+    sdc_diag_report_free(r);
+    sdc_diag_opts_free(o);
+  }
   { /* the command, with the tokens in files */
     char ep[64], admin_f[160], agent_f[160];
     const char *cli[] = {tproc_sdconnect(), "diagnose", SVC, "--url", "http://hook.internal/",
@@ -943,6 +955,9 @@ int main(void)
 {
   Suite *s = suite_create("diagnose");
   TCase *tc = tcase_create("diagnose");
+
+  tproc_secret("the admin's token", "admin-tok"); /* never in what sdconnect says */
+  tproc_secret("the agent's token", "agent-tok");
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 60);
