@@ -117,6 +117,9 @@ typedef struct sdc_http_request {
   size_t body_len;
   uint64_t timeout_ms;         /*!< whole request; 0: 30 s */
   unsigned flags;              /*!< SDC_HTTP_* */
+  const char *avoid_endpoint;  /*!< "ADDR:PORT" (as sdc_http_response.endpoint says) not
+                                    to use while the target has another: a retry goes
+                                    elsewhere (HTTP/1.1 connections); NULL: any */
 } sdc_http_request;
 
 typedef struct sdc_http_timings {

@@ -488,6 +488,44 @@ START_TEST(failover_to_the_next_endpoint_when_one_is_down)
 }
 END_TEST
 
+/* A retry keeps away from the endpoint that answered (Dialogflow's retry on
+ * another endpoint), even with an idle connection to it in the pool. */
+START_TEST(a_request_keeps_away_from_the_endpoint_it_is_told_to)
+{
+  int a = start_httpd("server", NULL), b = start_httpd("server", NULL), ports[2] = {a, b};
+  const char *addrs[2] = {"127.0.0.1", "127.0.0.1"};
+  sdc_pool *p = pool_h2(0);
+  sdc_target *t = NULL;
+  sdc_http_response *r = NULL;
+  char url[256], first[96];
+  sdc_http_request req = {0};
+
+  ck_assert_int_eq(sdc_target_new(&t, HOST, a, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
+  {
+    size_t len;
+    void *pem = slurp_file(in_dir("ca.pem"), &len);
+    sdc_target_set_ca(t, pem, len);
+    free(pem);
+  }
+  snprintf(url, sizeof(url), "https://" HOST ":%d/echo", a);
+  req.url = url;
+  req.timeout_ms = 10000;
+  for(int i = 0; i < 6; i++) { /* both endpoints' connections stay idle in the pool */
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    snprintf(first, sizeof(first), "%s", r->endpoint);
+    sdc_http_response_free(r);
+    req.avoid_endpoint = first;
+    ck_assert_int_eq(sdc_pool_request(p, t, &req, &r), SDC_OK);
+    ck_assert_msg(strcmp(r->endpoint, first), "went to %s again", first);
+    sdc_http_response_free(r);
+    req.avoid_endpoint = NULL;
+  }
+  sdc_pool_free(p);
+  sdc_target_free(t);
+}
+END_TEST
+
 START_TEST(re_resolve_when_every_endpoint_fails)
 {
   int live = start_httpd("server", NULL), dead;
@@ -1279,6 +1317,7 @@ int main(void)
   tcase_add_test(tc, mtls_with_client_certificate_and_encrypted_key);
   tcase_add_test(tc, body_cap_aborts_a_large_response_and_the_pool_goes_on);
   tcase_add_test(tc, failover_to_the_next_endpoint_when_one_is_down);
+  tcase_add_test(tc, a_request_keeps_away_from_the_endpoint_it_is_told_to);
   tcase_add_test(tc, re_resolve_when_every_endpoint_fails);
   tcase_add_test(tc, http11_chunked_head_post_and_connection_close);
   tcase_add_test(tc, a_pooled_connection_found_dead_is_replaced_without_failing);

@@ -61,6 +61,7 @@ struct h1req {
   size_t tried;
   bool re_resolved, retried;
   bool fresh;    /* SDC_HTTP_FRESH_CONN: a connection of its own, not kept */
+  char avoid[96]; /* an endpoint not to use while there is another ("" none) */
   bool truncate; /* SDC_HTTP_TRUNCATE */
   bool awaiting; /* every endpoint failed; the directory is asked again */
   sdc_status wait_st; /* ...and this is the failure if that does not help */
@@ -287,6 +288,12 @@ static sdc_status conn_open(sdc_pool *p, struct tstate *ts, struct h1req *r,
   ep = sdc__target_pick(t, now);
   if(ep < 0)
     ep = (long)(t->rr++ % t->n_eps); /* all down: try anyway, in turn */
+  if(r->avoid[0] && t->n_eps > 1) { /* a retry: the next endpoint instead */
+    char here[96], unused[400];
+    sdc__target_endpoint(t, (size_t)ep, here, sizeof(here), unused, sizeof(unused));
+    if(!strcmp(here, r->avoid))
+      ep = (ep + 1) % (long)t->n_eps;
+  }
   if(!(c = sdc__calloc(1, sizeof(*c))))
     return SDC_ENOMEM;
   c->ts = ts;
@@ -480,6 +487,12 @@ static CURLcode conn_start(sdc_pool *p, struct h1conn *c, struct h1req *r)
 /* Give waiting requests idle connections, or new ones within the limit.
  * With may_fail, a request that cannot get a connection at all fails;
  * without, it waits for the next turn of sdc_pool_perform(). */
+/* `r` keeps away from `endpoint` while the target has another. */
+static bool avoided(const struct tstate *ts, const struct h1req *r, const char *endpoint)
+{
+  return r->avoid[0] && ts->t->n_eps > 1 && !strcmp(r->avoid, endpoint);
+}
+
 static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
 {
   uint64_t now = sdc__now_ms();
@@ -490,7 +503,7 @@ static void dispatch(sdc_pool *p, struct tstate *ts, bool may_fail)
     struct h1conn *idle = NULL, *next;
     for(struct h1conn *c = ts->wait_head->fresh ? NULL : ts->conns; c; c = next) {
       next = c->next;
-      if(c->connecting || c->req)
+      if(c->connecting || c->req || avoided(ts, ts->wait_head, c->endpoint))
         continue;
       if(conn_expired(p, c, now)) {
         conn_close(p, c);
@@ -537,6 +550,8 @@ sdc_status sdc__h1_submit(sdc_pool *p, struct tstate *ts,
   r->re_resolved = re_resolved;
   r->fresh = req->flags & SDC_HTTP_FRESH_CONN;
   r->truncate = req->flags & SDC_HTTP_TRUNCATE;
+  if(req->avoid_endpoint)
+    snprintf(r->avoid, sizeof(r->avoid), "%s", req->avoid_endpoint);
   r->method = memcpy((char *)(r + 1), method, ml);
   r->url = memcpy(r->method + ml, req->url, ul);
   r->out = h1_request(method, u, ts->t->host, ts->t->port, SDC_USER_AGENT,

@@ -84,6 +84,7 @@ struct call {
   char **headers, **shown;   /* NULL-ended, room for cap_headers */
   size_t n_headers, cap_headers;
   unsigned attempt;
+  char retry_away[96]; /* Dialogflow's retry: not the endpoint that failed ("" none) */
   sdc_webhook_outcome first;
   char detail[1024];
   sdc_webhook_failure early; /* a failure before any traffic */
@@ -532,6 +533,8 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
   sdc_webhook_outcome_of(k->w, f, resp ? resp->status : 0, &r.outcome);
   if(r.outcome.retryable && k->attempt == 1 && !k->c->closing) { /* Dialogflow tries again */
     k->first = r.outcome;
+    if(resp && resp->endpoint) /* elsewhere, when the service has another endpoint */
+      snprintf(k->retry_away, sizeof(k->retry_away), "%s", resp->endpoint);
     sdc_http_response_free(resp);
     sdc_free(result);
     if(attempt(k) == SDC_OK)
@@ -567,7 +570,8 @@ static sdc_status attempt(struct call *k)
                           .headers = (const char *const *)k->headers,
                           .body = k->body,
                           .body_len = k->body ? strlen(k->body) : 0,
-                          .timeout_ms = k->w->timeout_ms};
+                          .timeout_ms = k->w->timeout_ms,
+                          .avoid_endpoint = k->retry_away[0] ? k->retry_away : NULL};
 
   if(k->c->closing)
     return SDC_EUNAVAILABLE;
