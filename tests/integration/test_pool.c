@@ -446,29 +446,36 @@ START_TEST(body_cap_aborts_a_large_response_and_the_pool_goes_on)
 }
 END_TEST
 
+/* A target for https://HOST:url_port at 127.0.0.1:a then 127.0.0.1:b,
+ * trusting the test CA. */
+static sdc_target *two_endpoints(int url_port, int a, int b)
+{
+  const char *addrs[2] = {"127.0.0.1", "127.0.0.1"};
+  int ports[2] = {a, b};
+  sdc_target *t = NULL;
+  size_t len;
+  void *pem = slurp_file(in_dir("ca.pem"), &len);
+
+  ck_assert_int_eq(sdc_target_new(&t, HOST, url_port, 1), SDC_OK);
+  ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
+  sdc_target_set_ca(t, pem, len);
+  free(pem);
+  return t;
+}
+
 START_TEST(failover_to_the_next_endpoint_when_one_is_down)
 {
-  int live = start_httpd("server", NULL), dead, ports[2];
+  int live = start_httpd("server", NULL), dead;
   sdc_pool *p = NULL;
   sdc_target *t = NULL;
-  const char *addrs[2] = {"127.0.0.1", "127.0.0.1"};
   sdc_http_response *r = NULL;
   char want[64];
 
   dead = start_httpd(NULL, NULL); /* learn a port, then free it */
   tproc_stop(&servers[n_servers - 1], 5000);
-  ports[0] = dead;
-  ports[1] = live;
   snprintf(want, sizeof(want), "127.0.0.1:%d", live);
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
-    ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
-    ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
-    {
-      size_t len;
-      void *pem = slurp_file(in_dir("ca.pem"), &len);
-      sdc_target_set_ca(t, pem, len);
-      free(pem);
-    }
+    t = two_endpoints(live, dead, live);
     p = pool_h2(h2);
     for(int i = 0; i < 4; i++) { /* the first tries the dead one first */
       ck_assert_msg(get(p, t, live, "/echo", &r) == SDC_OK, "h2=%d: %s", h2,
@@ -492,22 +499,13 @@ END_TEST
  * another endpoint), even with an idle connection to it in the pool. */
 START_TEST(a_request_keeps_away_from_the_endpoint_it_is_told_to)
 {
-  int a = start_httpd("server", NULL), b = start_httpd("server", NULL), ports[2] = {a, b};
-  const char *addrs[2] = {"127.0.0.1", "127.0.0.1"};
+  int a = start_httpd("server", NULL), b = start_httpd("server", NULL);
   sdc_pool *p = pool_h2(0);
-  sdc_target *t = NULL;
+  sdc_target *t = two_endpoints(a, a, b);
   sdc_http_response *r = NULL;
   char url[256], first[96];
   sdc_http_request req = {0};
 
-  ck_assert_int_eq(sdc_target_new(&t, HOST, a, 1), SDC_OK);
-  ck_assert_int_eq(sdc_target_set_addresses(t, addrs, ports, 2), SDC_OK);
-  {
-    size_t len;
-    void *pem = slurp_file(in_dir("ca.pem"), &len);
-    sdc_target_set_ca(t, pem, len);
-    free(pem);
-  }
   snprintf(url, sizeof(url), "https://" HOST ":%d/echo", a);
   req.url = url;
   req.timeout_ms = 10000;
