@@ -15,6 +15,7 @@
 #include "diagnose/diag.h"
 
 #include "core/core.h"
+#include "pool/pem.h"
 #include "probe/check.h"
 #include "webhook/webhook.h"
 
@@ -22,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -63,48 +63,13 @@ static X509_STORE *trust(const struct sdc_diag_opts *o, bool *custom)
     }
     *custom = true;
   } else if(o->ca_pem) {
-    BIO *b = BIO_new_mem_buf(o->ca_pem, -1);
-    X509 *x;
-    while(b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-      X509_STORE_add_cert(st, x);
-      X509_free(x);
-    }
-    BIO_free(b);
+    sdc__pem_add_cas(st, o->ca_pem, strlen(o->ca_pem));
     *custom = true;
   } else {
     X509_STORE_set_default_paths(st);
   }
   ERR_clear_error();
   return st;
-}
-
-/* The client certificate and the intermediates after it in the PEM (sent
- * with it, as Dialogflow sends SSL.com's); *n_certs: how many in all. */
-static bool use_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem,
-                         size_t *n_certs)
-{
-  BIO *b = BIO_new_mem_buf(cert_pem, -1);
-  X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-  EVP_PKEY *k = NULL;
-  bool ok = x && SSL_CTX_use_certificate(ctx, x) == 1;
-
-  X509_free(x);
-  *n_certs = ok;
-  while(ok && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-    if(SSL_CTX_add0_chain_cert(ctx, x) != 1) {
-      X509_free(x);
-      ok = false;
-    }
-    ++*n_certs;
-  }
-  BIO_free(b);
-  b = ok ? BIO_new_mem_buf(key_pem, -1) : NULL;
-  k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-  ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1;
-  EVP_PKEY_free(k);
-  BIO_free(b);
-  ERR_clear_error();
-  return ok;
 }
 
 /* The server asked for a client certificate (called when it does). */
@@ -372,7 +337,8 @@ bool diag_tls(const struct sdc_diag_opts *o, const sdc_endpoint *e, const char *
   SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   SSL_CTX_set_cert_cb(ctx, on_cert_request, &asked);
-  if(cert && key && !use_identity(ctx, cert, key, &n_certs)) {
+  if(cert && key &&
+     !sdc__pem_use_identity(ctx, cert, strlen(cert), key, strlen(key), NULL, &n_certs)) {
     diag_add(r, STEP, "TLS_CLIENT_CERT_UNUSABLE", SDC_DIAG_FAIL, subject,
              "the client certificate or key given for mTLS cannot be read",
              "give a PEM certificate and its PEM private key (unencrypted)");

@@ -18,6 +18,7 @@
  * IP). SNI is the host name, never an IP literal (RFC 6066 3).
  */
 #include "pool_int.h"
+#include "pem.h"
 
 #include "core/core.h"
 
@@ -60,13 +61,11 @@ static int pass_cb(char *buf, int size, int rwflag, void *ud)
   return (int)n;
 }
 
-/* Load PEM certificates (CA bundle) into the context's store. */
-static bool load_ca(SSL_CTX *ctx, const char *pem, size_t len)
+size_t sdc__pem_add_cas(X509_STORE *store, const char *pem, size_t len)
 {
   BIO *b = BIO_new_mem_buf(pem, (int)len);
-  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
   X509 *x;
-  int n = 0;
+  size_t n = 0;
 
   while(b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
     n += X509_STORE_add_cert(store, x) == 1;
@@ -74,29 +73,36 @@ static bool load_ca(SSL_CTX *ctx, const char *pem, size_t len)
   }
   ERR_clear_error(); /* the end of the bundle reads as an error */
   BIO_free(b);
-  return n > 0;
+  return n;
 }
 
-static bool load_identity(SSL_CTX *ctx, const sdc_target *t)
+bool sdc__pem_use_identity(SSL_CTX *ctx, const char *cert, size_t cert_len, const char *key,
+                           size_t key_len, const char *pass, size_t *n_certs)
 {
-  BIO *b = BIO_new_mem_buf(t->cert, (int)t->cert_len);
+  BIO *b = BIO_new_mem_buf(cert, (int)cert_len);
   X509 *leaf = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL, *extra;
-  EVP_PKEY *key = NULL;
+  EVP_PKEY *k = NULL;
   bool ok = leaf && SSL_CTX_use_certificate(ctx, leaf) == 1;
+  size_t n = ok;
 
-  while(ok && (extra = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+  while(ok && (extra = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
     if(SSL_CTX_add_extra_chain_cert(ctx, extra) != 1) { /* takes it */
       X509_free(extra);
       ok = false;
     }
+    n++;
+  }
   ERR_clear_error();
   BIO_free(b);
   X509_free(leaf);
-  b = ok ? BIO_new_mem_buf(t->key, (int)t->key_len) : NULL;
-  key = b ? PEM_read_bio_PrivateKey(b, NULL, pass_cb, t->pass) : NULL;
-  ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-  EVP_PKEY_free(key);
+  b = ok ? BIO_new_mem_buf(key, (int)key_len) : NULL;
+  k = b ? PEM_read_bio_PrivateKey(b, NULL, pass_cb, (void *)pass) : NULL;
+  ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(k);
   BIO_free(b);
+  ERR_clear_error();
+  if(n_certs)
+    *n_certs = n;
   return ok;
 }
 
@@ -154,13 +160,15 @@ static SSL_CTX *pool_ctx(sdc_pool *p, const sdc_target *t, char *why, size_t cap
   /* a record in one recv(), not its header then its body; the reader
    * goes on until the answer is whole or OpenSSL wants more */
   SSL_CTX_set_read_ahead(ctx, 1);
-  if(t->verify && !(t->ca_pem ? load_ca(ctx, t->ca_pem, t->ca_len)
+  if(t->verify && !(t->ca_pem ? sdc__pem_add_cas(SSL_CTX_get_cert_store(ctx), t->ca_pem,
+                                                t->ca_len) > 0
                               : SSL_CTX_set_default_verify_paths(ctx) == 1)) {
     snprintf(why, cap, "TLS: no usable CA certificates to verify %s against", t->host);
     SSL_CTX_free(ctx);
     return NULL;
   }
-  if(t->cert && !load_identity(ctx, t)) {
+  if(t->cert && !sdc__pem_use_identity(ctx, t->cert, t->cert_len, t->key, t->key_len, t->pass,
+                                        NULL)) {
     snprintf(why, cap, "TLS: the client certificate or key for %s is unusable: "
              "check the PEM files and the key's passphrase", t->host);
     SSL_CTX_free(ctx);
