@@ -11,6 +11,7 @@ packages=(
   libhttp-parser-dev libpcre2-dev libmicrohttpd-dev libgnutls28-dev check nghttp2-server
   prometheus # promtool checks the metrics text; tests start their own server
   chromium   # the status page is tested in headless Chromium
+  groff-base # manual pages are checked with groff
 )
 
 missing=()

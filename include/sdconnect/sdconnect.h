@@ -21,8 +21,18 @@
 extern "C" {
 #endif
 
-/*! The library's version, "MAJOR.MINOR.PATCH". Static string. */
+/*! The library's version, "MAJOR.MINOR.PATCH". Static string. Any thread. */
 SDC_EXTERN const char *sdc_version(void);
+
+/*! Whether the library loaded at run time serves a program compiled
+ *  against headers of version `header_num` (SDC_VERSION_NUM): the same
+ *  major version and a minor.patch at least as new (a program may use
+ *  what its headers declare). Call it first, as SDC_VERSION_CHECK().
+ *  Any thread; never blocks.
+ *  \return SDC_OK, or SDC_EINVAL (the library is another major version
+ *  or older than the headers). */
+SDC_EXTERN sdc_status sdc_version_check(unsigned long header_num);
+#define SDC_VERSION_CHECK() sdc_version_check(SDC_VERSION_NUM)
 
 /*! Set up the library (allocator, then gRPC core). Call once, before any
  *  thread starts. \param a NULL for libc's allocator; copied.

@@ -41,6 +41,19 @@ START_TEST(global_init_rejects_partial_allocator)
 }
 END_TEST
 
+START_TEST(version_check_takes_same_major_no_newer_headers)
+{
+  const unsigned long me = SDC_VERSION_NUM;
+  ck_assert_int_eq(SDC_VERSION_CHECK(), SDC_OK);
+  ck_assert_int_eq(sdc_version_check(me & 0xff0000ul), SDC_OK); /* MAJOR.0.0 */
+  ck_assert_int_eq(sdc_version_check(me + 1), SDC_EINVAL);        /* newer patch */
+  ck_assert_int_eq(sdc_version_check(me + 0x100), SDC_EINVAL);    /* newer minor */
+  ck_assert_int_eq(sdc_version_check(me + 0x10000), SDC_EINVAL);  /* next major */
+  if (me >= 0x10000)
+    ck_assert_int_eq(sdc_version_check(me - 0x10000), SDC_EINVAL);
+}
+END_TEST
+
 START_TEST(base64_decodes_both_alphabets_and_says_where_it_stops)
 {
   unsigned char out[16];
@@ -71,6 +84,7 @@ Suite *core_suite(void)
   tcase_add_test(tc, status_values_never_change);
   tcase_add_test(tc, global_init_rejects_partial_allocator);
   tcase_add_test(tc, base64_decodes_both_alphabets_and_says_where_it_stops);
+  tcase_add_test(tc, version_check_takes_same_major_no_newer_headers);
   suite_add_tcase(s, tc);
   return s;
 }

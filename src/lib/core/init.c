@@ -12,6 +12,14 @@
 
 const char *sdc_version(void) { return SDC_VERSION_STRING; }
 
+sdc_status sdc_version_check(unsigned long header_num)
+{
+  const unsigned long mine = SDC_VERSION_NUM;
+  if (header_num >> 16 != mine >> 16 || header_num > mine)
+    return SDC_EINVAL;
+  return SDC_OK;
+}
+
 /* gRPC core's own diagnostics go to the library's log hook, never to a
  * terminal directly: the library does not print. */
 static void grpc_log(gpr_log_func_args *args)
