@@ -12,6 +12,7 @@ packages=(
   prometheus # promtool checks the metrics text; tests start their own server
   chromium   # the status page is tested in headless Chromium
   groff-base # manual pages are checked with groff
+  systemd    # systemd-analyze checks the units in deploy/systemd
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "gateway.h"
 #include "history.h"
+#include "notify.h"
 
 #include <sdconnect/sdconnect.h>
 
@@ -50,6 +51,7 @@ struct runner {
 
 struct daemon {
   const char *config_path;
+  struct svc_notify notify; /* systemd's readiness, reload, stop and watchdog */
   sdc_serve_config *cfg; /* the running configuration: run->cfg */
   struct runner *run, *draining;
   sdc_pool *pool;

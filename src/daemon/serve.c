@@ -316,6 +316,7 @@ static void on_signal(int fd, short revents, void *ud)
       d->reload = true;
     } else if(!d->stopping) {
       d->stopping = true;
+      svc_notify_send(&d->notify, "STOPPING=1");
       d->stop_by = daemon_now_ms() + GRACE_MS;
       daemon_log(2, "msg=\"stopping: no new runs, running ones get %d s\"", GRACE_MS / 1000);
     }
@@ -427,6 +428,7 @@ int sdc_daemon_serve(int argc, char **argv)
                     "otherwise they are stateDir and admin.listen in the file\n");
     return 2;
   }
+  svc_notify_open(&d.notify, daemon_now_ms()); /* changes the environment: no thread yet */
   /* signals go to the signalfd: blocked before any thread starts (gRPC's,
    * the resolver's, the demo targets'), so none of them takes the default
    * action */
@@ -509,12 +511,21 @@ int sdc_daemon_serve(int argc, char **argv)
   }
   if(runner_schedule_all(&d))
     goto out;
+  {
+    char ready[160];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %zu checks, %zu webhooks",
+             sdc_check_set_count(d.cfg->checks),
+             sdc_webhook_set_count(d.cfg->webhooks));
+    svc_notify_send(&d.notify, ready);
+  }
   for(;;) { /* the loop */
     uint64_t now = daemon_now_ms(), next, wait, due, dropped;
     sdc_scheduler_stats ss;
     if(d.reload) {
       d.reload = false;
-      daemon_reload(&d);
+      svc_notify_send(&d.notify, "RELOADING=1");
+      daemon_reload(&d); /* a file that does not load leaves the running one */
+      svc_notify_send(&d.notify, "READY=1");
     }
     next = d.stopping ? UINT64_MAX : sdc_scheduler_tick(d.run->sched, now);
     if(d.stopping)
@@ -540,6 +551,8 @@ int sdc_daemon_serve(int argc, char **argv)
     if((due = admin_timeout_ms(d.admin)) < wait) /* each asked once a turn */
       wait = due;
     if((due = gateway_timeout_ms(d.gateway)) < wait)
+      wait = due;
+    if((due = svc_notify_tick(&d.notify, now)) < wait) /* only while the loop turns */
       wait = due;
     sdc_pool_turn(d.pool, wait);
     /* ready sockets ran the listeners already; what is due (timeouts,
@@ -577,6 +590,7 @@ out:
   if(d.sigfd >= 0)
     close(d.sigfd);
   dev_stop(demo);
+  svc_notify_close(&d.notify);
   sdc_global_cleanup();
   return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "iam.h"
 #include "logfmt.h"
+#include "notify.h"
 #include "seed.h"
 #include "server.h"
 
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROG "sdconnect sd-server"
@@ -362,6 +364,13 @@ static char *read_token(const char *path, char *err, size_t errlen)
   return t;
 }
 
+static uint64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 int sdc_localsd_main(int argc, char **argv)
 {
   struct opts o;
@@ -378,9 +387,12 @@ int sdc_localsd_main(int argc, char **argv)
   int rc = 1, port = 0, sig = 0, prc;
   uint64_t counts[4];
 
+  struct svc_notify notify;
+
   prc = parse_opts(argc, argv, &o);
   if(prc)
     return prc < 0 ? 0 : prc;
+  svc_notify_open(&notify, mono_ms()); /* changes the environment: before any thread */
   /* before gRPC starts threads, so they inherit the mask */
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -477,8 +489,23 @@ int sdc_localsd_main(int argc, char **argv)
   }
   store_unlock(st);
 
-  while(sigwait(&sigs, &sig) && errno == EINTR)
-    ;
+  {
+    char ready[96];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on port %d", port);
+    svc_notify_send(&notify, ready);
+  }
+  /* wait for a stop signal, pinging the service manager's watchdog meanwhile */
+  for(;;) {
+    uint64_t due = svc_notify_tick(&notify, mono_ms());
+    struct timespec ts = {.tv_sec = 3600, .tv_nsec = 0};
+    if(due < 3600000) {
+      ts.tv_sec = (time_t)(due / 1000);
+      ts.tv_nsec = (long)(due % 1000) * 1000000L;
+    }
+    if((sig = sigtimedwait(&sigs, NULL, &ts)) > 0)
+      break;
+  }
+  svc_notify_send(&notify, "STOPPING=1");
   lf_log(LF_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
   {
     unsigned long calls = lsd_server_calls(srv);
@@ -494,5 +521,6 @@ out:
   free(ca);
   free_secret(token);
   lsd_iam_free(iam);
+  svc_notify_close(&notify);
   return rc;
 }
