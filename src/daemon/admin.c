@@ -101,6 +101,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   {
     const char *why = "";
     unsigned refused = listener_check(&a->l, conn, &why);
+    /* Health is answered to anyone: a kubelet or load balancer probing it
+     * has no token or client certificate. Why it is not ready (check ids)
+     * is told only to callers that may see the rest. */
+    if(!strcmp(url, "/healthz"))
+      return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
+    if(!strcmp(url, "/readyz")) {
+      char reason[300] = "", body[320];
+      bool ready = !a->ready || a->ready(a->ud, reason, sizeof(reason));
+      int n = snprintf(body, sizeof(body), "%s%s%s\n", ready ? "ready" : "not ready",
+                       reason[0] && !refused ? ": " : "", refused ? "" : reason);
+      return reply(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                   body, (size_t)n);
+    }
     if(refused) {
       char text[160];
       int n = snprintf(text, sizeof(text), "%s\n", why);
@@ -149,16 +162,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     rc = reply(conn, MHD_HTTP_OK, "application/json", text, strlen(text));
     free(text);
     return rc;
-  }
-  if(!strcmp(url, "/healthz"))
-    return reply(conn, MHD_HTTP_OK, "text/plain", "ok\n", 3);
-  if(!strcmp(url, "/readyz")) {
-    char why[300] = "", body[320];
-    bool ready = !a->ready || a->ready(a->ud, why, sizeof(why));
-    int n = snprintf(body, sizeof(body), "%s%s%s\n", ready ? "ready" : "not ready",
-                     why[0] ? ": " : "", why);
-    return reply(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                 body, (size_t)n);
   }
   return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found\n", 10);
 }

@@ -114,6 +114,13 @@ START_TEST(routes_token_and_readiness)
   ck_assert_int_eq(get(p, t, false, "127.0.0.1", port, "/readyz", "Bearer s3cret", body,
                        sizeof(body)), 503);
   ck_assert_str_eq(body, "not ready: the first runs are not done\n");
+  /* health is for anyone (a kubelet has no token); the reason is not */
+  ck_assert_int_eq(get(p, t, false, "127.0.0.1", port, "/healthz", NULL, body, sizeof(body)),
+                   200);
+  ck_assert_str_eq(body, "ok\n");
+  ck_assert_int_eq(get(p, t, false, "127.0.0.1", port, "/readyz", NULL, body, sizeof(body)),
+                   503);
+  ck_assert_str_eq(body, "not ready\n");
   ck_assert_int_eq(get(p, t, false, "127.0.0.1", port, "/nope", "Bearer s3cret", NULL, 0), 404);
   admin_stop(a);
   sdc_pool_free(p);
@@ -158,6 +165,8 @@ START_TEST(tls_with_a_certificate_made_here)
   ck_assert_int_eq(get(p, t, true, "admin.internal", port, "/metrics", NULL, body,
                        sizeof(body)), 403);
   ck_assert_ptr_nonnull(strstr(body, "client certificate"));
+  ck_assert_int_eq(get(p, t, true, "admin.internal", port, "/healthz", NULL, body,
+                       sizeof(body)), 200); /* a kubelet's probe over HTTPS has no certificate */
   sdc_pool_forget_target(p, t);
   sdc_target_free(t);
   t = target_for("admin.internal", port, true);
