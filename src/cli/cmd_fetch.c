@@ -378,7 +378,14 @@ int cmd_fetch(int argc, char **argv)
   if(verbose)
     print_verbose(resp);
   fwrite(resp->body, 1, resp->body_len, stdout);
-  rc = 0;
+  /* the thing fetched answered, but not well: exit 3, as curl -f fails */
+  if(resp->status >= 400) {
+    fflush(stdout);
+    cli_error(CMD, "%s answered HTTP %ld", p.pos[0], resp->status);
+    rc = 3;
+  } else {
+    rc = 0;
+  }
 out:
   sdc_http_response_free(resp);
   sdc_target_free(t);

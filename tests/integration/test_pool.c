@@ -851,6 +851,19 @@ START_TEST(cli_fetch_verbose_and_load_check)
     ck_assert(tproc_log_has(&c, "* timing: connect"));
   }
   unlink(c.log);
+  { /* an answer of 500 or 404 is printed, and the fetch failed: exit 3 */
+    char bad[128];
+    snprintf(bad, sizeof(bad), "https://" HOST ":%d/status/503", port);
+    const char *argv[] = {tproc_sdconnect(), "fetch", bad, "--connect-to", to, "--ca",
+                          in_dir("ca.pem"), NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 3);
+    ck_assert_msg(tproc_log_has(&c, "/status/503 answered HTTP 503"), "%s", c.log);
+    unlink(c.log);
+    snprintf(bad, sizeof(bad), "https://" HOST ":%d/status/404", port);
+    argv[2] = bad;
+    ck_assert_int_eq(tproc_run(&c, argv), 3);
+  }
+  unlink(c.log);
   {
     const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--ca",
                           in_dir("ca.pem"), "--repeat", "200", "--parallel", "4", "--json",
