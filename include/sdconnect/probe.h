@@ -116,7 +116,10 @@ typedef struct sdc_probe_report {
   size_t n_results;
   const sdc_probe_result *results;
   size_t n_passed;
-  int passed;               /*!< every endpoint passed (or one, with sdconnect.pass: any) */
+  int passed;               /*!< every endpoint passed (or one, with sdconnect.pass: any);
+                                 over this replica's share when sharded, and 1 when the
+                                 share is empty */
+  size_t n_skipped;         /*!< endpoints other replicas own (sdc_prober_set_shard()) */
 } sdc_probe_report;
 
 typedef struct sdc_prober sdc_prober;
@@ -143,6 +146,24 @@ SDC_EXTERN void sdc_prober_free(sdc_prober *pr);
  *  they expire. Copied. SDC_OK or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_prober_set_credentials(sdc_prober *pr,
                                                  const char *file);
+
+/*! Make this prober replica `index` of `count` (0 <= index < count; count
+ *  1..65536): of every check × endpoint pair it probes only those
+ *  sdc_shard_owner() gives to `index`, so `count` replicas with indexes
+ *  0..count-1 probe every pair exactly once between them. The pair of a
+ *  run that fails before its endpoints are known (the directory failed, no
+ *  endpoints) is (check id, service name); of an uptime_url check (check
+ *  id, host). A run whose pairs all belong to others still reports, with no
+ *  results and n_skipped set. Default: 0 of 1, everything. Loop thread.
+ *  \return SDC_OK, or SDC_EINVAL (index or count out of range). */
+SDC_EXTERN sdc_status sdc_prober_set_shard(sdc_prober *pr, unsigned index, unsigned count);
+
+/*! The replica (0..count-1) that owns the pair (check id, endpoint name)
+ *  among `count`: a jump consistent hash, so going from n to n+1 replicas
+ *  moves about 1/(n+1) of the pairs, each to the new replica, and none
+ *  between the others. Pure; any thread. `count` 0 or 1 gives 0. */
+SDC_EXTERN unsigned sdc_shard_owner(const char *check_id, const char *endpoint,
+                                    unsigned count);
 
 /*! Completion of sdc_probe_run(): the report is borrowed for the call. */
 typedef void (*sdc_probe_cb)(const sdc_probe_report *report, void *userdata);

@@ -423,6 +423,103 @@ START_TEST(connect_faults_and_tcp_checks)
 }
 END_TEST
 
+/* ---- sharding: replicas split a check's endpoints ---- */
+struct share {
+  int done, passed;
+  size_t n, skipped;
+  char names[24][200];
+};
+
+static void on_share(const sdc_probe_report *rep, void *ud)
+{
+  struct share *s = ud;
+  s->done++;
+  s->passed = rep->passed;
+  s->n = rep->n_results;
+  s->skipped = rep->n_skipped;
+  for(size_t i = 0; i < rep->n_results && i < 24; i++)
+    snprintf(s->names[i], sizeof(s->names[i]), "%s", rep->results[i].endpoint);
+}
+
+/* Run `check` once on three probers, replicas 0, 1 and 2 of 3, on one pool. */
+static void run_shared(const sdc_check *check, struct share sh[3])
+{
+  sdc_pool *pool = NULL;
+  sdc_prober *pr[3] = {NULL};
+
+  ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
+  memset(sh, 0, 3 * sizeof(*sh));
+  for(unsigned k = 0; k < 3; k++) {
+    ck_assert_int_eq(sdc_prober_new(&pr[k], pool, res), SDC_OK);
+    ck_assert_int_eq(sdc_prober_set_shard(pr[k], k, 3), SDC_OK);
+    ck_assert_int_eq(sdc_probe_run(pr[k], check, on_share, &sh[k]), SDC_OK);
+  }
+  for(int i = 0; i < 100 && !(sh[0].done && sh[1].done && sh[2].done); i++)
+    sdc_pool_perform(pool, 1000);
+  for(unsigned k = 0; k < 3; k++) {
+    ck_assert_int_eq(sh[k].done, 1);
+    sdc_prober_free(pr[k]);
+  }
+  sdc_pool_free(pool);
+}
+
+START_TEST(replicas_split_a_checks_endpoints_without_duplicates_or_gaps)
+{
+  int ports[24];
+  char id[16], text[1024], *errs = NULL;
+  sdc_check_set *set = NULL;
+  struct share sh[3];
+  size_t total = 0;
+  sdc_prober *pr = NULL;
+  sdc_pool *pool = NULL;
+
+  for(int i = 0; i < 24; i++)
+    ports[i] = plain_port;
+  service(id, sizeof(id), ports, 24);
+  snprintf(text, sizeof(text),
+           "displayName: shared\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
+           "  type: servicedirectory_service\n"
+           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
+           "service_name: %s}\ntcpCheck: {port: %d}\ntimeout: 2s\n---\n"
+           "displayName: missing\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
+           "  type: servicedirectory_service\n"
+           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
+           "service_name: nowhere}\ntcpCheck: {port: 1}\ntimeout: 2s\n",
+           id, plain_port);
+  ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
+                "%s", errs ? errs : "");
+  run_shared(sdc_check_set_get(set, 0), sh);
+  for(unsigned k = 0; k < 3; k++) {
+    ck_assert(sh[k].passed);
+    ck_assert_uint_eq(sh[k].n + sh[k].skipped, 24);
+    total += sh[k].n;
+    for(size_t i = 0; i < sh[k].n; i++) { /* its own, and nobody else's */
+      ck_assert_uint_eq(sdc_shard_owner("shared", sh[k].names[i], 3), k);
+      for(unsigned o = 0; o < 3; o++)
+        for(size_t j = 0; o != k && j < sh[o].n; j++)
+          ck_assert_str_ne(sh[k].names[i], sh[o].names[j]);
+    }
+  }
+  ck_assert_uint_eq(total, 24); /* no gaps */
+  /* a run that fails as a whole is one row, reported by one replica */
+  run_shared(sdc_check_set_get(set, 1), sh);
+  ck_assert_uint_eq(sh[0].n + sh[1].n + sh[2].n, 1);
+  ck_assert_uint_eq(sh[0].skipped + sh[1].skipped + sh[2].skipped, 2);
+  for(unsigned k = 0; k < 3; k++)
+    ck_assert_int_eq(sh[k].passed, sh[k].n == 0); /* the owner's row failed */
+  /* out of range */
+  ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
+  ck_assert_int_eq(sdc_prober_new(&pr, pool, res), SDC_OK);
+  ck_assert_int_eq(sdc_prober_set_shard(pr, 3, 3), SDC_EINVAL);
+  ck_assert_int_eq(sdc_prober_set_shard(pr, 0, 0), SDC_EINVAL);
+  ck_assert_int_eq(sdc_prober_set_shard(pr, 0, 65537), SDC_EINVAL);
+  ck_assert_int_eq(sdc_prober_set_shard(pr, 0, 1), SDC_OK);
+  sdc_prober_free(pr);
+  sdc_pool_free(pool);
+  sdc_check_set_free(set);
+}
+END_TEST
+
 START_TEST(http_faults_have_their_reasons_and_redirects_are_followed)
 {
   struct seen s;
@@ -875,6 +972,7 @@ int main(void)
   tcase_add_test(tc, without_a_host_name_certificates_are_not_checked_and_it_says_so);
   tcase_add_test(tc, every_tls_fault_has_its_reason);
   tcase_add_test(tc, connect_faults_and_tcp_checks);
+  tcase_add_test(tc, replicas_split_a_checks_endpoints_without_duplicates_or_gaps);
   tcase_add_test(tc, http_faults_have_their_reasons_and_redirects_are_followed);
   tcase_add_test(tc, directory_faults_have_their_reasons);
   tcase_add_test(tc, uptime_url_checks_look_the_host_up_without_blocking);

@@ -301,6 +301,76 @@ START_TEST(all_six_matchers_and_json_paths)
 }
 END_TEST
 
+/* ---- sharding: which replica owns a check × endpoint pair ---- */
+#define SHARD_KEYS 100000
+
+static void shard_key(unsigned i, char *check, char *ep)
+{
+  sprintf(check, "check-%u", i % 97);
+  sprintf(ep, "projects/p/locations/l/namespaces/n/services/s%u/endpoints/e%u", i % 13, i);
+}
+
+START_TEST(every_pair_has_one_owner_and_shares_are_even)
+{
+  static unsigned per[16];
+  char check[32], ep[128];
+
+  for(unsigned n = 1; n <= 10; n++) {
+    memset(per, 0, sizeof(per));
+    for(unsigned i = 0; i < SHARD_KEYS; i++) {
+      unsigned o;
+      shard_key(i, check, ep);
+      o = sdc_shard_owner(check, ep, n);
+      ck_assert_uint_lt(o, n);
+      ck_assert_uint_eq(o, sdc_shard_owner(check, ep, n)); /* the same on every replica */
+      per[o]++;
+    }
+    for(unsigned r = 0; r < n; r++) /* within 5% of 1/n of 100,000 */
+      ck_assert_msg(per[r] * 20 * n >= 19u * SHARD_KEYS && per[r] * 20 * n <= 21u * SHARD_KEYS,
+                    "%u replicas: replica %u owns %u", n, r, per[r]);
+  }
+  ck_assert_uint_eq(sdc_shard_owner("c", "e", 0), 0);
+  ck_assert_uint_eq(sdc_shard_owner("c", "e", 1), 0);
+  ck_assert_uint_eq(sdc_shard_owner(NULL, NULL, 3), sdc_shard_owner("", "", 3));
+  /* the pair's parts are kept apart */
+  {
+    unsigned differ = 0;
+    for(unsigned i = 0; i < 64; i++) {
+      char a[16], b[16];
+      sprintf(a, "ab%u", i);
+      sprintf(b, "b%u", i);
+      differ += sdc_shard_owner(a, "c", 64) != sdc_shard_owner("a", b, 64) ||
+                sdc_shard_owner(a, "c", 64) == 0;
+    }
+    ck_assert_uint_gt(differ, 32);
+  }
+}
+END_TEST
+
+START_TEST(a_resize_moves_about_one_nth_and_only_to_the_new_replica)
+{
+  char check[32], ep[128];
+
+  for(unsigned n = 1; n < 10; n++) {
+    unsigned moved = 0;
+    for(unsigned i = 0; i < SHARD_KEYS; i++) {
+      unsigned before, after;
+      shard_key(i, check, ep);
+      before = sdc_shard_owner(check, ep, n);
+      after = sdc_shard_owner(check, ep, n + 1);
+      if(before != after) {
+        ck_assert_uint_eq(after, n); /* growing: to the new replica only */
+        moved++;
+      }
+    }
+    /* about 1/(n+1) of them: within 10% of it */
+    ck_assert_msg(moved * 10 * (n + 1) >= 9u * SHARD_KEYS &&
+                  moved * 10 * (n + 1) <= 11u * SHARD_KEYS,
+                  "%u -> %u replicas moved %u of %u", n, n + 1, moved, SHARD_KEYS);
+  }
+}
+END_TEST
+
 Suite *check_suite(void)
 {
   Suite *s = suite_create("check");
@@ -313,6 +383,10 @@ Suite *check_suite(void)
   suite_add_tcase(s, tc);
   tc = tcase_create("match");
   tcase_add_test(tc, all_six_matchers_and_json_paths);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("shard");
+  tcase_add_test(tc, every_pair_has_one_owner_and_shares_are_even);
+  tcase_add_test(tc, a_resize_moves_about_one_nth_and_only_to_the_new_replica);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -43,6 +43,7 @@ struct sdc_prober {
   struct run *runs; /* in progress */
   struct id_source *ids;
   char *id_creds;
+  unsigned shard, shards; /* this replica's index and the count; 0 of 1: all */
 };
 
 struct ep_probe {
@@ -74,6 +75,7 @@ struct run {
   bool stale;
   struct ep_probe *eps;
   size_t n, pending;
+  size_t skipped; /* endpoints other replicas own */
   char **hdrs; /* "Name: value" lines, NULL-terminated */
   size_t n_hdrs;
 };
@@ -103,6 +105,21 @@ sdc_status sdc_prober_set_credentials(sdc_prober *pr, const char *file)
   return SDC_OK;
 }
 
+sdc_status sdc_prober_set_shard(sdc_prober *pr, unsigned index, unsigned count)
+{
+  if(!pr || count < 1 || count > 65536 || index >= count)
+    return SDC_EINVAL;
+  pr->shard = index;
+  pr->shards = count;
+  return SDC_OK;
+}
+
+/* Whether this replica probes (check, endpoint). */
+static bool owned(const sdc_prober *pr, const struct sdc_check *c, const char *endpoint)
+{
+  return pr->shards <= 1 || sdc_shard_owner(sdc_check_id(c), endpoint, pr->shards) == pr->shard;
+}
+
 sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
                           sdc_resolver *resolver)
 {
@@ -114,6 +131,7 @@ sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
     return SDC_ENOMEM;
   pr->pool = pool;
   pr->resolver = resolver;
+  pr->shards = 1;
   *out = pr;
   return SDC_OK;
 }
@@ -199,11 +217,15 @@ static void report(struct run *r)
   rep.directory_stale = r->stale;
   rep.results = res;
   rep.n_results = res ? r->n : 0;
+  rep.n_skipped = r->skipped;
   for(size_t i = 0; res && i < r->n; i++) {
     res[i] = r->eps[i].res;
     rep.n_passed += !!res[i].passed;
   }
-  rep.passed = r->n && (r->c->pass_any ? rep.n_passed > 0 : rep.n_passed == r->n);
+  if(!r->n) /* another replica's share only: nothing failed here */
+    rep.passed = r->skipped > 0;
+  else
+    rep.passed = r->c->pass_any ? rep.n_passed > 0 : rep.n_passed == r->n;
   r->cb(&rep, r->ud);
   sdc_free(res);
   run_free(r);
@@ -618,13 +640,22 @@ static void ep_init(struct ep_probe *e, struct run *r, const char *endpoint,
   e->res.tls_cipher = e->tls_cipher;
 }
 
-/* A run that fails as a whole, reported as one row. */
+/* A run that fails as a whole, reported as one row (by the replica that
+ * owns the row's pair). */
 static void fail_run(struct run *r, const char *endpoint, sdc_probe_reason reason,
                      const char *detail)
 {
-  struct ep_probe *e = sdc__calloc(1, sizeof(*e));
+  struct ep_probe *e = NULL;
 
   sdc_free(r->eps);
+  r->eps = NULL;
+  r->n = 0;
+  if(!owned(r->pr, r->c, endpoint)) {
+    r->skipped = 1;
+    report(r);
+    return;
+  }
+  e = sdc__calloc(1, sizeof(*e));
   r->eps = e;
   r->n = e ? 1 : 0;
   if(e) {
@@ -650,22 +681,34 @@ static void on_resolved(sdc_status st, const sdc_service *svc,
     return;
   }
   r->stale = info && info->stale;
-  n = svc->n_endpoints;
-  if(!n) {
+  n = 0;
+  for(size_t i = 0; i < svc->n_endpoints; i++)
+    n += owned(r->pr, c, svc->endpoints[i].name);
+  r->skipped = svc->n_endpoints - n;
+  if(!svc->n_endpoints) {
     sdc_service_release(svc);
     fail_run(r, c->sd_name, SDC_PROBE_NO_ENDPOINTS, "the service lists no "
              "endpoint: register one with an address, a port and its network");
     return;
   }
+  if(!n) { /* every endpoint is another replica's */
+    sdc_service_release(svc);
+    report(r);
+    return;
+  }
   if(!(r->eps = sdc__calloc(n, sizeof(*r->eps)))) {
     sdc_service_release(svc);
+    r->skipped = 0;
     fail_run(r, c->sd_name, SDC_PROBE_INTERNAL, "out of memory");
     return;
   }
   r->n = n;
-  for(size_t i = 0; i < n; i++) {
+  for(size_t i = 0, k = 0; i < svc->n_endpoints; i++) {
     const sdc_endpoint *ep = &svc->endpoints[i];
-    struct ep_probe *e = &r->eps[i];
+    struct ep_probe *e;
+    if(!owned(r->pr, c, ep->name))
+      continue;
+    e = &r->eps[k++];
     ep_init(e, r, ep->name, ep->address, c->port ? c->port : ep->port);
     e->res.port = e->port;
     if(!*ep->address || !e->port || strlen(ep->address) >= sizeof(e->address)) {
@@ -689,6 +732,14 @@ static void on_host(sdc_status st, const char *const *addrs, size_t n,
   struct ep_probe *e = &r->eps[0];
 
   r->resolve_ms = (double)(sdc__now_us() - r->start_us) / 1e3;
+  if(!owned(r->pr, r->c, r->c->host)) { /* looked up for nothing: checked late so that
+                                           the report never runs inside sdc_probe_run() */
+    e->done = true;
+    r->n = 0;
+    r->skipped = 1;
+    report(r);
+    return;
+  }
   if(st || !n || strlen(addrs[0]) >= sizeof(e->address))
     ep_done(e, SDC_PROBE_CONNECT_ERROR, st ? errmsg : "no address");
   else
