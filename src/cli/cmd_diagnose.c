@@ -162,7 +162,7 @@ int cmd_diagnose(int argc, char **argv)
     opts_help(tables);
     return 0;
   }
-  if(timeout && (!parse_duration_ms(timeout, &connect_ms) || !connect_ms ||
+  if(timeout && (!svc_parse_duration_ms(timeout, &connect_ms) || !connect_ms ||
                  connect_ms > 60000))
     return usage_error(CMD, "--connect-timeout: '%s' is not a duration from 1ms to 60s "
                        "(e.g. 3s, 500ms)", timeout);

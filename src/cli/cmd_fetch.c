@@ -44,15 +44,32 @@ static int url_host_port(const char *url, char *host, size_t cap, int *port,
   } else {
     return -1;
   }
-  end = p + strcspn(p, ":/?#");
-  n = (size_t)(end - p);
-  if(!n || n >= cap || *p == '[')
+  if(*p == '[') { /* an IPv6 literal, kept in its brackets: https://[fd00::1]:8443/ */
+    if(!(end = strchr(p, ']')))
+      return -1;
+    end++;
+    n = (size_t)(end - p);
+    if(*end && !strchr(":/?#", *end))
+      return -1;
+  } else {
+    end = p + strcspn(p, ":/?#");
+    n = (size_t)(end - p);
+  }
+  if(!n || n >= cap)
     return -1;
   memcpy(host, p, n);
   host[n] = '\0';
-  if(*end == ':')
-    *port = atoi(end + 1);
-  return *port > 0 && *port <= 65535 ? 0 : -1;
+  if(*end == ':') {
+    char digits[8];
+    size_t k = strcspn(end + 1, "/?#");
+    if(k >= sizeof(digits))
+      return -1;
+    memcpy(digits, end + 1, k);
+    digits[k] = '\0';
+    if(!svc_parse_port(digits, port))
+      return -1;
+  }
+  return 0;
 }
 
 static void print_verbose(const sdc_http_response *r)
@@ -278,17 +295,17 @@ int cmd_fetch(int argc, char **argv)
     return usage_error(CMD, "give either --service NAME or --connect-to ADDR:PORT");
   if(!tcert != !tkey)
     return usage_error(CMD, "--cert and --key go together");
-  if(sf.timeout && !parse_duration_ms(sf.timeout, &timeout))
+  if(sf.timeout && !svc_parse_duration_ms(sf.timeout, &timeout))
     return usage_error(CMD, "--timeout: '%s' is not a duration (e.g. 5s)", sf.timeout);
-  if(repeat_s && !parse_uint(repeat_s, 1, 10000000, &num))
+  if(repeat_s && !svc_parse_uint(repeat_s, 1, 10000000, &num))
     return usage_error(CMD, "--repeat: '%s' is not a number from 1 to 10000000",
                        repeat_s);
   repeat = repeat_s ? (unsigned long)num : 0;
-  if(parallel_s && !parse_uint(parallel_s, 1, 1000, &num))
+  if(parallel_s && !svc_parse_uint(parallel_s, 1, 1000, &num))
     return usage_error(CMD, "--parallel: '%s' is not a number from 1 to 1000",
                        parallel_s);
   parallel = parallel_s ? (unsigned long)num : 1;
-  if(max_body_s && !parse_uint(max_body_s, 1, (size_t)1 << 30, &num))
+  if(max_body_s && !svc_parse_uint(max_body_s, 1, (size_t)1 << 30, &num))
     return usage_error(CMD, "--max-body: '%s' is not a size from 1 byte to 1 GiB",
                        max_body_s);
   max_body = max_body_s ? (size_t)num : 0;
@@ -311,8 +328,14 @@ int cmd_fetch(int argc, char **argv)
   sdc_pool_opts_set_http2(po, !http1);
   if(max_body)
     sdc_pool_opts_set_max_body(po, max_body); /* in range: checked above */
-  if(sdc_pool_new(&pool, po) || sdc_target_new(&t, host, port, tls))
+  if(sdc_pool_new(&pool, po))
+    goto oom;
+  if((st = sdc_target_new(&t, host, port, tls))) {
+    if(st == SDC_ENOMEM)
+      goto oom;
+    rc = usage_error(CMD, "'%s': the host '%s' cannot be a target's name", p.pos[0], host);
     goto out;
+  }
   if((ca && sdc_target_set_ca(t, ca, ca_len)) ||
      (cert && sdc_target_set_client_cert(t, cert, cert_len, key, key_len, pass))) {
     rc = usage_error(CMD, "--ca or --cert/--key is not usable certificate "
@@ -331,14 +354,14 @@ int cmd_fetch(int argc, char **argv)
         c++;
         n -= 2;
       }
-      if(!colon || !n || n >= sizeof(addrs[i]) || atoi(colon + 1) < 1) {
-        rc = usage_error(CMD, "--connect-to: '%s' is not ADDR:PORT", connect_to[i]);
+      if(!colon || !n || n >= sizeof(addrs[i]) || !svc_parse_port(colon + 1, &ports[i])) {
+        rc = usage_error(CMD, "--connect-to: '%s' is not ADDR:PORT (port 1-65535; "
+                         "[v6]:PORT for IPv6)", connect_to[i]);
         goto out;
       }
       memcpy(addrs[i], c, n);
       addrs[i][n] = '\0';
       ap[i] = addrs[i];
-      ports[i] = atoi(colon + 1);
     }
     if(sdc_target_set_addresses(t, ap, ports, n_connect)) {
       rc = usage_error(CMD, "--connect-to: an address or port is not valid");
@@ -386,6 +409,10 @@ int cmd_fetch(int argc, char **argv)
   } else {
     rc = 0;
   }
+  goto out;
+oom:
+  cli_error(CMD, "out of memory");
+  rc = 1;
 out:
   sdc_http_response_free(resp);
   sdc_target_free(t);

@@ -126,7 +126,7 @@ int cmd_probe(int argc, char **argv)
   }
   if(!p.n_pos)
     return usage_error(CMD, "name at least one check file (UptimeCheckConfig YAML or JSON)");
-  if(timeout_s && !parse_duration_ms(timeout_s, &limit))
+  if(timeout_s && !svc_parse_duration_ms(timeout_s, &limit))
     return usage_error(CMD, "--probe-timeout: '%s' is not a duration (e.g. 30s)", timeout_s);
   o.json = sf.json;
   rc = 2;

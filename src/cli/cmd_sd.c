@@ -136,7 +136,7 @@ static int parse_port(const char *cmd, const char *s, int *port)
 {
   unsigned long long v;
 
-  if(!parse_uint(s, 0, 65535, &v))
+  if(!svc_parse_uint(s, 0, 65535, &v))
     return usage_error(cmd, "--port: '%s' is not a port from 0 to 65535", s);
   *port = (int)v;
   return 0;
@@ -181,7 +181,7 @@ int cmd_resolve(int argc, char **argv)
     return usage_error(cmd, "give exactly one SERVICE");
   if(max_s) {
     unsigned long long v;
-    if(!parse_uint(max_s, 1, 100, &v))
+    if(!svc_parse_uint(max_s, 1, 100, &v))
       return usage_error(cmd, "--max-endpoints: '%s' is not a number from 1 "
                          "to 100", max_s);
     max = (long)v;
@@ -384,15 +384,21 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
     sdc_sd_list_opts lo = {filter, order_by, 0, ""};
     char token[2048] = "";
     long limit = -1, shown = 0;
+    unsigned long long num;
     json_t *all = sf.json ? json_array() : NULL;
-    if(page_size_s)
-      lo.page_size = atoi(page_size_s);
-    if(limit_s)
-      limit = atol(limit_s);
+    if(page_size_s && svc_parse_uint(page_size_s, 1, 2147483647, &num))
+      lo.page_size = (int)num;
+    else if(page_size_s)
+      lo.page_size = -1;
+    if(limit_s && svc_parse_uint(limit_s, 1, 100000000, &num))
+      limit = (long)num;
+    else if(limit_s)
+      limit = 0;
     if((page_size_s && lo.page_size < 1) || (limit_s && limit < 1)) {
       json_decref(all);
       sdc_resolver_free(r);
-      return usage_error(cmd, "--page-size and --limit take positive numbers");
+      return usage_error(cmd, "--page-size takes a number from 1 to 2147483647, --limit one "
+                         "from 1 to 100000000");
     }
     for(int guard = 0; guard < 100000; guard++) {
       sdc_sd_page *page = NULL;

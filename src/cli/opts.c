@@ -129,45 +129,6 @@ const struct flag *dir_flag_table(struct dir_flags *f)
   return t;
 }
 
-bool parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
-                unsigned long long *out)
-{
-  char *end;
-  unsigned long long v;
-
-  if(!s || *s < '0' || *s > '9') /* strtoull would take spaces, + and - */
-    return false;
-  errno = 0;
-  v = strtoull(s, &end, 10);
-  if(errno || *end || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
-
-bool parse_duration_ms(const char *s, uint64_t *ms)
-{
-  char *end;
-  double v;
-
-  errno = 0;
-  v = strtod(s, &end);
-  if(errno || end == s || v < 0)
-    return false;
-  if(!*end || !strcmp(end, "ms"))
-    ;
-  else if(!strcmp(end, "s"))
-    v *= 1000;
-  else if(!strcmp(end, "m"))
-    v *= 60000;
-  else
-    return false;
-  if(v < 1 || v > 600000)
-    return false;
-  *ms = (uint64_t)v;
-  return true;
-}
-
 static const char *env_or(const char *v, const char *env)
 {
   const char *e;
@@ -237,7 +198,7 @@ int cli_resolver_new(struct dir_flags *f, const char *cmd, sdc_resolver **out)
   f->credentials = env_or(f->credentials, "SDCONNECT_SD_CREDENTIALS");
   if(!f->insecure && insecure_env && !strcmp(insecure_env, "1"))
     f->insecure = true;
-  if(f->timeout && !parse_duration_ms(f->timeout, &timeout))
+  if(f->timeout && !svc_parse_duration_ms(f->timeout, &timeout))
     return usage_error(cmd, "--timeout: '%s' is not a duration from 1ms to "
                        "10m (e.g. 500ms, 5s)", f->timeout);
   if(!f->cert != !f->key)

@@ -57,11 +57,7 @@ int cli_resolver_new(struct dir_flags *f, const char *cmd, sdc_resolver **out);
 char *cli_read_file(const char *cmd, const char *what, const char *path,
                     size_t max, size_t *len);
 
-/* A whole decimal number from lo to hi (digits only); false if not. */
-bool parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
-                unsigned long long *out);
-
-/* Parse "1500", "1500ms", "2s", "1m" into milliseconds; false if bad. */
-bool parse_duration_ms(const char *s, uint64_t *ms);
+/* Numbers: svc_parse_uint(), svc_parse_port(), svc_parse_duration_ms(). */
+#include "num.h"
 
 #endif

@@ -18,6 +18,7 @@
  * own (libmicrohttpd's), not on the daemon's loop.
  */
 #include "dev.h"
+#include "num.h"
 
 #include <microhttpd.h>
 #include <openssl/evp.h>
@@ -189,7 +190,10 @@ static int write_file(const char *dir, const char *name, const char *text, char 
 static void gateway_listen(const char *admin_listen, char *out, size_t cap)
 {
   const char *colon = strrchr(admin_listen, ':');
-  int port = colon ? atoi(colon + 1) : 0;
+  int port = 0;
+
+  if(colon && !svc_parse_port(colon + 1, &port)) /* "0" (any port) stays 0 */
+    port = 0;
 
   snprintf(out, cap, "%.*s:%d", colon ? (int)(colon - admin_listen) : 0, admin_listen,
            port ? port + 1 : 0);

@@ -66,6 +66,17 @@ static const char *httpd_bin(void)
 }
 
 /* Start httpd with certificate `cert` (a name in dir) and extra args. */
+/* Whether this machine has IPv6 loopback (a container may not). */
+static bool v6_loopback(void)
+{
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+  if(fd >= 0)
+    close(fd);
+  return ok;
+}
+
 static int start_httpd(const char *cert, const char *const *extra)
 {
   struct tproc *p;
@@ -851,6 +862,28 @@ START_TEST(cli_fetch_verbose_and_load_check)
     ck_assert(tproc_log_has(&c, "* timing: connect"));
   }
   unlink(c.log);
+  if(v6_loopback()) { /* an IPv6 URL and address, TLS named by the URL's host */
+    static const char *const v6[] = {"--listen", "::1", NULL};
+    int p6 = start_httpd("server", v6);
+    char u6[128], to6[64];
+    snprintf(u6, sizeof(u6), "https://" HOST ":%d/echo", p6);
+    snprintf(to6, sizeof(to6), "[::1]:%d", p6);
+    const char *argv[] = {tproc_sdconnect(), "fetch", u6, "--connect-to", to6, "--ca",
+                          in_dir("ca.pem"), "-v", NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 0);
+    ck_assert_msg(tproc_log_has(&c, "* endpoint [::1]:") || tproc_log_has(&c, "* endpoint ::1"),
+                  "%s", c.log);
+    unlink(c.log);
+    /* the URL's host an IPv6 literal: no SNI (RFC 6066), Host in brackets */
+    snprintf(u6, sizeof(u6), "https://[::1]:%d/echo", p6);
+    argv[2] = u6;
+    argv[5] = "--no-verify"; /* the test certificate names HOST, not ::1 */
+    argv[6] = NULL;
+    ck_assert_int_eq(tproc_run(&c, argv), 0);
+    ck_assert_msg(tproc_log_has(&c, "\"sni\":\"\"") && tproc_log_has(&c, "\"host\":\"[::1]:"),
+                  "%s", c.log);
+    unlink(c.log);
+  }
   { /* an answer of 500 or 404 is printed, and the fetch failed: exit 3 */
     char bad[128];
     snprintf(bad, sizeof(bad), "https://" HOST ":%d/status/503", port);

@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 {
   const char *port_file = NULL, *cert = NULL, *key = NULL, *client_ca = NULL,
              *max_tls = NULL, *verify_depth = NULL, *listen_addr = "127.0.0.1";
-  struct sockaddr_in a;
+  struct sockaddr_storage a;
   socklen_t alen = sizeof(a);
   int fd, one = 1;
   FILE *f;
@@ -290,12 +290,22 @@ int main(int argc, char **argv)
                                                                   : TLS1_1_VERSION);
     }
   }
-  fd = socket(AF_INET, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, listen_addr, &a.sin_addr);
+  { /* IPv4, or IPv6 ("::1") */
+    int v6 = strchr(listen_addr, ':') != NULL;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&a;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+    memset(&a, 0, sizeof(a));
+    a.ss_family = v6 ? AF_INET6 : AF_INET;
+    if(inet_pton(a.ss_family, listen_addr, v6 ? (void *)&a6->sin6_addr : (void *)&a4->sin_addr) !=
+       1) {
+      fprintf(stderr, "httpd: --listen %s is not an IP address\n", listen_addr);
+      return 2;
+    }
+    fd = socket(a.ss_family, SOCK_STREAM, 0);
+    alen = v6 ? sizeof(*a6) : sizeof(*a4);
+  }
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if(bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128) ||
+  if(bind(fd, (struct sockaddr *)&a, alen) || listen(fd, 128) ||
      getsockname(fd, (struct sockaddr *)&a, &alen)) {
     perror("httpd: listen");
     return 1;
@@ -305,7 +315,8 @@ int main(int argc, char **argv)
     f = fopen(tmp, "w");
     if(!f)
       return 1;
-    fprintf(f, "%d\n", ntohs(a.sin_port));
+    fprintf(f, "%d\n", ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                                     : ((struct sockaddr_in *)&a)->sin_port));
     fclose(f);
     rename(tmp, port_file);
   }
