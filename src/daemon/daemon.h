@@ -52,6 +52,7 @@ struct runner {
 struct daemon {
   const char *config_path;
   struct svc_notify notify; /* systemd's readiness, reload, stop and watchdog */
+  unsigned shard, shards;   /* this replica's index and the count (--replicas); 0 of 1 */
   sdc_serve_config *cfg; /* the running configuration: run->cfg */
   struct runner *run, *draining;
   sdc_pool *pool;
@@ -81,7 +82,7 @@ struct daemon {
     sdc_metric *success, *duration, *phase, *status, *version, *expiry, *tls, *length,
         *check_success, *failures, *runs, *skipped, *lag, *stale, *rss, *fds,
         *history_dropped, *reloads, *resolves, *connections, *wh_calls, *wh_duration,
-        *wh_retries, *wh_up, *gw_refused;
+        *wh_retries, *wh_up, *gw_refused, *shard;
   } f;
 };
 

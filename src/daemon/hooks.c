@@ -248,7 +248,10 @@ uint64_t hooks_tick(struct daemon *d, uint64_t now)
     struct hook_state *h = &d->hooks[i];
     if(h->next_probe_ms <= now && started < PROBES_PER_TICK) {
       const sdc_webhook *w = sdc_webhook_set_find(d->cfg->webhooks, h->id);
-      if(w && !h->probing && !sdc_webhook_disabled(w)) {
+      /* with replicas, each webhook is probed by one of them (the gateway is
+       * every replica's) */
+      if(w && !h->probing && !sdc_webhook_disabled(w) &&
+         sdc_shard_owner(h->id, "", d->shards) == d->shard) {
         probe_start(d, h, w);
         started++;
       }

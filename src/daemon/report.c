@@ -82,6 +82,18 @@ int report_families(struct daemon *d)
       SDC_METRIC_GAUGE, NULL, 0);
   FAM(fds, "process_open_fds", "Number of open file descriptors.", SDC_METRIC_GAUGE,
       NULL, 0);
+  {
+    static const char *const sh[] = {"replica", "replicas"};
+    char index[16], count[16];
+    const char *v[] = {index, count};
+    FAM(shard, "sdconnect_shard_info",
+        "This replica's index and the replica count (--replicas): it probes its share.",
+        SDC_METRIC_GAUGE, sh, 2);
+    snprintf(index, sizeof(index), "%u", d->shard);
+    snprintf(count, sizeof(count), "%u", d->shards);
+    if(!bad)
+      sdc_metric_set(d->f.shard, v, 1);
+  }
 #undef FAM
   return bad ? -1 : 0;
 }
@@ -191,8 +203,13 @@ void report_run(const sdc_probe_report *rep, void *ud)
   const char *ck[] = {id};
 
   sdc_metric_add(d->f.runs, ck, 1);
-  sdc_metric_set(d->f.check_success, ck, rep->passed);
-  sdc_metric_set(d->f.stale, ck, rep->directory_stale);
+  if(rep->n_results || !rep->n_skipped) {
+    sdc_metric_set(d->f.check_success, ck, rep->passed);
+    sdc_metric_set(d->f.stale, ck, rep->directory_stale);
+  } else { /* the check's endpoints are all other replicas': they say how it went */
+    sdc_metric_remove(d->f.check_success, ck);
+    sdc_metric_remove(d->f.stale, ck);
+  }
   if(rep->service) {
     const char *rv[] = {id, resolve_result(rep)};
     sdc_metric_add(d->f.resolves, rv, 1);

@@ -148,6 +148,7 @@ int runner_new(struct daemon *d, sdc_serve_config *c, struct runner **out)
   dir_inputs_free(&in);
   if(sdc_prober_new(&r->pr, d->pool, r->sr ? r->sr->res : NULL) ||
      sdc_prober_set_credentials(r->pr, c->id_token_credentials) ||
+     sdc_prober_set_shard(r->pr, d->shard, d->shards) ||
      sdc_scheduler_new(&r->sched, r->pr, c->max_running, report_run, d) ||
      sdc_webhook_caller_new(&r->caller, d->pool, r->sr ? r->sr->res : NULL)) {
     r->cfg = NULL; /* not taken */

@@ -17,6 +17,7 @@
  */
 #include "daemon.h"
 #include "diagrun.h"
+#include "num.h"
 #include "dev.h"
 #include "registry.h"
 #include "seed.h"
@@ -323,6 +324,47 @@ static void on_signal(int fd, short revents, void *ud)
   }
 }
 
+/* --replicas N [--replica-index I]: I defaults to the number ending the
+ * host name, as a StatefulSet names its pods (sdconnect-0, sdconnect-1). */
+static int shard_args(struct daemon *d, const char *replicas, const char *index)
+{
+  unsigned long long n = 1, i = 0;
+  char host[256] = "";
+
+  d->shard = 0;
+  d->shards = 1;
+  if(!replicas && !index)
+    return 0;
+  if(!replicas || !svc_parse_uint(replicas, 1, 65536, &n)) {
+    fprintf(stderr, "sdconnect serve: --replicas %s: give the number of replicas, 1 to "
+            "65536%s\n", replicas ? replicas : "(missing)",
+            replicas ? "" : " (--replica-index goes with it)");
+    return -1;
+  }
+  if(index) {
+    if(!svc_parse_uint(index, 0, n - 1, &i)) {
+      fprintf(stderr, "sdconnect serve: --replica-index %s: give a number from 0 to %llu "
+              "(one less than --replicas)\n", index, n - 1);
+      return -1;
+    }
+  } else {
+    const char *dash;
+    gethostname(host, sizeof(host) - 1);
+    dash = strrchr(host, '-');
+    if(!dash || !svc_parse_uint(dash + 1, 0, n - 1, &i)) {
+      fprintf(stderr, "sdconnect serve: --replicas %llu: no --replica-index, and the host "
+              "name '%s' does not end in -I with I from 0 to %llu\nhint: give "
+              "--replica-index, or run it as a StatefulSet of %llu replicas (its pods are "
+              "NAME-0 to NAME-%llu); after a resize, change --replicas with it\n", n, host,
+              n - 1, n, n - 1);
+      return -1;
+    }
+  }
+  d->shard = (unsigned)i;
+  d->shards = (unsigned)n;
+  return 0;
+}
+
 static void usage(FILE *to)
 {
   fprintf(to, "Usage: sdconnect serve [--config FILE] [--port-file FILE]\n"
@@ -335,6 +377,12 @@ static void usage(FILE *to)
               "POST /v1/webhooks/{id} to them as Dialogflow calls them.\n"
               "SIGHUP reloads the file; SIGTERM or SIGINT stops (exit 0).\n\n"
               "--port-file FILE  write the admin listener's port there once up\n"
+              "--replicas N      one of N replicas sharing the checks: each probes\n"
+              "                  its share of every check's endpoints (and of the\n"
+              "                  webhooks), so N replicas probe each once\n"
+              "--replica-index I which replica this is, 0..N-1; by default the\n"
+              "                  number that ends the host name (a StatefulSet pod's\n"
+              "                  name-ORDINAL)\n"
               "--dev             everything on this machine, no Google account: the\n"
               "                  local directory in the daemon, two demo HTTPS targets\n"
               "                  (one healthy, one failing on purpose), a check of\n"
@@ -387,6 +435,7 @@ int sdc_daemon_serve(int argc, char **argv)
   sdc_serve_config *cfg = NULL;
   char err[1024], *errs = NULL;
   const char *port_file = NULL, *dev_dir = NULL, *dev_listen = "127.0.0.1:9464";
+  const char *replicas_s = NULL, *index_s = NULL;
   char dev_cfg[1100], dev_default[900];
   bool dev = false, config_given = false;
   struct dev *demo = NULL;
@@ -412,6 +461,10 @@ int sdc_daemon_serve(int argc, char **argv)
       dev_listen = argv[++i];
     } else if(!strcmp(argv[i], "--port-file") && i + 1 < argc) {
       port_file = argv[++i];
+    } else if(!strcmp(argv[i], "--replicas") && i + 1 < argc) {
+      replicas_s = argv[++i];
+    } else if(!strcmp(argv[i], "--replica-index") && i + 1 < argc) {
+      index_s = argv[++i];
     } else {
       fprintf(stderr, "sdconnect serve: unknown argument '%s'\n", argv[i]);
       usage(stderr);
@@ -423,6 +476,8 @@ int sdc_daemon_serve(int argc, char **argv)
                     "--config\n");
     return 2;
   }
+  if(shard_args(&d, replicas_s, index_s))
+    return 2;
   if(!dev && (dev_dir || strcmp(dev_listen, "127.0.0.1:9464"))) {
     fprintf(stderr, "sdconnect serve: --state-dir and --admin-listen go with --dev; "
                     "otherwise they are stateDir and admin.listen in the file\n");
@@ -466,6 +521,8 @@ int sdc_daemon_serve(int argc, char **argv)
     return 1;
   }
   daemon_set_log_level(cfg->log_level);
+  if(d.shards > 1)
+    daemon_log(2, "msg=sharding replica=%u replicas=%u", d.shard, d.shards);
   d.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if((rc = start_local(&d, cfg)))
     goto out;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,6 +697,124 @@ START_TEST(a_reload_moves_the_directory_and_the_admin_listener)
 }
 END_TEST
 
+/* ---- replicas: several daemons split the endpoints ------------------------------ */
+/* Endpoint names in `port`'s probe_success lines, as one string. */
+static void owned_endpoints(int port, char *out, size_t cap)
+{
+  static char buf[65536];
+  const char *p;
+  int saved = daemon_.port;
+
+  daemon_.port = port;
+  scrape(buf, sizeof(buf));
+  daemon_.port = saved;
+  out[0] = '\0';
+  for(p = buf; (p = strstr(p, "probe_success{")); p++) {
+    const char *e = strstr(p, "/endpoints/"), *q;
+    if(!e || !(q = strchr(e, '"')))
+      break;
+    snprintf(out + strlen(out), cap - strlen(out), "%.*s ", (int)(q - e - 11), e + 11);
+  }
+}
+
+START_TEST(replicas_probe_each_endpoint_once_between_them)
+{
+  struct tproc rep[3] = {{0}};
+  char names[3][1024];
+  unsigned total = 0;
+
+  for(int i = 0; i < 12; i++) {
+    char id[8];
+    snprintf(id, sizeof(id), "e%d", i);
+    endpoint(id, httpd.port, true);
+  }
+  for(unsigned k = 0; k < 3; k++) {
+    char cfg[32], state[32], index[4];
+    FILE *f;
+    snprintf(cfg, sizeof(cfg), "replica%u.yaml", k);
+    snprintf(state, sizeof(state), "state%u", k);
+    snprintf(index, sizeof(index), "%u", k);
+    ck_assert_int_eq(mkdir(tproc_path(dir, state), 0700), 0);
+    f = fopen(tproc_path(dir, cfg), "w");
+    fprintf(f,
+            "directory: {endpoint: '127.0.0.1:%d', insecure: true}\n"
+            "checks:\n"
+            "  - displayName: web\n"
+            "    monitoredResource: {type: servicedirectory_service, labels: {project_id: p,"
+            " location: us-central1, namespace_name: n, service_name: web}}\n"
+            "    checkerType: VPC_CHECKERS\n"
+            "    tcpCheck: {port: %d}\n"
+            "    timeout: 2s\n"
+            "    sdconnect: {period: 1s}\n"
+            "admin: {listen: '127.0.0.1:0'}\n"
+            "stateDir: %s\n",
+            sd.port, httpd.port, tproc_path(dir, state));
+    fclose(f);
+    {
+      const char *argv[] = {tproc_sdconnect(), "serve", "--config", tproc_path(dir, cfg),
+                            "--replicas", "3", "--replica-index", index, NULL};
+      ck_assert_msg(tproc_start(&rep[k], argv, true) == 0, "%s", rep[k].log);
+    }
+  }
+  /* every replica has run the check at least once: wait for all 12 */
+  for(int tries = 0; tries < 100; tries++) {
+    total = 0;
+    for(unsigned k = 0; k < 3; k++) {
+      owned_endpoints(rep[k].port, names[k], sizeof(names[k]));
+      for(const char *p = names[k]; (p = strchr(p, ' ')); p++)
+        total++;
+    }
+    if(total >= 12)
+      break;
+    tproc_sleep_ms(200);
+  }
+  ck_assert_msg(total == 12, "the replicas probe %u endpoints: [%s] [%s] [%s]", total,
+                names[0], names[1], names[2]);
+  for(int i = 0; i < 12; i++) { /* each once, by its owner */
+    char id[8], ep[200];
+    unsigned holders = 0;
+    snprintf(id, sizeof(id), "e%d ", i);
+    snprintf(ep, sizeof(ep), SVC "/endpoints/e%d", i);
+    for(unsigned k = 0; k < 3; k++) {
+      bool has = strncmp(names[k], id, strlen(id)) == 0;
+      char with_space[12];
+      snprintf(with_space, sizeof(with_space), " %s", id);
+      has |= strstr(names[k], with_space) != NULL;
+      if(has) {
+        holders++;
+        ck_assert_uint_eq(sdc_shard_owner("web", ep, 3), k);
+      }
+    }
+    ck_assert_msg(holders == 1, "e%d is probed by %u replicas", i, holders);
+  }
+  {
+    static char buf[65536];
+    daemon_.port = rep[2].port;
+    scrape(buf, sizeof(buf));
+    daemon_.port = 0;
+    ck_assert_ptr_nonnull(strstr(buf, "sdconnect_shard_info{replica=\"2\",replicas=\"3\"} 1"));
+  }
+  for(unsigned k = 0; k < 3; k++) {
+    ck_assert(tproc_log_has(&rep[k], "msg=sharding"));
+    ck_assert_int_eq(tproc_stop(&rep[k], 15000), 0);
+    tproc_rmdir(rep[k].dir);
+  }
+  { /* an index past the count, or a count without sense, is a usage error */
+    struct tproc bad = {0};
+    const char *a1[] = {tproc_sdconnect(), "serve", "--config", tproc_path(dir, "replica0.yaml"),
+                        "--replicas", "3", "--replica-index", "3", NULL};
+    const char *a2[] = {tproc_sdconnect(), "serve", "--config", tproc_path(dir, "replica0.yaml"),
+                        "--replicas", "0", NULL};
+    ck_assert_int_eq(tproc_run(&bad, a1), 2);
+    ck_assert(tproc_log_has(&bad, "--replica-index 3: give a number from 0 to 2"));
+    unlink(bad.log);
+    ck_assert_int_eq(tproc_run(&bad, a2), 2);
+    ck_assert(tproc_log_has(&bad, "--replicas 0: give the number of replicas"));
+    tproc_rmdir(bad.dir);
+  }
+}
+END_TEST
+
 START_TEST(a_directory_that_goes_away_leaves_the_last_endpoints_probed)
 {
   char cfg[200], db[200], listen_at[64];
@@ -754,6 +873,7 @@ int main(void)
   tcase_add_test(tc, dev_mode_runs_everything_on_one_machine);
   tcase_add_test(tc, a_reload_moves_the_directory_and_the_admin_listener);
   tcase_add_test(tc, a_directory_that_goes_away_leaves_the_last_endpoints_probed);
+  tcase_add_test(tc, replicas_probe_each_endpoint_once_between_them);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
