@@ -13,6 +13,7 @@ packages=(
   chromium   # the status page is tested in headless Chromium
   groff-base # manual pages are checked with groff
   systemd    # systemd-analyze checks the units in deploy/systemd
+  python3-yaml # the Kubernetes manifests are parsed and cross-checked
 )
 
 missing=()

@@ -262,7 +262,7 @@ static void admin(struct load *l, const struct sdc__cfg_node *n)
 
   if(!sdc__cfg_want(l->cfg, n, "admin", SDC_CFG_MAP))
     return;
-  listener_fields(l, n, "admin", "the metrics, health endpoints and status page are",
+  listener_fields(l, n, "admin", "the metrics and status page are",
                   &p->admin_listen, &p->admin_cert_file, &p->admin_key_file,
                   &p->admin_client_ca_file, &p->admin_token_file);
   sdc__cfg_unknown(l->cfg, n, "admin", known);
