@@ -89,6 +89,8 @@ struct daemon {
 /* logfmt on standard error: 0 error, 1 warn, 2 info, 3 debug. */
 void daemon_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void daemon_set_log_level(const char *name);
+/* Send libsdconnect's log lines to the daemon's log (before threads start). */
+void daemon_log_library(void);
 uint64_t daemon_now_ms(void); /* monotonic */
 double daemon_now_s(void);    /* monotonic, to the nanosecond: for latencies */
 /* A whole file (at most 1 MiB), NUL-terminated; NULL if unreadable. */

@@ -14,6 +14,7 @@
  *   then every period; a period missed is skipped, not made up.
  */
 #include "daemon.h"
+#include "log.h"
 
 #include <jansson.h>
 
@@ -165,10 +166,16 @@ void report_webhook(struct daemon *d, const char *source, const sdc_webhook_call
     sdc_metric_add(d->f.wh_retries, sv, 1);
   if(!strcmp(source, "probe"))
     sdc_metric_set(d->f.wh_up, iv, ok);
-  daemon_log(ok ? 3 : 1, "msg=\"webhook call\" webhook=%s source=%s outcome=%s http_status=%ld "
-             "attempts=%u seconds=%.3f%s%s%s", id, source, outcome, r->outcome.http_status,
-             r->attempts, seconds, ok ? "" : " why=\"", ok ? "" : r->detail ? r->detail : "",
-             ok ? "" : "\"");
+  if(ok)
+    daemon_log(3, "msg=\"webhook call\" webhook=%s source=%s outcome=ok http_status=%ld "
+               "attempts=%u seconds=%.3f", id, source, r->outcome.http_status, r->attempts,
+               seconds);
+  else /* one line per failed call, with Dialogflow's view of it */
+    daemon_log(1, "msg=\"webhook call failed\" webhook=%s source=%s outcome=%s event=%s "
+               "status=%s http_status=%ld attempts=%u seconds=%.3f why=%s", id, source, outcome,
+               r->outcome.event ? r->outcome.event : "-", r->outcome.rpc_name,
+               r->outcome.http_status, r->attempts, seconds,
+               svc_log_q(r->detail ? r->detail : ""));
   if(!h) /* a webhook of a configuration reloaded since */
     return;
   h->calls++;

@@ -6,6 +6,7 @@
  * page's data (/status.json) from the history.
  */
 #include "daemon.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -252,8 +253,9 @@ void report_run(const sdc_probe_report *rep, void *ud)
     if(!r->passed) {
       const char *fv[] = {id, sdc_probe_reason_name(r->reason)};
       sdc_metric_add(d->f.failures, fv, 1);
-      daemon_log(1, "msg=\"probe failed\" check=%s endpoint=%s reason=%s", id,
-            v[2], sdc_probe_reason_name(r->reason));
+      daemon_log(1, "msg=\"probe failed\" check=%s endpoint=%s address=%s reason=%s why=%s", id,
+                 v[2], svc_log_q(r->address), sdc_probe_reason_name(r->reason),
+                 svc_log_q(r->detail));
     }
     if(d->results) {
       char *line = sdc_probe_result_json(rep, i);

@@ -17,6 +17,7 @@
  */
 #include "daemon.h"
 #include "diagrun.h"
+#include "log.h"
 #include "num.h"
 #include "dev.h"
 #include "registry.h"
@@ -315,6 +316,17 @@ static void on_signal(int fd, short revents, void *ud)
   while(read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
     if(si.ssi_signo == SIGHUP) {
       d->reload = true;
+    } else if(si.ssi_signo == SIGUSR1) { /* debug on, and off again */
+      bool to_debug = svc_log_level() != SVC_LOG_DEBUG;
+      const char *back = d->cfg ? d->cfg->log_level : "info";
+      if(to_debug) {
+        svc_log_set_level(SVC_LOG_DEBUG);
+        sdc_set_log_level(SDC_LOG_DEBUG);
+      } else {
+        daemon_set_log_level(back);
+      }
+      daemon_log(1, "msg=\"log level changed\" level=%s signal=SIGUSR1 again=%s",
+                 svc_log_level_name(svc_log_level()), to_debug ? back : "debug");
     } else if(!d->stopping) {
       d->stopping = true;
       svc_notify_send(&d->notify, "STOPPING=1");
@@ -375,8 +387,11 @@ static void usage(FILE *to)
               "'sdconnect status'; write results as JSON lines. With 'webhooks' and\n"
               "'gateway', probe Dialogflow CX webhooks and forward\n"
               "POST /v1/webhooks/{id} to them as Dialogflow calls them.\n"
-              "SIGHUP reloads the file; SIGTERM or SIGINT stops (exit 0).\n\n"
+              "SIGHUP reloads the file; SIGUSR1 turns debug logging on, and off\n"
+              "again; SIGTERM or SIGINT stops (exit 0).\n\n"
               "--port-file FILE  write the admin listener's port there once up\n"
+              "--log-format F    logfmt (default) or json: one object a line, with\n"
+              "                  Cloud Logging's time, severity and message\n"
               "--replicas N      one of N replicas sharing the checks: each probes\n"
               "                  its share of every check's endpoints (and of the\n"
               "                  webhooks), so N replicas probe each once\n"
@@ -461,6 +476,13 @@ int sdc_daemon_serve(int argc, char **argv)
       dev_listen = argv[++i];
     } else if(!strcmp(argv[i], "--port-file") && i + 1 < argc) {
       port_file = argv[++i];
+    } else if(!strcmp(argv[i], "--log-format") && i + 1 < argc) {
+      enum svc_log_format f;
+      if(!svc_log_parse_format(argv[++i], &f)) {
+        fprintf(stderr, "sdconnect serve: --log-format %s: give logfmt or json\n", argv[i]);
+        return 2;
+      }
+      svc_log_set_format(f);
     } else if(!strcmp(argv[i], "--replicas") && i + 1 < argc) {
       replicas_s = argv[++i];
     } else if(!strcmp(argv[i], "--replica-index") && i + 1 < argc) {
@@ -491,6 +513,7 @@ int sdc_daemon_serve(int argc, char **argv)
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   sigprocmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   if(dev) {
@@ -521,6 +544,7 @@ int sdc_daemon_serve(int argc, char **argv)
     return 1;
   }
   daemon_set_log_level(cfg->log_level);
+  daemon_log_library();
   if(d.shards > 1)
     daemon_log(2, "msg=sharding replica=%u replicas=%u", d.shard, d.shards);
   d.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -1,34 +1,48 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Small things every part of the daemon uses: logging, the clock, files. */
 #include "daemon.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int log_level = 2; /* error 0, warn 1, info 2, debug 3 */
 
 void daemon_log(int level, const char *fmt, ...)
 {
-  static const char *const names[] = {"error", "warn", "info", "debug"};
+  char fields[2048];
   va_list ap;
 
-  if(level > log_level)
+  if(!svc_log_enabled((enum svc_log_level)level))
     return;
-  fprintf(stderr, "level=%s comp=daemon ", names[level]);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(fields, sizeof(fields), fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  svc_log_write((enum svc_log_level)level, "daemon", fields);
 }
 
 void daemon_set_log_level(const char *name)
 {
-  log_level = !strcmp(name, "error") ? 0 : !strcmp(name, "warn") ? 1
-              : !strcmp(name, "debug")                         ? 3
-                                                               : 2;
+  enum svc_log_level l = SVC_LOG_INFO;
+
+  svc_log_parse_level(name, &l); /* the configuration was checked: info otherwise */
+  svc_log_set_level(l);
+  sdc_set_log_level((sdc_log_level)l); /* the library formats nothing it would drop */
 }
+
+/* The library's lines, in the daemon's log under their own component. */
+static void library_line(sdc_log_level level, const char *comp, const char *msg, void *ud)
+{
+  char fields[1100];
+
+  (void)ud;
+  snprintf(fields, sizeof(fields), "msg=%s", svc_log_q(msg));
+  svc_log_write(level > SDC_LOG_DEBUG ? SVC_LOG_DEBUG : (enum svc_log_level)level, comp,
+                fields);
+}
+
+void daemon_log_library(void) { sdc_set_log_handler(library_line, NULL); }
 
 uint64_t daemon_now_ms(void)
 {

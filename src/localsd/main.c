@@ -7,7 +7,9 @@
 #include "localsd_main.h"
 
 #include "iam.h"
+#include "log.h"
 #include "logfmt.h"
+#include "num.h"
 #include "notify.h"
 #include "seed.h"
 #include "server.h"
@@ -61,7 +63,9 @@ static const char usage[] =
     "  --allow-insecure     allow plaintext on a non-loopback address\n"
     "  --threads N          completion-queue threads (default: CPUs, min 2)\n"
     "  --max-message BYTES  largest request accepted (default 1048576)\n"
-    "  --log-level LEVEL    error, warn, info (default) or debug\n"
+    "  --log-level LEVEL    error, warn, info (default) or debug; SIGUSR1\n"
+    "                       turns debug on, and off again\n"
+    "  --log-format FORMAT  logfmt (default) or json (Cloud Logging's fields)\n"
     "  -h, --help           show this help\n"
     "\n"
     "Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on a\n"
@@ -72,6 +76,7 @@ struct opts {
       *token_file, *iam_file;
   bool memory, allow_insecure;
   int threads, max_message;
+  enum lf_level log_level; /* --log-level: where SIGUSR1 returns to */
 };
 
 static int usage_error(const char *fmt, ...)
@@ -252,7 +257,7 @@ static void grpc_log_to_logfmt(gpr_log_func_args *a)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
   enum { O_LISTEN = 1000, O_PORT_FILE, O_DB, O_MEMORY, O_SEED, O_CERT, O_KEY,
-         O_CLIENT_CA, O_TOKEN, O_INSECURE, O_THREADS, O_MAXMSG, O_LOG, O_IAM };
+         O_CLIENT_CA, O_TOKEN, O_INSECURE, O_THREADS, O_MAXMSG, O_LOG, O_IAM, O_LOG_FORMAT };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, O_LISTEN},
       {"port-file", required_argument, NULL, O_PORT_FILE},
@@ -268,6 +273,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
       {"threads", required_argument, NULL, O_THREADS},
       {"max-message", required_argument, NULL, O_MAXMSG},
       {"log-level", required_argument, NULL, O_LOG},
+      {"log-format", required_argument, NULL, O_LOG_FORMAT},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -277,11 +283,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
   o->listen = DEFAULT_LISTEN;
   o->threads = cpus < 2 ? 2 : cpus > 16 ? 16 : (int)cpus;
   o->max_message = 1 << 20;
+  o->log_level = LF_INFO;
   opterr = 0;
   optind = 1;
   while((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    char *end;
-    long v;
+    unsigned long long v;
     switch(c) {
     case O_LISTEN: o->listen = optarg; break;
     case O_PORT_FILE: o->port_file = optarg; break;
@@ -296,11 +302,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     case O_INSECURE: o->allow_insecure = true; break;
     case O_THREADS:
     case O_MAXMSG:
-      errno = 0;
-      v = strtol(optarg, &end, 10);
-      if(errno || *end || end == optarg ||
-         (c == O_THREADS && (v < 1 || v > 64)) ||
-         (c == O_MAXMSG && (v < 1024 || v > (64 << 20))))
+      if(!svc_parse_uint(optarg, c == O_THREADS ? 1 : 1024, c == O_THREADS ? 64 : 64 << 20, &v))
         return c == O_THREADS
                    ? usage_error("--threads: '%s' is not a number from 1 to "
                                  "64", optarg)
@@ -317,6 +319,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         return usage_error("--log-level: '%s' is not one of error, warn, "
                            "info, debug", optarg);
       lf_set_level(l);
+      o->log_level = l;
+      break;
+    }
+    case O_LOG_FORMAT: {
+      enum svc_log_format f;
+      if(!svc_log_parse_format(optarg, &f))
+        return usage_error("--log-format: '%s' is not logfmt or json", optarg);
+      svc_log_set_format(f);
       break;
     }
     case 'h': fputs(usage, stdout); return -1;
@@ -397,6 +407,7 @@ int sdc_localsd_main(int argc, char **argv)
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
@@ -502,8 +513,15 @@ int sdc_localsd_main(int argc, char **argv)
       ts.tv_sec = (time_t)(due / 1000);
       ts.tv_nsec = (long)(due % 1000) * 1000000L;
     }
-    if((sig = sigtimedwait(&sigs, NULL, &ts)) > 0)
+    if((sig = sigtimedwait(&sigs, NULL, &ts)) == SIGUSR1) { /* debug on, and off again */
+      enum lf_level back = o.log_level;
+      bool to_debug = svc_log_level() != SVC_LOG_DEBUG;
+      lf_set_level(to_debug ? LF_DEBUG : back);
+      lf_log(LF_WARN, "log level changed", "level=%s signal=SIGUSR1",
+             svc_log_level_name(svc_log_level()));
+    } else if(sig > 0) {
       break;
+    }
   }
   svc_notify_send(&notify, "STOPPING=1");
   lf_log(LF_INFO, "stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -697,6 +697,78 @@ START_TEST(a_reload_moves_the_directory_and_the_admin_listener)
 }
 END_TEST
 
+/* ---- the log: JSON lines, debug on SIGUSR1, one line per failure ---------------- */
+/* Every line of the log is one JSON object; how many hold `needle`. */
+static unsigned json_lines_with(const struct tproc *p, const char *needle)
+{
+  char line[4096];
+  unsigned n = 0;
+  FILE *f = fopen(p->log, "r");
+
+  ck_assert_ptr_nonnull(f);
+  while(fgets(line, sizeof(line), f)) {
+    json_error_t e;
+    json_t *j = json_loads(line, 0, &e);
+    ck_assert_msg(j && json_is_object(j), "not a JSON object: %s", line);
+    ck_assert_ptr_nonnull(json_object_get(j, "time"));
+    ck_assert_ptr_nonnull(json_object_get(j, "severity"));
+    ck_assert_ptr_nonnull(json_object_get(j, "message"));
+    n += strstr(line, needle) != NULL;
+    json_decref(j);
+  }
+  fclose(f);
+  return n;
+}
+
+static void wait_json_line(const struct tproc *p, const char *needle)
+{
+  for(int i = 0; i < 100 && !json_lines_with(p, needle); i++)
+    tproc_sleep_ms(200);
+  ck_assert_msg(json_lines_with(p, needle) > 0, "no log line with %s", needle);
+}
+
+START_TEST(the_log_is_json_on_request_and_debug_on_sigusr1)
+{
+  int refused = tproc_closed_port(&closed_fd);
+  const char *argv[] = {tproc_sdconnect(), "serve", "--config", tproc_path(dir, "log.yaml"),
+                        "--log-format", "json", NULL};
+  const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
+                           "127.0.0.1:0", "--log-format", "json", NULL};
+  struct tproc s2 = {0};
+
+  endpoint("down", refused, true);
+  write_config("log.yaml", NULL);
+  ck_assert_msg(tproc_start(&daemon_, argv, true) == 0, "%s", daemon_.log);
+  /* one line per failed probe, with the reason and why */
+  wait_json_line(&daemon_, "\"message\":\"probe failed\"");
+  ck_assert_uint_gt(json_lines_with(&daemon_, "\"severity\":\"WARNING\",\"component\":\"daemon\","
+                                              "\"message\":\"probe failed\",\"check\":\"web\""), 0);
+  ck_assert_uint_gt(json_lines_with(&daemon_, "\"reason\":\"connect_refused\""), 0);
+  ck_assert_uint_gt(json_lines_with(&daemon_, "\"why\":\""), 0);
+  ck_assert_uint_eq(json_lines_with(&daemon_, "\"message\":\"run started\""), 0); /* debug */
+  kill(daemon_.pid, SIGUSR1);
+  wait_json_line(&daemon_, "\"level\":\"debug\"");
+  wait_json_line(&daemon_, "\"message\":\"run started\"");
+  kill(daemon_.pid, SIGUSR1);
+  wait_json_line(&daemon_, "\"level\":\"info\"");
+  ck_assert_int_eq(tproc_stop(&daemon_, 15000), 0);
+  ck_assert_uint_gt(json_lines_with(&daemon_, "\"message\":\"stopped\""), 0);
+  daemon_.pid = 0;
+  /* the local directory too */
+  ck_assert_msg(tproc_start(&s2, sd_argv, true) == 0, "%s", s2.log);
+  ck_assert_int_eq(tproc_stop(&s2, 15000), 0);
+  ck_assert_uint_gt(json_lines_with(&s2, "\"component\":\"localsd\",\"message\":\"listening\""), 0);
+  tproc_rmdir(s2.dir);
+  { /* a format nobody knows is a usage error */
+    struct tproc bad = {0};
+    const char *b[] = {tproc_sdconnect(), "serve", "--log-format", "xml", NULL};
+    ck_assert_int_eq(tproc_run(&bad, b), 2);
+    ck_assert(tproc_log_has(&bad, "--log-format xml: give logfmt or json"));
+    tproc_rmdir(bad.dir);
+  }
+}
+END_TEST
+
 /* ---- replicas: several daemons split the endpoints ------------------------------ */
 /* Endpoint names in `port`'s probe_success lines, as one string. */
 static void owned_endpoints(int port, char *out, size_t cap)
@@ -874,6 +946,7 @@ int main(void)
   tcase_add_test(tc, a_reload_moves_the_directory_and_the_admin_listener);
   tcase_add_test(tc, a_directory_that_goes_away_leaves_the_last_endpoints_probed);
   tcase_add_test(tc, replicas_probe_each_endpoint_once_between_them);
+  tcase_add_test(tc, the_log_is_json_on_request_and_debug_on_sigusr1);
   suite_add_tcase(s, tc);
   return test_run_all(srunner_create(s));
 }
