@@ -240,9 +240,8 @@ int cmd_call(int argc, char **argv)
            "webhook's timeout per attempt and Dialogflow's single retry. Prints the\n"
            "response, the event and status Dialogflow would produce; -v shows every\n"
            "layer. WEBHOOK_FILE holds Webhook resources (sdconnect-webhook.yaml(5)).\n"
-           "Exit status: 0 ok, 3 the call failed, 2 a bad file or flag, 1 another\n"
-           "failure.\n\nOptions:\n");
-    opts_help(tables);
+           "\nOptions:\n");
+    opts_help(tables, "the call failed as Dialogflow counts it (it would raise an event)");
     return 0;
   }
   if(p.n_pos != 1)

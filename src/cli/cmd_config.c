@@ -91,7 +91,8 @@ int cmd_config(int argc, char **argv)
     printf("Usage: sdconnect config check FILE\n\n"
            "Load the daemon's configuration (sdconnect.yaml) and the check and\n"
            "webhook files it names, as 'sdconnect serve' would, and report every\n"
-           "problem with its file, line and column. Exit status: 0 valid, 2 not.\n");
+           "problem with its file, line and column.\n\n" SDC_EXIT_TABLE,
+           "is not used: a file with a problem is a configuration error (2)");
     return 0;
   }
   if(p.n_pos != 2 || strcmp(p.pos[0], "check"))

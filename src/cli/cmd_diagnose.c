@@ -5,7 +5,8 @@
  * endpoints, TLS, a real call or run) and say what is wrong and how to fix
  * it. One line per finding, with its stable code
  * (docs/diagnose.md) and a `fix:` line; --json gives the same findings.
- * Exit status: 0 all good, 3 findings, 2 a bad flag, 1 another failure.
+ * Exit status: 0 all good, 3 findings, 2 a bad flag, 1 another failure
+ * (the one table, src/svc/exit.h).
  */
 #include "cmds.h"
 
@@ -157,9 +158,8 @@ int cmd_diagnose(int argc, char **argv)
            "mTLS); then a real call of the webhook, or a real run of the check, judged\n"
            "as Google judges it. Later steps are skipped when an earlier one fails.\n"
            "Each finding has a stable code (docs/diagnose.md) and a concrete fix.\n"
-           "Exit status: 0 nothing wrong, 3 findings, 2 a bad flag, 1 another failure.\n\n"
-           "Options:\n");
-    opts_help(tables);
+           "\nOptions:\n");
+    opts_help(tables, "something is wrong: the findings say what and how to fix it");
     return 0;
   }
   if(timeout && (!svc_parse_duration_ms(timeout, &connect_ms) || !connect_ms ||

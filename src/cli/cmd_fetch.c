@@ -283,7 +283,7 @@ int cmd_fetch(int argc, char **argv)
            "to an endpoint of\nthe service (or the given address) while TLS and the "
            "Host header use the URL's\nhost, as Dialogflow does for a Service Directory "
            "webhook.\n\nOptions:\n");
-    opts_help(tables);
+    opts_help(tables, "the answer's status is 400 or above (a load check: a request failed)");
     return 0;
   }
   if(p.n_pos != 1)

@@ -119,9 +119,8 @@ int cmd_probe(int argc, char **argv)
            "Run each uptime check once against every endpoint of its Service\n"
            "Directory service (or its host), each over a connection of its own.\n"
            "A CHECK_FILE holds Cloud Monitoring UptimeCheckConfig resources (YAML or\n"
-           "JSON, as the API returns them). Exit status: 0 all checks passed, 3 one\n"
-           "failed, 2 a bad file or flag, 1 another failure.\n\nOptions:\n");
-    opts_help(tables);
+           "JSON, as the API returns them).\n\nOptions:\n");
+    opts_help(tables, "a check failed");
     return 0;
   }
   if(!p.n_pos)

@@ -174,7 +174,7 @@ int cmd_resolve(int argc, char **argv)
            "Directory service to its endpoints (ResolveService).\nSERVICE is "
            "projects/P/locations/L/namespaces/N/services/S, or S with\n"
            "--namespace, --location and --project.\n\nOptions:\n");
-    opts_help(tables);
+    opts_help(tables, NULL);
     return 0;
   }
   if(p.n_pos != 1)
@@ -261,8 +261,9 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
                        "update or delete", argv[1]);
   if(!found) {
     printf("Usage: sdconnect %s create|describe|list|update|delete ...\n"
-           "Run 'sdconnect %s VERB --help' for a verb's options.\n", group,
+           "Run 'sdconnect %s VERB --help' for a verb's options.\n\n", group,
            group);
+    printf(SDC_EXIT_TABLE, "is not used by these commands");
     return 0;
   }
   own[n_own++] = (struct flag){.name = "project", .value = &nf.project, .set = NULL, .help = "ID  project (env CLOUDSDK_CORE_PROJECT)"};
@@ -301,7 +302,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   if(p.help) {
     printf("Usage: sdconnect %s %s\n\nOptions:\n", cmd,
            v == V_LIST ? "[OPTIONS]" : "ID|NAME [OPTIONS]");
-    opts_help(tables);
+    opts_help(tables, NULL);
     return 0;
   }
   snprintf(perm, sizeof(perm), "servicedirectory.%s.%s", group, perms[v]);

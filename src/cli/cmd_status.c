@@ -110,9 +110,7 @@ int cmd_status(int argc, char **argv)
            "result of each endpoint, uptime over 1 h, 24 h and 7 d, the last\n"
            "failure and its reason, and certificate expiry. Reads the history in\n"
            "the state directory; works while 'sdconnect serve' runs.\n\n");
-    opts_help(tables);
-    printf("\nExit status: 0 every check shown is up, 3 one is down, 1 no history,\n"
-           "2 usage error or an unknown CHECK.\n");
+    opts_help(tables, "a check shown is down (1: no history; 2: an unknown CHECK)");
     return 0;
   }
   if(p.n_pos > 1)

@@ -33,9 +33,11 @@ static const char usage[] =
     "  call        call a Dialogflow CX webhook as Dialogflow would; -v every layer\n"
     "  diagnose    say what is wrong on the path to a private webhook, and the fix\n"
     "\n"
-    "Run 'sdconnect COMMAND --help' for a command's options.\n"
-    "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error,\n"
-    "3 partial failure.\n";
+    "Run 'sdconnect help COMMAND' (or 'sdconnect COMMAND --help') for a\n"
+    "command's options.\n\n"
+    "Exit status, the same for every command: 0 ok, 1 runtime error, 2 usage\n"
+    "or configuration error, 3 the thing checked failed (a probe, a call, a\n"
+    "fetch's HTTP status, a diagnose finding, a check shown down).\n";
 
 /* `global` commands use libsdconnect and need sdc_global_init(); the local
  * server sets gRPC up itself (it must block signals first). */
@@ -64,8 +66,22 @@ int main(int argc, char **argv)
     fputs(usage, stderr);
     return 2;
   }
+  if(!strcmp(argv[1], "help") && argc == 3) { /* sdconnect help CMD: CMD --help */
+    static char help_flag[] = "--help";
+    char *args[] = {argv[2], help_flag, NULL};
+    for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+      if(!strcmp(argv[2], commands[i].name))
+        return commands[i].run(2, args); /* prints and returns before any setup */
+    fprintf(stderr, "sdconnect help: unknown command '%s'\nhint: run 'sdconnect help' "
+            "for the list of commands\n", argv[2]);
+    return 2;
+  }
   if(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
      !strcmp(argv[1], "help")) {
+    if(argc > 3) {
+      fprintf(stderr, "sdconnect help: give one command\n");
+      return 2;
+    }
     fputs(usage, stdout);
     return 0;
   }

@@ -83,11 +83,23 @@ int opts_parse(const char *cmd, int argc, char **argv, int first,
   return 0;
 }
 
-void opts_help(const struct flag *const *tables)
+/* Whether a table before `t` has a flag named `name` (it wins when parsing). */
+static bool shadowed(const struct flag *const *tables, size_t t, const char *name)
+{
+  for(size_t e = 0; e < t; e++)
+    for(const struct flag *f = tables[e]; f->name; f++)
+      if(!strcmp(f->name, name))
+        return true;
+  return false;
+}
+
+void opts_help(const struct flag *const *tables, const char *what_3_means)
 {
   for(size_t t = 0; tables[t]; t++)
     for(const struct flag *f = tables[t]; f->name; f++) {
       char left[64], alias[8] = "";
+      if(f->hidden || shadowed(tables, t, f->name))
+        continue;
       const char *sp = f->value || f->list ? strchr(f->help, ' ') : NULL;
       if(f->short_name)
         snprintf(alias, sizeof(alias), "-%c, ", f->short_name);
@@ -98,6 +110,7 @@ void opts_help(const struct flag *const *tables)
         snprintf(left, sizeof(left), "%s--%s", alias, f->name);
       printf("  %-26s %s\n", left, sp ? sp + 1 + strspn(sp + 1, " ") : f->help);
     }
+  printf("\n" SDC_EXIT_TABLE, what_3_means ? what_3_means : "is not used by this command");
 }
 
 const struct flag *dir_flag_table(struct dir_flags *f)
@@ -108,10 +121,11 @@ const struct flag *dir_flag_table(struct dir_flags *f)
                        "API; env SDCONNECT_SD_ENDPOINT)"};
   t[1] = (struct flag){.name = "insecure", .value = NULL, .set = &f->insecure, .help = "plaintext gRPC, e.g. a local sd-server (env "
                        "SDCONNECT_SD_INSECURE=1)"};
-  t[2] = (struct flag){.name = "ca", .value = &f->ca, .set = NULL, .help = "FILE  trust these PEM CA certificates (env "
-                       "SDCONNECT_SD_CA)"};
-  t[3] = (struct flag){.name = "cert", .value = &f->cert, .set = NULL, .help = "FILE  client certificate for mTLS (env SDCONNECT_SD_CERT)"};
-  t[4] = (struct flag){.name = "key", .value = &f->key, .set = NULL, .help = "FILE  client private key for mTLS (env SDCONNECT_SD_KEY)"};
+  /* --ca, --cert and --key: aliases of --sd-ca, --sd-cert and --sd-key, except
+   * in fetch, where they are the target's (its own table comes first) */
+  t[2] = (struct flag){.name = "ca", .value = &f->ca, .hidden = true, .help = "FILE"};
+  t[3] = (struct flag){.name = "cert", .value = &f->cert, .hidden = true, .help = "FILE"};
+  t[4] = (struct flag){.name = "key", .value = &f->key, .hidden = true, .help = "FILE"};
   t[5] = (struct flag){.name = "token-file", .value = &f->token_file, .set = NULL, .help = "FILE  send 'authorization: Bearer' with the token in "
                        "FILE (env SDCONNECT_SD_TOKEN_FILE)"};
   t[6] = (struct flag){.name = "timeout", .value = &f->timeout, .set = NULL, .help = "DURATION  deadline per call, retries included, e.g. "
@@ -119,12 +133,12 @@ const struct flag *dir_flag_table(struct dir_flags *f)
   t[7] = (struct flag){.name = "credentials", .value = &f->credentials, .set = NULL, .help = "FILE  Google service-account or authorized-user file "
                        "(env SDCONNECT_SD_CREDENTIALS)"};
   t[8] = (struct flag){.name = "json", .value = NULL, .set = &f->json, .help = "print JSON with Service Directory's REST field names"};
-  t[9] = (struct flag){.name = "sd-ca", .value = &f->ca, .help = "FILE  same as "
-                       "--ca (the directory's CA; in fetch, --ca is the target's)"};
-  t[10] = (struct flag){.name = "sd-cert", .value = &f->cert, .help = "FILE  same as "
-                        "--cert, for the directory"};
-  t[11] = (struct flag){.name = "sd-key", .value = &f->key, .help = "FILE  same as "
-                        "--key, for the directory"};
+  t[9] = (struct flag){.name = "sd-ca", .value = &f->ca, .help = "FILE  trust these PEM CA "
+                       "certificates for the directory (env SDCONNECT_SD_CA; --ca outside fetch)"};
+  t[10] = (struct flag){.name = "sd-cert", .value = &f->cert, .help = "FILE  client certificate "
+                        "for mTLS to the directory (env SDCONNECT_SD_CERT; --cert outside fetch)"};
+  t[11] = (struct flag){.name = "sd-key", .value = &f->key, .help = "FILE  its private key (env "
+                        "SDCONNECT_SD_KEY; --key outside fetch)"};
   t[12] = (struct flag){.name = NULL};
   return t;
 }

@@ -16,6 +16,7 @@ struct flag {
   const char **value; /* takes a value when non-NULL */
   bool *set;          /* a switch when value is NULL */
   const char *help;   /* "VALUE  what it does" for --help */
+  bool hidden;        /* an alias, accepted but not listed */
   char short_name;    /* -X alias, or 0 */
   const char **list;  /* repeatable: values collected here (MAX_REPEAT) */
   size_t *n_list;
@@ -34,8 +35,10 @@ struct parsed {
 int opts_parse(const char *cmd, int argc, char **argv, int first,
                const struct flag *const *tables, struct parsed *out);
 
-/* Print the flags of the tables as a help block. */
-void opts_help(const struct flag *const *tables);
+/* Print the flags of the tables as a help block (each name once: a flag
+ * an earlier table shadows, or a hidden alias, is not listed), then the
+ * exit-status table with what 3 means for the command. */
+void opts_help(const struct flag *const *tables, const char *what_3_means);
 
 /* Flags every Service Directory command takes, with their environment
  * fallbacks (SDCONNECT_SD_ENDPOINT, SDCONNECT_SD_INSECURE, SDCONNECT_SD_CA,
@@ -58,6 +61,7 @@ char *cli_read_file(const char *cmd, const char *what, const char *path,
                     size_t max, size_t *len);
 
 /* Numbers: svc_parse_uint(), svc_parse_port(), svc_parse_duration_ms(). */
+#include "exit.h"
 #include "num.h"
 
 #endif

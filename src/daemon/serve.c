@@ -17,6 +17,7 @@
  */
 #include "daemon.h"
 #include "diagrun.h"
+#include "exit.h"
 #include "log.h"
 #include "num.h"
 #include "dev.h"
@@ -404,7 +405,8 @@ static void usage(FILE *to)
               "                  them every %d s and a demo webhook behind the gateway\n"
               "                  (the admin port + 1); its files go to DIR (default\n"
               "                  $TMPDIR/sdconnect-dev), the page to HOST:PORT\n"
-              "                  (default 127.0.0.1:9464)\n", DEV_PERIOD_S);
+              "                  (default 127.0.0.1:9464)\n\n", DEV_PERIOD_S);
+  fprintf(to, SDC_EXIT_TABLE, "is not used: the daemon exits 0 after SIGTERM or SIGINT");
 }
 
 /* What --dev runs and where to look, for people. */

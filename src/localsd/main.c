@@ -9,6 +9,7 @@
 #include "iam.h"
 #include "log.h"
 #include "logfmt.h"
+#include "exit.h"
 #include "num.h"
 #include "notify.h"
 #include "seed.h"
@@ -67,9 +68,7 @@ static const char usage[] =
     "                       turns debug on, and off again\n"
     "  --log-format FORMAT  logfmt (default) or json (Cloud Logging's fields)\n"
     "  -h, --help           show this help\n"
-    "\n"
-    "Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure, 2 on a\n"
-    "usage or configuration error.\n";
+    "\n";
 
 struct opts {
   const char *listen, *port_file, *db, *seed, *cert, *key, *client_ca,
@@ -329,7 +328,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
       svc_log_set_format(f);
       break;
     }
-    case 'h': fputs(usage, stdout); return -1;
+    case 'h':
+      fputs(usage, stdout);
+      printf(SDC_EXIT_TABLE, "is not used: the server exits 0 after SIGTERM or SIGINT");
+      return -1;
     case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("unknown option '%s'", argv[optind - 1]);
     }

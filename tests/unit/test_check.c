@@ -385,6 +385,7 @@ Suite *check_suite(void)
   tcase_add_test(tc, all_six_matchers_and_json_paths);
   suite_add_tcase(s, tc);
   tc = tcase_create("shard");
+  tcase_set_timeout(tc, 120); /* 2 million owners: seconds under ASan */
   tcase_add_test(tc, every_pair_has_one_owner_and_shares_are_even);
   tcase_add_test(tc, a_resize_moves_about_one_nth_and_only_to_the_new_replica);
   suite_add_tcase(s, tc);
