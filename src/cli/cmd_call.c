@@ -9,6 +9,7 @@
  * 2 for a bad file or flag, 1 when something else went wrong.
  */
 #include "cmds.h"
+#include "names.h"
 
 #include "msgs.h"
 #include "opts.h"
@@ -16,6 +17,9 @@
 #include <sdconnect/sdconnect.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,9 +193,114 @@ static void on_result(const sdc_webhook_call_result *r, void *ud)
   }
 }
 
+/* --url (with --service): a Webhook resource made from flags. */
+struct adhoc {
+  struct name_flags nf;
+  const char *url, *service, *ca, *timeout;
+};
+
+/* A YAML single-quoted scalar: quotes doubled (malloc'd). */
+static char *yq(const char *s)
+{
+  size_t n = strlen(s), o = 0;
+  char *out = malloc(2 * n + 3);
+
+  if(!out)
+    return NULL;
+  out[o++] = '\'';
+  for(; *s; s++) {
+    if(*s == '\'')
+      out[o++] = '\'';
+    out[o++] = *s;
+  }
+  out[o++] = '\'';
+  out[o] = '\0';
+  return out;
+}
+
+/* The CA file as Dialogflow's allowedCaCerts entry: one DER certificate in
+ * Base64 (a PEM file's first certificate is converted). */
+static char *ca_entry(const char *path)
+{
+  size_t len = 0;
+  char *data = cli_read_file(CMD, "--webhook-ca", path, 1u << 20, &len), *b64 = NULL;
+  const unsigned char *der = (const unsigned char *)data;
+  unsigned char *conv = NULL;
+  int der_len = (int)len;
+
+  if(!data)
+    return NULL;
+  if(strstr(data, "-----BEGIN CERTIFICATE-----")) {
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    der_len = x ? i2d_X509(x, &conv) : -1;
+    der = conv;
+    X509_free(x);
+    BIO_free(bio);
+  } else { /* DER: must be one certificate */
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if(!x)
+      der_len = -1;
+    X509_free(x);
+  }
+  if(der_len > 0 && (b64 = malloc(4 * ((size_t)der_len + 2) / 3 + 1)))
+    EVP_EncodeBlock((unsigned char *)b64, der, der_len);
+  else
+    cli_error(CMD, "--webhook-ca %s: %s", path,
+              der_len <= 0 ? "no certificate in it (PEM or DER)" : "out of memory");
+  OPENSSL_free(conv);
+  free(data);
+  return b64;
+}
+
+static int adhoc_webhook(struct adhoc *a, char **out)
+{
+  char name[NAME_MAX_LEN], *url = NULL, *svc = NULL, *ca = NULL, *yaml = NULL;
+  uint64_t ms = 5000;
+  int rc = 2;
+  size_t cap;
+
+  if(a->timeout && !svc_parse_duration_ms(a->timeout, &ms))
+    return usage_error(CMD, "--webhook-timeout: '%s' is not a duration (e.g. 5s)", a->timeout);
+  if(a->service && (rc = cli_build_name(CMD, SDC_SD_SERVICE, a->service, &a->nf, name,
+                                        sizeof(name))))
+    return rc;
+  rc = 1;
+  if(!(url = yq(a->url)) || (a->service && !(svc = yq(name))))
+    goto oom;
+  if(a->ca && !(ca = ca_entry(a->ca))) { /* it said why */
+    rc = 2;
+    goto out;
+  }
+  cap = strlen(url) + (svc ? strlen(svc) : 0) + (ca ? strlen(ca) : 0) + 256;
+  if(!(yaml = malloc(cap)))
+    goto oom;
+  /* the loader checks it as it checks a file: an https URL, a service name */
+  snprintf(yaml, cap, "displayName: adhoc\ntimeout: %llu.%03llus\n%s%s%s"
+           "%sgenericWebService:\n%s  uri: %s\n%s%s%s%s",
+           (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000),
+           svc ? "serviceDirectory:\n  service: " : "", svc ? svc : "", svc ? "\n" : "",
+           svc ? "  " : "", svc ? "  " : "", url, ca ? (svc ? "    " : "  ") : "",
+           ca ? "allowedCaCerts: ['" : "", ca ? ca : "", ca ? "']\n" : "");
+  *out = yaml;
+  yaml = NULL;
+  rc = 0;
+  goto out;
+oom:
+  cli_error(CMD, "out of memory");
+out:
+  free(url);
+  free(svc);
+  free(ca);
+  free(yaml);
+  return rc;
+}
+
 int cmd_call(int argc, char **argv)
 {
   struct dir_flags sf = {0};
+  struct adhoc adhoc = {0};
   const char *request = NULL, *text = NULL, *tag = NULL, *page = NULL, *language = NULL,
              *payload = NULL, *environment = NULL, *which = NULL, *values = NULL;
   const char *params[MAX_REPEAT];
@@ -213,8 +322,17 @@ int cmd_call(int argc, char **argv)
       {.name = "values", .value = &values, .help = "@FILE|JSON  flexible: the values "
        "references take ({\"session\": {...}, \"page\": {...}, \"request\": {...}})"},
       {.name = "verbose", .set = &verbose, .short_name = 'v', .help = "show every layer"},
+      {.name = "url", .value = &adhoc.url, .help = "URL  instead of a file: a standard "
+       "webhook at this https URL (reached through --service when given)"},
+      {.name = "service", .value = &adhoc.service, .help = "NAME  with --url: the Service "
+       "Directory service to reach it through (a full name, or an id with --namespace, "
+       "--location and --project)"},
+      {.name = "webhook-ca", .value = &adhoc.ca, .help = "FILE  with --url: the CA (PEM or "
+       "DER) the webhook's certificate chains to (allowedCaCerts)"},
+      {.name = "webhook-timeout", .value = &adhoc.timeout, .help = "DURATION  with --url: "
+       "the webhook's timeout (default 5s, Dialogflow's)"},
       {0}};
-  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
+  const struct flag *tables[] = {own, name_flag_table(&adhoc.nf), dir_flag_table(&sf), NULL};
   struct parsed p;
   sdc_webhook_set *set = NULL;
   const sdc_webhook *w = NULL;
@@ -224,7 +342,7 @@ int cmd_call(int argc, char **argv)
   sdc_pool *pool = NULL;
   sdc_webhook_caller *caller = NULL;
   struct run run = {0};
-  char *input = NULL, *file_text = NULL, *errs = NULL, err[600];
+  char *input = NULL, *file_text = NULL, *adhoc_text = NULL, *errs = NULL, err[600];
   bool input_sdc = false; /* from the library (sdc_free), else malloc'd */
   time_t started;
   int rc = opts_parse(CMD, argc, argv, 1, tables, &p);
@@ -244,11 +362,22 @@ int cmd_call(int argc, char **argv)
     opts_help(tables, "the call failed as Dialogflow counts it (it would raise an event)");
     return 0;
   }
-  if(p.n_pos != 1)
-    return usage_error(CMD, "name one webhook file");
+  if(adhoc.url || adhoc.service || adhoc.ca || adhoc.timeout) {
+    if(p.n_pos)
+      return usage_error(CMD, "give a webhook file or --url, not both");
+    if(!adhoc.url)
+      return usage_error(CMD, "--service, --webhook-ca and --webhook-timeout go with --url");
+    if((rc = adhoc_webhook(&adhoc, &adhoc_text)))
+      return rc;
+  } else if(p.n_pos != 1) {
+    return usage_error(CMD, "name one webhook file, or give --url");
+  }
   run.json = sf.json;
   run.verbose = verbose;
-  st = sdc_webhooks_load_file(p.pos[0], environment, &set, &errs);
+  st = adhoc_text ? sdc_webhooks_load_mem("the --url webhook", adhoc_text, strlen(adhoc_text),
+                                          environment, &set, &errs)
+                  : sdc_webhooks_load_file(p.pos[0], environment, &set, &errs);
+  free(adhoc_text); /* parsed: the set holds what it needs */
   if(st) {
     fputs(errs ? errs : "", stderr);
     if(errs && *errs && errs[strlen(errs) - 1] != '\n')

@@ -6,6 +6,7 @@
  * check with --repeat/--parallel.
  */
 #include "cmds.h"
+#include "names.h"
 
 #include "msgs.h"
 #include "opts.h"
@@ -229,7 +230,8 @@ int cmd_fetch(int argc, char **argv)
   bool verbose = false, no_verify = false, http1 = false;
   struct flag own[] = {
       {.name = "service", .value = &service, .help = "NAME  connect to this Service "
-       "Directory service's endpoints"},
+       "Directory service's endpoints (a full name, or an id with --namespace, "
+       "--location and --project)"},
       {.name = "connect-to", .list = connect_to, .n_list = &n_connect,
        .help = "ADDR:PORT  connect here instead (repeatable; [v6]:port)"},
       {.name = "ca", .value = &tca, .help = "FILE  CA certificates (PEM or DER) "
@@ -256,7 +258,9 @@ int cmd_fetch(int argc, char **argv)
       {.name = "repeat", .value = &repeat_s, .help = "N  send N requests (load check)"},
       {.name = "parallel", .value = &parallel_s, .help = "C  with C in flight"},
       {.name = NULL}};
-  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
+  struct name_flags nf = {0};
+  const struct flag *tables[] = {own, name_flag_table(&nf), dir_flag_table(&sf), NULL};
+  char service_name[NAME_MAX_LEN];
   struct parsed p;
   char host[256];
   int port = 0, tls = 0, rc;
@@ -293,6 +297,15 @@ int cmd_fetch(int argc, char **argv)
                        "name", p.pos[0]);
   if(!service == !n_connect)
     return usage_error(CMD, "give either --service NAME or --connect-to ADDR:PORT");
+  if(service) { /* a short name: completed from --namespace, --location, --project */
+    if((rc = cli_build_name(CMD, SDC_SD_SERVICE, service, &nf, service_name,
+                            sizeof(service_name))))
+      return rc;
+    service = service_name;
+  } else if(nf.project || nf.location || nf.namespace_) {
+    return usage_error(CMD, "--project, --location and --namespace complete a short "
+                       "--service name; there is no --service");
+  }
   if(!tcert != !tkey)
     return usage_error(CMD, "--cert and --key go together");
   if(sf.timeout && !svc_parse_duration_ms(sf.timeout, &timeout))

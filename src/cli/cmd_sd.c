@@ -7,6 +7,7 @@
  * --location/--project flags are.
  */
 #include "cmds.h"
+#include "names.h"
 
 #include "msgs.h"
 #include "opts.h"
@@ -19,93 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 1100
+
 #define MAX_KV 64
-
-struct name_flags {
-  const char *project, *location, *namespace_, *service;
-};
-
-static const char *kind_word(sdc_sd_kind k)
-{
-  return k == SDC_SD_NAMESPACE ? "namespace"
-         : k == SDC_SD_SERVICE ? "service"
-                               : "endpoint";
-}
-
-/* Segments in a full name of each kind: projects/P/locations/L = 4. */
-static size_t segments(const char *s)
-{
-  size_t n = 1;
-
-  for(; *s; s++)
-    n += *s == '/';
-  return n;
-}
-
-static bool full_name_of(const char *s, size_t want_segments)
-{
-  return !strncmp(s, "projects/", 9) && segments(s) == want_segments;
-}
-
-/* The location name from flags: projects/P/locations/L. */
-static int location_name(const char *cmd, const struct name_flags *nf,
-                         char *out, size_t n)
-{
-  const char *project = nf->project;
-
-  if(!project)
-    project = getenv("CLOUDSDK_CORE_PROJECT");
-  if(!project || !*project)
-    project = getenv("SDCONNECT_PROJECT");
-  if(!project || !*project)
-    return usage_error(cmd, "no project: give --project, set "
-                       "CLOUDSDK_CORE_PROJECT, or pass a full resource name");
-  if(!nf->location)
-    return usage_error(cmd, "no location: give --location (e.g. us-central1), "
-                       "or pass a full resource name");
-  snprintf(out, n, "projects/%s/locations/%s", project, nf->location);
-  return 0;
-}
-
-/* Full name of a `kind` resource given as `id` (an id or a full name). */
-static int build_name(const char *cmd, sdc_sd_kind kind, const char *id,
-                      const struct name_flags *nf, char *out, size_t n)
-{
-  char parent[NAME_MAX_LEN];
-  int rc;
-
-  if(strchr(id, '/')) {
-    if(!full_name_of(id, 4 + 2 * (size_t)kind))
-      return usage_error(cmd, "'%s' is not a full %s name (projects/P/"
-                         "locations/L/namespaces/N%s%s)", id, kind_word(kind),
-                         kind >= SDC_SD_SERVICE ? "/services/S" : "",
-                         kind == SDC_SD_ENDPOINT ? "/endpoints/E" : "");
-    snprintf(out, n, "%s", id);
-    return 0;
-  }
-  if(kind == SDC_SD_NAMESPACE) {
-    rc = location_name(cmd, nf, parent, sizeof(parent));
-  } else {
-    const char *up = kind == SDC_SD_SERVICE ? nf->namespace_ : nf->service;
-    if(!up)
-      return usage_error(cmd, "%s '%s' needs --%s (or give its full name)",
-                         kind_word(kind), id,
-                         kind == SDC_SD_SERVICE ? "namespace" : "service");
-    rc = build_name(cmd, (sdc_sd_kind)(kind - 1), up, nf, parent,
-                    sizeof(parent));
-  }
-  if(rc)
-    return rc;
-  if(snprintf(out, n, "%s/%s/%s", parent,
-              kind == SDC_SD_NAMESPACE ? "namespaces"
-              : kind == SDC_SD_SERVICE ? "services"
-                                       : "endpoints",
-              id) >= (int)n)
-    return usage_error(cmd, "the %s name for '%s' is too long", kind_word(kind),
-                       id);
-  return 0;
-}
 
 /* "k=v,k2=v2" into kv (pointing into the copy `buf`). "" is an empty map. */
 static int parse_kv(const char *cmd, const char *flag, const char *text,
@@ -152,11 +68,8 @@ int cmd_resolve(int argc, char **argv)
   struct flag own[] = {
       {.name = "max-endpoints", .value = &max_s, .set = NULL, .help = "N  at most N endpoints (1-100; default 25)"},
       {.name = "filter", .value = &filter, .set = NULL, .help = "EXPR  only endpoints matching, e.g. 'port>8000'"},
-      {.name = "project", .value = &nf.project, .set = NULL, .help = "ID  project of a short NAME"},
-      {.name = "location", .value = &nf.location, .set = NULL, .help = "L  location of a short NAME"},
-      {.name = "namespace", .value = &nf.namespace_, .set = NULL, .help = "N  namespace of a short NAME"},
       {.name = NULL, .value = NULL, .set = NULL, .help = NULL}};
-  const struct flag *tables[] = {own, dir_flag_table(&sf), NULL};
+  const struct flag *tables[] = {own, name_flag_table(&nf), dir_flag_table(&sf), NULL};
   struct parsed p;
   char name[NAME_MAX_LEN];
   sdc_resolver *r = NULL;
@@ -186,7 +99,7 @@ int cmd_resolve(int argc, char **argv)
                          "to 100", max_s);
     max = (long)v;
   }
-  rc = build_name(cmd, SDC_SD_SERVICE, p.pos[0], &nf, name, sizeof(name));
+  rc = cli_build_name(cmd, SDC_SD_SERVICE, p.pos[0], &nf, name, sizeof(name));
   if(rc)
     return rc;
   rc = cli_resolver_new(&sf, cmd, &r);
@@ -313,9 +226,9 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
       return usage_error(cmd, "list takes no positional argument (got '%s')",
                          p.pos[0]);
     if(kind == SDC_SD_NAMESPACE)
-      rc = location_name(cmd, &nf, name, sizeof(name));
+      rc = cli_location_name(cmd, &nf, name, sizeof(name));
     else
-      rc = build_name(cmd, (sdc_sd_kind)(kind - 1),
+      rc = cli_build_name(cmd, (sdc_sd_kind)(kind - 1),
                       kind == SDC_SD_SERVICE ? (nf.namespace_ ? nf.namespace_ : "")
                                              : (nf.service ? nf.service : ""),
                       &nf, name, sizeof(name));
@@ -326,8 +239,8 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   } else {
     if(p.n_pos != 1)
       return usage_error(cmd, "give exactly one %s id or full name",
-                         kind_word(kind));
-    rc = build_name(cmd, kind, p.pos[0], &nf, name, sizeof(name));
+                         cli_kind_word(kind));
+    rc = cli_build_name(cmd, kind, p.pos[0], &nf, name, sizeof(name));
   }
   if(rc)
     return rc;
@@ -379,7 +292,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   case V_DELETE:
     st = sdc_sd_delete(r, kind, name);
     if(!st)
-      printf("deleted %s %s\n", kind_word(kind), name);
+      printf("deleted %s %s\n", cli_kind_word(kind), name);
     break;
   case V_LIST: {
     sdc_sd_list_opts lo = {filter, order_by, 0, ""};

@@ -885,6 +885,37 @@ START_TEST(cli_table_json_and_exit_codes)
     json_decref(j);
     tproc_rmdir(p.dir);
   }
+  { /* the same without a file: --service (short, with its namespace) and --http */
+    const char *args[] = {"probe", "--service", id, "--namespace", "n", "--location",
+                          "us-central1", "--project", "p", "--http", "/echo", NULL};
+    ck_assert_msg(cli(&p, args) == 0, "%s", p.log);
+    ck_assert(tproc_log_has(&p, "1 check, 1 passed, 0 failed"));
+    tproc_rmdir(p.dir);
+  }
+  { /* ... and a TCP check of a port that refuses: the check failed, 3 */
+    char port[8];
+    snprintf(port, sizeof(port), "%d", ports[1]);
+    const char *args[] = {"probe", "--service", id, "--namespace",
+                          "projects/p/locations/us-central1/namespaces/n", "--tcp", port, NULL};
+    ck_assert_msg(cli(&p, args) == 3, "%s", p.log);
+    ck_assert(tproc_log_has(&p, "connect_refused"));
+    tproc_rmdir(p.dir);
+  }
+  { /* flags that make no check are usage errors that say so */
+    const char *a1[] = {"probe", "--service", id, "--http", "/echo", NULL}; /* no namespace */
+    const char *a2[] = {"probe", "--service", id, "--namespace", "n", "--location", "l",
+                        "--project", "p", "--tcp", "99999", NULL};
+    const char *a3[] = {"probe", "--service", id, "--http", "/", "--tcp", "1", NULL};
+    ck_assert_int_eq(cli(&p, a1), 2);
+    ck_assert(tproc_log_has(&p, "needs --namespace"));
+    tproc_rmdir(p.dir);
+    ck_assert_int_eq(cli(&p, a2), 2);
+    ck_assert(tproc_log_has(&p, "tcpCheck.port: 99999 is out of range"));
+    tproc_rmdir(p.dir);
+    ck_assert_int_eq(cli(&p, a3), 2);
+    ck_assert(tproc_log_has(&p, "give one of --tcp PORT, --http PATH or --https PATH"));
+    tproc_rmdir(p.dir);
+  }
   /* a failing check: exit 3, the reason in the table, the detail below */
   snprintf(text, sizeof(text),
            "displayName: down\ncheckerType: VPC_CHECKERS\nmonitoredResource: {type: "

@@ -441,6 +441,68 @@ START_TEST(sdconnect_call_shows_every_layer_and_no_secret)
 }
 END_TEST
 
+START_TEST(a_call_or_fetch_without_a_file_takes_a_short_service_name)
+{
+  char sd_ep[64], ca_pem[128], ca_der[128];
+  struct tproc p = {0};
+
+  ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+  snprintf(sd_ep, sizeof(sd_ep), "127.0.0.1:%d", sd.port);
+  snprintf(ca_pem, sizeof(ca_pem), "%s", tproc_path(dir, "ca.pem"));
+  snprintf(ca_der, sizeof(ca_der), "%s", tproc_path(dir, "ca.der"));
+  { /* call --url through the service, named short; the CA as PEM, then DER */
+    const char *argv[] = {tproc_sdconnect(), "call", "--url", "https://" HOST "/echo",
+                          "--service", "hook", "--namespace", "n", "--location", "us-central1",
+                          "--project", "p", "--webhook-ca", ca_pem, "--sd-endpoint", sd_ep,
+                          "--insecure", "--json", NULL};
+    json_t *j;
+    ck_assert_msg(tproc_run(&p, argv) == 0, "%s", p.log);
+    j = json_load_file(p.log, 0, NULL);
+    ck_assert_msg(j != NULL, "--json printed no JSON object");
+    json_decref(j);
+    unlink(p.log);
+    argv[13] = ca_der;
+    argv[17] = NULL; /* the table form */
+    ck_assert_msg(tproc_run(&p, argv) == 0, "%s", p.log);
+    ck_assert_msg(tproc_log_has(&p, "webhook adhoc (standard) POST https://" HOST "/echo") &&
+                  tproc_log_has(&p, "result: ok"), "%s", p.log);
+    unlink(p.log);
+    argv[13] = tproc_path(dir, "client.pem"); /* not the CA: Dialogflow's TLS failure */
+    ck_assert_int_eq(tproc_run(&p, argv), 3);
+    ck_assert_msg(tproc_log_has(&p, "webhook.error"), "%s", p.log);
+    unlink(p.log);
+  }
+  { /* fetch --service with the short name: the same endpoint, the URL's host for TLS */
+    const char *argv[] = {tproc_sdconnect(), "fetch", "https://" HOST "/echo", "--service",
+                          "hook", "--namespace", "n", "--location", "us-central1", "--project",
+                          "p", "--ca", ca_pem, "--sd-endpoint", sd_ep, "--insecure", NULL};
+    ck_assert_int_eq(tproc_run(&p, argv), 0);
+    ck_assert_msg(tproc_log_has(&p, "\"sni\":\"" HOST "\""), "%s", p.log);
+    unlink(p.log);
+    argv[5] = "--location"; /* no namespace now: a usage error that says what is missing */
+    argv[6] = "us-central1";
+    ck_assert_int_eq(tproc_run(&p, argv), 2);
+    ck_assert(tproc_log_has(&p, "needs --namespace"));
+    unlink(p.log);
+  }
+  { /* what the flags cannot make is refused before any call */
+    const char *a1[] = {tproc_sdconnect(), "call", "--url", "http://" HOST "/", NULL};
+    const char *a2[] = {tproc_sdconnect(), "call", "--service", "hook", NULL};
+    const char *a3[] = {tproc_sdconnect(), "call", "--url", "https://" HOST "/", "--webhook-ca",
+                        tproc_path(dir, "basic"), NULL};
+    ck_assert_int_eq(tproc_run(&p, a1), 2);
+    ck_assert(tproc_log_has(&p, "is not an https URL"));
+    unlink(p.log);
+    ck_assert_int_eq(tproc_run(&p, a2), 2);
+    ck_assert(tproc_log_has(&p, "go with --url"));
+    unlink(p.log);
+    ck_assert_int_eq(tproc_run(&p, a3), 2);
+    ck_assert(tproc_log_has(&p, "no certificate in it"));
+  }
+  tproc_rmdir(p.dir);
+}
+END_TEST
+
 static void token_server(const struct fakehttp_req *req, int *status, char *body, size_t cap,
                          void *ud)
 {
@@ -784,6 +846,7 @@ int main(void)
   tcase_add_test(tc, flexible_calls_render_and_map);
   tcase_add_test(tc, calls_that_cannot_be_made_still_report_on_the_loop);
   tcase_add_test(tc, sdconnect_call_shows_every_layer_and_no_secret);
+  tcase_add_test(tc, a_call_or_fetch_without_a_file_takes_a_short_service_name);
   tcase_add_test(tc, oauth_tokens_are_fetched_cached_and_refreshed_once_on_401);
   tcase_add_test(tc, google_tokens_and_secret_manager_are_fetched_off_the_loop_and_cached);
   tcase_add_test(tc, mtls_and_environment_overrides);
