@@ -105,6 +105,58 @@ static void print_verbose(const sdc_http_response *r)
   }
 }
 
+/* --json: the answer and how it came, as one object. The body is a string
+ * when it is UTF-8 text, else null with its length. */
+static void print_json(const char *url, const sdc_http_response *r)
+{
+  json_t *j = json_pack("{s:s, s:I, s:s, s:b, s:s, s:{s:f, s:f, s:f, s:f}}", "url", url,
+                        "status", (json_int_t)r->status, "endpoint", r->endpoint, "reused",
+                        r->reused, "http_version", r->http_version == 2 ? "2" : "1.1",
+                        "timings_ms", "connect", r->timings.connect_ms, "tls",
+                        r->timings.tls_ms, "first_byte", r->timings.first_byte_ms, "total",
+                        r->timings.total_ms);
+  json_t *headers = json_object(), *chain = json_array(), *body;
+
+  if(!j || !headers || !chain) {
+    json_decref(j);
+    json_decref(headers);
+    json_decref(chain);
+    cli_error(CMD, "out of memory");
+    return;
+  }
+  for(const char *l = r->headers; *l;) { /* "Name: value" lines after the status line */
+    const char *e = strstr(l, "\r\n"), *colon;
+    size_t n = e ? (size_t)(e - l) : strlen(l);
+    if(n && (colon = memchr(l, ':', n)) && strncmp(l, "HTTP/", 5)) {
+      char name[128], value[2048];
+      const char *v = colon + 1 + strspn(colon + 1, " \t");
+      snprintf(name, sizeof(name), "%.*s", (int)(colon - l), l);
+      snprintf(value, sizeof(value), "%.*s", (int)(n - (size_t)(v - l)), v);
+      json_object_set_new(headers, name, json_string(value));
+    }
+    l += n + (e ? 2 : 0);
+  }
+  json_object_set_new(j, "headers", headers);
+  if(*r->tls.version) {
+    for(size_t i = 0; i < r->tls.n_chain; i++)
+      json_array_append_new(chain, json_string(r->tls.chain[i]));
+    json_object_set_new(j, "tls", json_pack("{s:s, s:s, s:b, s:I, s:o}", "version",
+                                            r->tls.version, "cipher", r->tls.cipher,
+                                            "verified", r->tls.verify_result == 0,
+                                            "earliest_expiry", (json_int_t)r->tls.earliest_expiry,
+                                            "chain", chain));
+  } else {
+    json_decref(chain);
+    json_object_set_new(j, "tls", json_null());
+  }
+  body = json_stringn(r->body, r->body_len); /* NULL unless valid UTF-8 */
+  json_object_set_new(j, "body", body ? body : json_null());
+  json_object_set_new(j, "body_bytes", json_integer((json_int_t)r->body_len));
+  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+  fputc('\n', stdout);
+  json_decref(j);
+}
+
 /* ---- load check ------------------------------------------------------------ */
 struct load {
   sdc_pool *pool;
@@ -413,7 +465,10 @@ int cmd_fetch(int argc, char **argv)
   }
   if(verbose)
     print_verbose(resp);
-  fwrite(resp->body, 1, resp->body_len, stdout);
+  if(sf.json)
+    print_json(p.pos[0], resp);
+  else
+    fwrite(resp->body, 1, resp->body_len, stdout);
   /* the thing fetched answered, but not well: exit 3, as curl -f fails */
   if(resp->status >= 400) {
     fflush(stdout);

@@ -132,7 +132,7 @@ const struct flag *dir_flag_table(struct dir_flags *f)
                        "5s (default 15s; env SDCONNECT_SD_TIMEOUT)"};
   t[7] = (struct flag){.name = "credentials", .value = &f->credentials, .set = NULL, .help = "FILE  Google service-account or authorized-user file "
                        "(env SDCONNECT_SD_CREDENTIALS)"};
-  t[8] = (struct flag){.name = "json", .value = NULL, .set = &f->json, .help = "print JSON with Service Directory's REST field names"};
+  t[8] = (struct flag){.name = "json", .value = NULL, .set = &f->json, .help = "print the results as JSON (directory objects with their REST field names)"};
   t[9] = (struct flag){.name = "sd-ca", .value = &f->ca, .help = "FILE  trust these PEM CA "
                        "certificates for the directory (env SDCONNECT_SD_CA; --ca outside fetch)"};
   t[10] = (struct flag){.name = "sd-cert", .value = &f->cert, .help = "FILE  client certificate "

@@ -862,6 +862,21 @@ START_TEST(cli_fetch_verbose_and_load_check)
     ck_assert(tproc_log_has(&c, "* timing: connect"));
   }
   unlink(c.log);
+  { /* --json: the answer and how it came as one object */
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--ca",
+                          in_dir("ca.pem"), "--json", NULL};
+    FILE *f;
+    char all[8192];
+    size_t n;
+    ck_assert_int_eq(tproc_run(&c, argv), 0);
+    f = fopen(c.log, "r");
+    n = fread(all, 1, sizeof(all) - 1, f);
+    fclose(f);
+    all[n] = '\0';
+    ck_assert_msg(strstr(all, "\"status\": 200") && strstr(all, "\"verified\": true") &&
+                  strstr(all, "\"body\": \"{\\\"method\\\":\\\"GET\\\""), "%s", all);
+  }
+  unlink(c.log);
   if(v6_loopback()) { /* an IPv6 URL and address, TLS named by the URL's host */
     static const char *const v6[] = {"--listen", "::1", NULL};
     int p6 = start_httpd("server", v6);

@@ -982,6 +982,27 @@ START_TEST(cli_config_check_on_the_shipped_example_and_a_bad_file)
     ck_assert(tproc_log_has(&p, "bad.yaml:1:17: admin.listen: 'nowhere' is not HOST:PORT"));
     tproc_rmdir(p.dir);
   }
+  { /* --json: the problems, or what it would run, as one object; the same exit codes */
+    const char *argv[] = {tproc_sdconnect(), "config", "check", bad, "--json", NULL};
+    json_t *j;
+    memset(&p, 0, sizeof(p));
+    ck_assert_int_eq(tproc_tmpdir(p.dir), 0);
+    ck_assert_int_eq(tproc_run(&p, argv), 2);
+    j = json_load_file(p.log, 0, NULL);
+    ck_assert_msg(j && json_is_false(json_object_get(j, "valid")), "%s", p.log);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_array_get(json_object_get(j, "problems"),
+                                                                  0)),
+                                 "admin.listen: 'nowhere' is not HOST:PORT"));
+    json_decref(j);
+    unlink(p.log);
+    argv[3] = SDC_SOURCE_DIR "/deploy/config/sdconnect.yaml";
+    ck_assert_int_eq(tproc_run(&p, argv), 0);
+    j = json_load_file(p.log, 0, NULL);
+    ck_assert_msg(j && json_is_true(json_object_get(j, "valid")), "%s", p.log);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "checks")), 2);
+    json_decref(j);
+    tproc_rmdir(p.dir);
+  }
   {
     const char *argv[] = {tproc_sdconnect(), "config", "lint", bad, NULL};
     memset(&p, 0, sizeof(p));
