@@ -2,6 +2,11 @@
 /*
  * Shared vocabulary of the sdconnect library: export macro, status codes,
  * allocator hooks and the log hook. Every other public header includes this.
+ *
+ * Threads: sdc_strerror(), sdc_status_is_fatal() and sdc_free() may be
+ * called from any thread; the log hook and level are set before threads
+ * start (the hook itself may be called from any library thread).
+ * Blocking: nothing here blocks.
  */
 #ifndef SDCONNECT_COMMON_H
 #define SDCONNECT_COMMON_H

@@ -5,6 +5,11 @@
  * IAM, endpoints (address, network, port), TLS and a real call, walked in that
  * order, each finding
  * with a stable code and a concrete fix. docs/diagnose.md lists the codes.
+ *
+ * Threads: options and reports are one thread at a time; sdc_diagnose()
+ * may run on any thread (the resolver is thread-safe).
+ * Blocking: sdc_diagnose() blocks (directory calls, connects, a real
+ * call); nothing else does.
  */
 #ifndef SDCONNECT_DIAGNOSE_H
 #define SDCONNECT_DIAGNOSE_H
@@ -37,7 +42,9 @@ typedef struct sdc_diag_finding {
 typedef struct sdc_diag_opts sdc_diag_opts;
 typedef struct sdc_diag_report sdc_diag_report;
 
-/*! SDC_OK or SDC_ENOMEM. Defaults: no lab, 3 s per connect. */
+/*! Options with the defaults: no lab, 3 s per connect.
+ *  \param[out] out  Set on SDC_OK only; free with sdc_diag_opts_free().
+ *  \return SDC_OK, SDC_EINVAL (out is NULL) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_new(sdc_diag_opts **out);
 SDC_EXTERN void sdc_diag_opts_free(sdc_diag_opts *o); /* NULL ok */
 /*! The service (projects/P/locations/L/namespaces/N/services/S) and the
@@ -46,7 +53,8 @@ SDC_EXTERN void sdc_diag_opts_free(sdc_diag_opts *o); /* NULL ok */
 SDC_EXTERN sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *service,
                                                const char *url);
 /*! The location the caller lives in (a Dialogflow agent's), or NULL: the
- *  service must be in it. Copied. SDC_OK, SDC_ENOMEM. */
+ *  service must be in it. Copied. SDC_OK, SDC_EINVAL (no options),
+ *  SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location);
 /*! Diagnose the path to webhook `w` (borrowed: it must outlive
  *  sdc_diagnose()): its Service Directory service and URL, its CA
@@ -60,7 +68,8 @@ SDC_EXTERN sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webh
  *  SDC_OK, SDC_EINVAL (not a Service Directory check), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_check(sdc_diag_opts *o, const sdc_check *c);
 /*! Without a webhook: the CA to trust (PEM; NULL: the system's) and a
- *  client certificate and key (PEM) for mTLS. Copied. SDC_OK, SDC_ENOMEM. */
+ *  client certificate and key (PEM) for mTLS. Copied (the key zeroed when
+ *  freed). SDC_OK, SDC_EINVAL (no options), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem,
                                             const char *cert_pem, const char *key_pem);
 /*! The directory as the principal Google's service uses (Dialogflow's or
@@ -82,12 +91,17 @@ SDC_EXTERN sdc_status sdc_diagnose(sdc_resolver *r, const sdc_diag_opts *o,
                                    sdc_diag_report **out);
 
 /*! A report made of one finding (a configuration that did not load, say),
- *  for callers that find something before sdc_diagnose() can run. */
+ *  for callers that find something before sdc_diagnose() can run. Strings
+ *  copied. \param[out] out  Set on SDC_OK only.
+ *  \return SDC_OK, SDC_EINVAL (no out, step or code) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_diag_report_one(const char *step, const char *code,
                                           sdc_diag_level level, const char *subject,
                                           const char *what, const char *fix,
                                           sdc_diag_report **out);
+/*! How many findings the report holds. */
 SDC_EXTERN size_t sdc_diag_report_count(const sdc_diag_report *r);
+/*! Finding `i`, in the order they were found; borrowed until the report
+ *  is freed; NULL past the end. */
 SDC_EXTERN const sdc_diag_finding *sdc_diag_report_get(const sdc_diag_report *r, size_t i);
 /*! How many findings are FAIL or WARN (0: all good). */
 SDC_EXTERN size_t sdc_diag_report_problems(const sdc_diag_report *r);

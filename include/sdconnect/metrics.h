@@ -6,6 +6,8 @@
  * sdconnect; the probe engine and the daemon push into it.
  *
  * Threads: every function is thread-safe (one mutex per registry).
+ * Blocking: nothing waits but for that mutex; rendering holds it while it
+ * formats every series.
  */
 #ifndef SDCONNECT_METRICS_H
 #define SDCONNECT_METRICS_H
@@ -49,18 +51,24 @@ SDC_EXTERN sdc_status sdc_metrics_family(sdc_metrics *m, const char *name,
 
 /*! The series with these label values (as many as the family's labels;
  *  any UTF-8 text) is made on first use. Counters only go up: a negative
- *  add is SDC_EINVAL. Gauges take set and add; histograms observe.
- *  \return SDC_OK, SDC_EINVAL (wrong kind of update), SDC_ENOMEM. */
+ *  add is SDC_EINVAL. Gauges take set and add; histograms observe. The
+ *  same contract for the three.
+ *  \return SDC_OK, SDC_EINVAL (wrong kind of update, a label value
+ *  missing), SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_metric_add(sdc_metric *f, const char *const *values,
                                      double v);
 SDC_EXTERN sdc_status sdc_metric_set(sdc_metric *f, const char *const *values,
                                      double v);
 SDC_EXTERN sdc_status sdc_metric_observe(sdc_metric *f,
                                          const char *const *values, double v);
-/*! Drop one series (an endpoint that is gone); SDC_ENOTFOUND if none. */
+/*! Drop one series (an endpoint that is gone).
+ *  \return SDC_OK, SDC_ENOTFOUND (no such series) or SDC_EINVAL (no
+ *  family, or a label value missing). */
 SDC_EXTERN sdc_status sdc_metric_remove(sdc_metric *f,
                                         const char *const *values);
-/*! The current value of a counter or gauge series; SDC_ENOTFOUND if none. */
+/*! The current value of a counter or gauge series.
+ *  \return SDC_OK, SDC_ENOTFOUND (no such series) or SDC_EINVAL (a
+ *  histogram, no family or out). */
 SDC_EXTERN sdc_status sdc_metric_get(sdc_metric *f, const char *const *values,
                                      double *out);
 

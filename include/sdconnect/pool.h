@@ -3,14 +3,21 @@
  * Pooled HTTP(S) to private targets, the way Dialogflow CX reaches a
  * Service Directory webhook: the connection goes to an address the
  * directory returned, while TLS (SNI, certificate verification) and the
- * Host header use the URL's host name. Built on libcurl's multi interface:
- * libcurl makes every connection (TLS, verification, session reuse) and
- * runs HTTP/2; HTTP/1.1 requests are written and read by the pool itself
- * over those connections, which is several times cheaper per request.
+ * Host header use the URL's host name. HTTP/1.1 connections are dialed,
+ * kept and spoken by the pool itself (OpenSSL, http_parser); HTTP/2 runs
+ * over libcurl's multi interface.
  *
  * Threads: one pool per thread (an event loop owns its pool); a pool and
- * its targets are used by one thread at a time. Nothing is global except
- * libcurl's shared TLS-session and DNS caches, which are locked.
+ * its targets are used by that thread only, except sdc_pool_waker_post()
+ * and sdc_pool_waker_free(), which any thread may call. Options objects
+ * are one thread at a time and copied by sdc_pool_new().
+ * Blocking: only sdc_pool_request(), sdc_pool_perform() and
+ * sdc_pool_turn() wait (for the network, at most their timeouts); every
+ * other call returns at once, and callbacks run inside those three, on
+ * the pool's thread, never inside the call that queued them.
+ * Ownership: what a call returns through `out` is the caller's to free
+ * with the matching _free(); strings passed in are copied unless a
+ * comment says borrowed.
  */
 #ifndef SDCONNECT_POOL_H
 #define SDCONNECT_POOL_H
@@ -27,35 +34,52 @@ typedef struct sdc_pool sdc_pool;
 typedef struct sdc_pool_opts sdc_pool_opts;
 typedef struct sdc_target sdc_target;
 
-/*! Defaults: 16 connections per target, idle connections closed after
- *  60 s, no age limit, connect timeout 5 s, response body cap 64 KiB,
- *  header cap 16 KiB, HTTP/2 when the server offers it. */
+/*! Options with the defaults: 16 connections per target, idle connections
+ *  closed after 60 s, no age limit, connect timeout 5 s, response body cap
+ *  64 KiB, header cap 16 KiB, HTTP/2 when the server offers it.
+ *  \param[out] out  Set on SDC_OK only; free with sdc_pool_opts_free().
+ *  \return SDC_OK or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_pool_opts_new(sdc_pool_opts **out);
+/*! NULL is a no-op. */
 SDC_EXTERN void sdc_pool_opts_free(sdc_pool_opts *o);
+/*! Connections a target may have open at once, 1 to 10000; requests past
+ *  it wait for one. \return SDC_OK or SDC_EINVAL (out of range). */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_conns_per_target(sdc_pool_opts *o,
                                                              unsigned n);
+/*! Close a connection idle this long, 1 s or more.
+ *  \return SDC_OK or SDC_EINVAL (under 1 s). */
 SDC_EXTERN sdc_status sdc_pool_opts_set_idle_timeout_ms(sdc_pool_opts *o,
                                                         uint64_t ms);
-/*! Close a connection once it is this old (0: no limit). */
+/*! Close a connection once it is this old (0: no limit; else 1 s or
+ *  more). \return SDC_OK or SDC_EINVAL. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_age_ms(sdc_pool_opts *o,
                                                    uint64_t ms);
-/*! Close a connection after it has carried `n` requests (0: no limit). */
+/*! Close a connection after it has carried `n` requests (0: no limit).
+ *  \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_requests_per_conn(sdc_pool_opts *o,
                                                               unsigned n);
+/*! How long a TCP connect (and TLS handshake) may take, 1 ms to 10 min.
+ *  \return SDC_OK or SDC_EINVAL. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_connect_timeout_ms(sdc_pool_opts *o,
                                                            uint64_t ms);
-/*! Largest response body kept; a larger one aborts the transfer while it
- *  is read (SDC_ETOOBIG), it is never buffered. */
+/*! Largest response body kept, 1 byte to 1 GiB; a larger one aborts the
+ *  transfer while it is read (SDC_ETOOBIG), it is never buffered.
+ *  \return SDC_OK or SDC_EINVAL. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_body(sdc_pool_opts *o, size_t n);
-/*! Largest response header block, 256 bytes to 80 KiB. */
+/*! Largest response header block, 256 bytes to 80 KiB.
+ *  \return SDC_OK or SDC_EINVAL. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_max_header(sdc_pool_opts *o, size_t n);
 /*! Offer HTTP/2 by ALPN (default on). The first request to a TLS target
  *  learns what the server speaks (requests arriving meanwhile wait for it);
  *  HTTP/1.1 servers are then reached over the pool's own connections
  *  (checked again every ten minutes). Off: HTTP/1.1 only, over the pool's
- *  own connections from the first request. */
+ *  own connections from the first request. \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on);
 
+/*! A pool owned by the calling thread.
+ *  \param[out] out   Set on SDC_OK only; free with sdc_pool_free().
+ *  \param[in]  opts  Copied; NULL for the defaults.
+ *  \return SDC_OK, SDC_EINVAL (out is NULL) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts);
 /*! Free the pool: transfers in flight are cancelled (their callbacks run
  *  with SDC_EUNAVAILABLE). Targets must be freed after their pool, or
@@ -69,29 +93,44 @@ SDC_EXTERN const char *sdc_pool_errmsg(const sdc_pool *p);
  *  IPv6 literal "[fd00::1]") and port with its TLS settings and client
  *  identity, and where to connect (addresses, or a Service Directory
  *  service). Connections are never shared between targets whose TLS
- *  settings or client identities differ. */
+ *  settings or client identities differ.
+ *  \param[out] out  Set on SDC_OK only; free with sdc_target_free() after
+ *                   its pool, or after sdc_pool_forget_target().
+ *  \return SDC_OK, SDC_EINVAL (no host, a host over 253 bytes or holding
+ *  " /:@[]" outside a bracketed IPv6 literal, a port outside 1..65535) or
+ *  SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_target_new(sdc_target **out, const char *host,
                                      int port, int tls);
+/*! NULL is a no-op. */
 SDC_EXTERN void sdc_target_free(sdc_target *t);
 /*! Trust these CA certificates (PEM, one or more, or one DER) instead of
- *  the system store: Dialogflow's "custom CA certificates". Copied. */
+ *  the system store: Dialogflow's "custom CA certificates". Copied.
+ *  \return SDC_OK, SDC_EINVAL (empty, or not PEM and not one DER
+ *  certificate) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_target_set_ca(sdc_target *t, const void *data,
                                         size_t len);
 /*! Client certificate chain and key (PEM) for mTLS; `passphrase` decrypts
- *  an encrypted key (NULL if none). Copied; secrets zeroed on free. */
+ *  an encrypted key (NULL if none). Copied; secrets zeroed on free. The
+ *  material is parsed when the first connection is made: unusable
+ *  material fails that request (SDC_FAIL_CONFIG).
+ *  \return SDC_OK, SDC_EINVAL (a part missing) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_target_set_client_cert(sdc_target *t,
                                                  const void *cert, size_t cert_len,
                                                  const void *key, size_t key_len,
                                                  const char *passphrase);
-/*! Turn certificate verification off for this target only (default on). */
+/*! Turn certificate verification off for this target only (default on).
+ *  \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_target_set_verify(sdc_target *t, int verify);
 /*! Connect to these addresses (IPv4/IPv6 literals) and ports, round-robin,
- *  instead of resolving the host name. */
+ *  instead of resolving the host name. Copied.
+ *  \return SDC_OK, SDC_EINVAL (none, an address over 63 bytes, a port
+ *  outside 1..65535) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_target_set_addresses(sdc_target *t,
                                                const char *const *addrs,
                                                const int *ports, size_t n);
 /*! Connect to the endpoints of a Service Directory service, resolved
- *  through `r` (borrowed: must outlive the target). */
+ *  through `r` (borrowed: must outlive the target). Copied name.
+ *  \return SDC_OK, SDC_EINVAL (no resolver or name) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
                                              const char *service);
 
@@ -225,7 +264,9 @@ SDC_EXTERN sdc_fail_kind sdc_pool_fail_kind(const sdc_pool *p);
  *  sdc_pool_perform() (a cached answer too, on its next turn, never inside
  *  this call), and sdc_pool_perform() keeps going until it has. Never
  *  blocks. On a non-OK return `cb` never runs. If the pool is freed first,
- *  `cb` runs from sdc_pool_free() with SDC_EUNAVAILABLE. */
+ *  `cb` runs from sdc_pool_free() with SDC_EUNAVAILABLE.
+ *  \return SDC_OK, SDC_EINVAL (no resolver, name or callback), SDC_ENOMEM,
+ *  or what sdc_resolve_async() refuses with. */
 SDC_EXTERN sdc_status sdc_pool_resolve(sdc_pool *p, sdc_resolver *r,
                                        const char *name, int max_endpoints,
                                        const char *filter, sdc_resolve_cb cb,
@@ -301,6 +342,7 @@ SDC_EXTERN void sdc_pool_waker_free(sdc_pool_waker *w);
 /*! On the loop thread: sdc_pool_perform() keeps going (waiting) until as
  *  many sdc_pool_release() calls, e.g. while a post is expected. */
 SDC_EXTERN void sdc_pool_hold(sdc_pool *p);
+/*! Undo one sdc_pool_hold(). */
 SDC_EXTERN void sdc_pool_release(sdc_pool *p);
 
 /*! A descriptor the loop's owner watches (a listener, a signalfd). */
@@ -312,8 +354,8 @@ typedef void (*sdc_fd_cb)(int fd, short revents, void *userdata);
  *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_pool_watch(sdc_pool *p, int fd, short events,
                                      sdc_fd_cb cb, void *userdata);
-/*! Stop watching `fd` (also from its own callback). SDC_ENOTFOUND if it
- *  was not watched. */
+/*! Stop watching `fd` (also from its own callback).
+ *  \return SDC_OK, or SDC_ENOTFOUND if it was not watched. */
 SDC_EXTERN sdc_status sdc_pool_unwatch(sdc_pool *p, int fd);
 /*! One turn of a daemon's loop: wait at most `max_wait_ms` for anything
  *  (network, watched descriptors, posts, deadlines), then act on it.

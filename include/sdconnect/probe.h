@@ -6,7 +6,11 @@
  * Service Directory service (or a plain host) over the pool.
  *
  * Threads: check sets are immutable once loaded and may be read from any
- * thread; a prober belongs to the thread that drives its pool.
+ * thread; a prober and a scheduler belong to the thread that drives their
+ * pool. sdc_shard_owner() and the name functions are pure.
+ * Blocking: loading reads a file; nothing else blocks. Runs progress
+ * inside sdc_pool_perform()/sdc_pool_turn() and report there, never
+ * inside the call that started them.
  */
 #ifndef SDCONNECT_PROBE_H
 #define SDCONNECT_PROBE_H
@@ -32,12 +36,15 @@ typedef struct sdc_check_set sdc_check_set;
  *  \param[out] errors  On SDC_ECONFIG: the problems, one per line
  *                      (release with sdc_free()); may be NULL.
  *  \return SDC_OK, SDC_ECONFIG (invalid: see *errors), SDC_EIO (unreadable:
- *  *errors says why), SDC_ETOOBIG (over 4 MiB), SDC_ENOMEM. */
+ *  *errors says why), SDC_ETOOBIG (over 4 MiB), SDC_ENOMEM, SDC_EINVAL (a
+ *  NULL path or out). */
 SDC_EXTERN sdc_status sdc_checks_load_file(const char *path,
                                            sdc_check_set **out,
                                            char **errors);
 /*! The same from memory; `name` stands for the file in messages, and
- *  relative file names inside are taken from the current directory. */
+ *  relative file names inside are taken from the current directory.
+ *  \return SDC_OK, SDC_ECONFIG, SDC_ETOOBIG, SDC_ENOMEM, SDC_EINVAL (NULL
+ *  data or out). */
 SDC_EXTERN sdc_status sdc_checks_load_mem(const char *name, const void *data,
                                           size_t len, sdc_check_set **out,
                                           char **errors);
@@ -128,7 +135,9 @@ typedef struct sdc_prober sdc_prober;
  *  borrowed: they must outlive the prober; `resolver` may be NULL when
  *  only uptime_url checks are run). The pool's body cap bounds what a
  *  content matcher sees: give probes a pool with sdc_pool_opts_set_max_body
- *  of 4 MiB to scan what Google scans. */
+ *  of 4 MiB to scan what Google scans.
+ *  \param[out] out  Set on SDC_OK only; free with sdc_prober_free().
+ *  \return SDC_OK, SDC_EINVAL (no out or pool) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
                                      sdc_resolver *resolver);
 /*! Runs still going end now: their callbacks run first, with what they
@@ -204,11 +213,13 @@ SDC_EXTERN sdc_status sdc_scheduler_new(sdc_scheduler **out, sdc_prober *pr,
 SDC_EXTERN void sdc_scheduler_free(sdc_scheduler *s);
 /*! Schedule `c` (borrowed: keep it alive until it is removed and its last
  *  run has reported, or the scheduler is freed); its first run is at its
- *  first phase point after `now_ms`. SDC_EEXIST if it is in already. */
+ *  first phase point after `now_ms`.
+ *  \return SDC_OK, SDC_EEXIST (it is in already), SDC_EINVAL (NULL) or
+ *  SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_scheduler_add(sdc_scheduler *s, const sdc_check *c,
                                         uint64_t now_ms);
-/*! Stop scheduling `c`; a run in progress still reports. SDC_ENOTFOUND if
- *  it is not in. */
+/*! Stop scheduling `c`; a run in progress still reports.
+ *  \return SDC_OK, or SDC_ENOTFOUND if it is not in. */
 SDC_EXTERN sdc_status sdc_scheduler_remove(sdc_scheduler *s, const sdc_check *c);
 /*! Start every run due at `now_ms` (monotonic, the caller's clock) that a
  *  slot allows. Returns milliseconds until the next due time (UINT64_MAX:
@@ -224,6 +235,7 @@ typedef struct sdc_scheduler_stats {
   double max_lag_ms;
 } sdc_scheduler_stats;
 
+/*! Copy the scheduler's counters into `out`. */
 SDC_EXTERN void sdc_scheduler_stats_get(const sdc_scheduler *s,
                                         sdc_scheduler_stats *out);
 

@@ -7,6 +7,13 @@
  * Threads: a resolver may be used from any number of threads at once
  * (sdc_resolve, sdc_resolve_async and the registry calls of registry.h are
  * thread-safe); options objects are one thread at a time.
+ * Blocking: sdc_resolve() and the registry calls wait for the directory,
+ * at most the options' timeout; sdc_resolve_cached() and
+ * sdc_resolve_async() never block (an event loop uses them, or
+ * sdc_pool_resolve()). sdc_resolver_free() waits for callbacks queued
+ * before it.
+ * Ownership: options are copied by sdc_resolver_new(); answers are
+ * references released with sdc_service_release().
  */
 #ifndef SDCONNECT_RESOLVER_H
 #define SDCONNECT_RESOLVER_H
@@ -34,46 +41,60 @@ SDC_EXTERN void sdc_resolver_opts_free(sdc_resolver_opts *o); /* NULL ok */
 
 /*! "host:port" of the directory; NULL or "" restores Google's. Another
  *  endpoint gets no Google credentials unless asked for with
- *  sdc_resolver_opts_set_google_credentials(). SDC_EINVAL without a port. */
+ *  sdc_resolver_opts_set_google_credentials().
+ *  \return SDC_OK, SDC_EINVAL (no port, or not digits) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_endpoint(sdc_resolver_opts *o,
                                                      const char *host_port);
-/*! Plaintext HTTP/2 instead of TLS (a local server on loopback). */
+/*! Plaintext HTTP/2 instead of TLS (a local server on loopback).
+ *  \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_plaintext(sdc_resolver_opts *o,
                                                       int plaintext);
-/*! Trust these PEM CA certificates instead of the system's (copied). */
+/*! Trust these PEM CA certificates instead of the system's (copied; NULL
+ *  clears). \return SDC_OK or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_ca_pem(sdc_resolver_opts *o,
                                                    const char *pem);
 /*! Present this client certificate chain and key (PEM, copied; the key is
- *  zeroed when the options are freed). */
+ *  zeroed when the options are freed; both NULL clear).
+ *  \return SDC_OK, SDC_EINVAL (one without the other) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_client_cert_pem(
     sdc_resolver_opts *o, const char *cert_pem, const char *key_pem);
-/*! Send "authorization: Bearer <token>" (copied, never logged). */
+/*! Send "authorization: Bearer <token>" (copied, zeroed on free, never
+ *  logged; NULL clears).
+ *  \return SDC_OK, SDC_EINVAL (a line break, or 4 KiB or more) or
+ *  SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_bearer_token(sdc_resolver_opts *o,
                                                          const char *token);
 /*! Use Google credentials: from this key or authorized-user file, or with
  *  NULL the default search (GOOGLE_APPLICATION_CREDENTIALS, gcloud's
- *  application-default file, the metadata server at GCE_METADATA_HOST). */
+ *  application-default file, the metadata server at GCE_METADATA_HOST).
+ *  The file is read by sdc_resolver_new(). \return SDC_OK or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_google_credentials(
     sdc_resolver_opts *o, const char *file);
-/*! Overall deadline of one call, retries included (1..600000). */
+/*! Overall deadline of one call, retries included (1..600000).
+ *  \return SDC_OK or SDC_EINVAL (out of range). */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_timeout_ms(sdc_resolver_opts *o,
                                                        uint64_t ms);
 /*! Attempts per call (1..10); retried on UNAVAILABLE and DEADLINE_EXCEEDED
- *  only, with exponential backoff and jitter. */
+ *  only, with exponential backoff and jitter.
+ *  \return SDC_OK or SDC_EINVAL (out of range). */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_max_attempts(sdc_resolver_opts *o,
                                                          unsigned n);
-/*! First backoff and its cap (doubling, jittered down by up to half). */
+/*! First backoff and its cap (doubling, jittered down by up to half).
+ *  \return SDC_OK, or SDC_EINVAL (initial 0, max below initial or over
+ *  60 s). */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_backoff_ms(sdc_resolver_opts *o,
                                                        uint64_t initial,
                                                        uint64_t max);
-/*! How long an answer is served from the cache; 0 turns the cache off. */
+/*! How long an answer is served from the cache; 0 turns the cache off.
+ *  \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_cache_ttl_ms(sdc_resolver_opts *o,
                                                          uint64_t ms);
 /*! After the TTL, how long the last good answer may still be served when
- *  the directory cannot be reached (the answer says it is stale). */
+ *  the directory cannot be reached (the answer says it is stale).
+ *  \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_stale_ms(sdc_resolver_opts *o,
                                                      uint64_t ms);
-/*! How long a NOT_FOUND answer is remembered; 0 never. */
+/*! How long a NOT_FOUND answer is remembered; 0 never. \return SDC_OK. */
 SDC_EXTERN sdc_status sdc_resolver_opts_set_negative_ttl_ms(
     sdc_resolver_opts *o, uint64_t ms);
 
@@ -173,7 +194,8 @@ typedef void (*sdc_resolve_cb)(sdc_status st, const sdc_service *svc,
 /*! Resolve without blocking. On SDC_OK `cb` runs exactly once, on the
  *  resolver's worker thread (a cached answer included); on any other
  *  return it never runs. sdc_resolver_free() waits for callbacks queued
- *  before it. */
+ *  before it. Thread-safe.
+ *  \return SDC_OK, SDC_EINVAL (no name or callback) or SDC_ENOMEM. */
 SDC_EXTERN sdc_status sdc_resolve_async(sdc_resolver *r, const char *name,
                                         int max_endpoints, const char *filter,
                                         sdc_resolve_cb cb, void *userdata);

@@ -34,9 +34,11 @@ SDC_EXTERN const char *sdc_version(void);
 SDC_EXTERN sdc_status sdc_version_check(unsigned long header_num);
 #define SDC_VERSION_CHECK() sdc_version_check(SDC_VERSION_NUM)
 
-/*! Set up the library (allocator, then gRPC core). Call once, before any
- *  thread starts. \param a NULL for libc's allocator; copied.
- *  \return SDC_OK or SDC_EINVAL (an allocator hook is NULL). */
+/*! Set up the library (allocator, then libcurl and gRPC core). Call once,
+ *  before any thread starts; not thread-safe.
+ *  \param a NULL for libc's allocator; copied.
+ *  \return SDC_OK, SDC_EINVAL (an allocator hook is NULL) or SDC_ENOMEM
+ *  (libcurl could not set up). */
 SDC_EXTERN sdc_status sdc_global_init(const sdc_allocator *a);
 
 /*! Undo sdc_global_init(). Call after every handle is freed. */

@@ -6,6 +6,8 @@
  * whole, every problem reported as FILE:LINE:COL: FIELD: what is wrong.
  *
  * Threads: a loaded configuration is immutable; any thread may read it.
+ * Blocking: loading reads the file and the files it names (and nothing
+ * from the network).
  */
 #ifndef SDCONNECT_SERVE_H
 #define SDCONNECT_SERVE_H
@@ -68,7 +70,7 @@ typedef struct sdc_serve_config {
  *  \param[out] errors  On failure, what is wrong, one problem a line
  *                      (sdc_free()); may be NULL.
  *  \return SDC_OK, SDC_ECONFIG, SDC_EIO (unreadable), SDC_ETOOBIG,
- *  SDC_ENOMEM. */
+ *  SDC_ENOMEM, SDC_EINVAL (a NULL path or out). */
 SDC_EXTERN sdc_status sdc_serve_config_load(const char *path,
                                             sdc_serve_config **out,
                                             char **errors);

@@ -4,7 +4,12 @@
  * names (YAML or JSON, as the API returns them), loaded and validated the
  * way the API validates them, with an environment's overrides applied.
  *
- * Threads: a loaded set is immutable and may be read from any thread.
+ * Threads: a loaded set is immutable and may be read from any thread; a
+ * caller (sdc_webhook_caller) belongs to the thread that drives its pool.
+ * Blocking: loading reads files and sdc_webhook_request_build() reads
+ * random bytes; calls never block: they progress in sdc_pool_perform()
+ * and report there. OAuth and ID tokens and secrets are fetched on
+ * threads of their own.
  */
 #ifndef SDCONNECT_WEBHOOK_H
 #define SDCONNECT_WEBHOOK_H
@@ -56,7 +61,9 @@ SDC_EXTERN sdc_status sdc_webhooks_load_file(const char *path,
                                              sdc_webhook_set **out,
                                              char **errors);
 /*! The same from memory; `name` stands for the file in messages, and
- *  relative file names inside are taken from the current directory. */
+ *  relative file names inside are taken from the current directory.
+ *  \return SDC_OK, SDC_ECONFIG, SDC_ETOOBIG, SDC_ENOMEM, SDC_EINVAL (a
+ *  NULL argument). */
 SDC_EXTERN sdc_status sdc_webhooks_load_mem(const char *name, const void *data,
                                             size_t len, const char *environment,
                                             sdc_webhook_set **out,

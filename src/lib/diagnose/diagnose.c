@@ -21,11 +21,14 @@
 /* ---- options -------------------------------------------------------------- */
 sdc_status sdc_diag_opts_new(sdc_diag_opts **out)
 {
+  sdc_diag_opts *o;
+
   if(!out)
     return SDC_EINVAL;
-  if(!(*out = sdc__calloc(1, sizeof(**out))))
+  if(!(o = sdc__calloc(1, sizeof(*o))))
     return SDC_ENOMEM;
-  (*out)->connect_ms = 3000;
+  o->connect_ms = 3000;
+  *out = o;
   return SDC_OK;
 }
 
@@ -93,10 +96,11 @@ sdc_status sdc_diag_opts_set_check(sdc_diag_opts *o, const sdc_check *c)
 sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem, const char *cert_pem,
                                  const char *key_pem)
 {
-  char *key = key_pem ? sdc__strdup(key_pem) : NULL;
+  char *key;
 
   if(!o)
     return SDC_EINVAL;
+  key = key_pem ? sdc__strdup(key_pem) : NULL;
   if((key_pem && !key) || set_copy(&o->ca_pem, ca_pem) || set_copy(&o->cert_pem, cert_pem)) {
     sdc__free_secret(key);
     return SDC_ENOMEM;

@@ -177,10 +177,12 @@ sdc_status sdc_pool_opts_set_http2(sdc_pool_opts *o, int on)
 /* ---- pool ---------------------------------------------------------------- */
 sdc_status sdc_pool_new(sdc_pool **out, const sdc_pool_opts *opts)
 {
-  sdc_pool *p = sdc__calloc(1, sizeof(*p));
+  sdc_pool *p;
   sdc_pool_opts def;
 
-  if(!p)
+  if(!out)
+    return SDC_EINVAL;
+  if(!(p = sdc__calloc(1, sizeof(*p))))
     return SDC_ENOMEM;
   if(!opts) {
     def = (sdc_pool_opts){16, 0, 60000, 0, 5000, 64 * 1024, 16 * 1024, 1};
