@@ -36,7 +36,16 @@ SDC_EXTERN sdc_status sdc_version_check(unsigned long header_num);
 
 /*! Set up the library (allocator, then libcurl and gRPC core). Call once,
  *  before any thread starts; not thread-safe.
- *  \param a NULL for libc's allocator; copied.
+ *  \param a NULL for libc's allocator; copied. Every allocation of the
+ *  library goes through it, and so do libcurl's (curl_global_init_mem),
+ *  jansson's (json_set_alloc_funcs: process-wide, so a program that uses
+ *  jansson itself frees what json_dumps() returns with jansson's free
+ *  function, and sets this before its first jansson call) and
+ *  protobuf-c's; gRPC core and OpenSSL keep their own. An allocation that
+ *  fails makes the call return SDC_ENOMEM, or a callback report "out of
+ *  memory", and leaks nothing (tests/integration/test_oom.c fails each
+ *  allocation of a resolve, a pooled request, a probe run and a webhook
+ *  call in turn).
  *  \return SDC_OK, SDC_EINVAL (an allocator hook is NULL) or SDC_ENOMEM
  *  (libcurl could not set up). */
 SDC_EXTERN sdc_status sdc_global_init(const sdc_allocator *a);

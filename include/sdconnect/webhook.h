@@ -201,8 +201,10 @@ typedef enum sdc_webhook_failure {
   SDC_WEBHOOK_BAD_RESPONSE = 6, /*!< not JSON, or not a valid WebhookResponse */
   SDC_WEBHOOK_AUTH = 7,         /*!< a token or secret for the call could not be had */
   SDC_WEBHOOK_DISABLED = 8,     /*!< the webhook is disabled: no call */
-  SDC_WEBHOOK_BAD_REQUEST = 9   /*!< the request could not be made (a flexible body
+  SDC_WEBHOOK_BAD_REQUEST = 9,  /*!< the request could not be made (a flexible body
                                      that is not JSON once rendered) */
+  SDC_WEBHOOK_INTERNAL = 10     /*!< sdconnect could not make or finish the call
+                                     (out of memory): nothing is said of the webhook */
 } sdc_webhook_failure;
 
 /*! What Dialogflow makes of an attempt: the event it raises (sheet §10 D),
@@ -226,8 +228,8 @@ SDC_EXTERN void sdc_webhook_outcome_of(const sdc_webhook *w,
                                        long http_status,
                                        sdc_webhook_outcome *out);
 /*! "connect", "tls", "timeout", "http_status", "too_large",
- *  "bad_response", "auth", "disabled", "bad_request", or "ok": for metrics
- *  and logs. */
+ *  "bad_response", "auth", "disabled", "bad_request", "internal", or "ok":
+ *  for metrics and logs. */
 SDC_EXTERN const char *sdc_webhook_failure_name(sdc_webhook_failure f);
 
 /* ---- calling ------------------------------------------------------------------ */

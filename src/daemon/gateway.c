@@ -155,6 +155,8 @@ static void on_called(const sdc_webhook_call_result *r, void *ud)
     http = 503;
   else if(r->outcome.failure == SDC_WEBHOOK_BAD_REQUEST)
     http = 400;
+  else if(r->outcome.failure == SDC_WEBHOOK_INTERNAL) /* ours, not the webhook's */
+    http = 500;
   reply_error(c, http, r->outcome.rpc_name,
               r->detail && *r->detail ? r->detail : sdc_webhook_failure_name(r->outcome.failure),
               r);

@@ -40,7 +40,7 @@ static char *b64url_json(json_t *j)
   if(!s)
     return NULL;
   out = sdc__b64url((const unsigned char *)s, strlen(s));
-  free(s);
+  sdc__json_free(s);
   return out;
 }
 

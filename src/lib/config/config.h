@@ -46,6 +46,7 @@ struct sdc__cfg {
   char **errs;
   size_t n_errs, n_dropped;
   size_t nodes;                /* budget used */
+  bool oom;                    /* an allocation failed: SDC_ENOMEM, not the file's fault */
 };
 
 /* Read a file / a buffer (named `name` in messages). SDC_OK: *out holds the
@@ -63,6 +64,9 @@ void sdc__cfg_free(struct sdc__cfg *c);
 void sdc__cfg_error(struct sdc__cfg *c, const struct sdc__cfg_node *at,
                     const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* An allocation failed while reading `at`: recorded, and the load ends
+ * with SDC_ENOMEM rather than SDC_ECONFIG. */
+void sdc__cfg_oom(struct sdc__cfg *c, const struct sdc__cfg_node *at, const char *path);
 /* The same at an explicit line and column (0: none). */
 void sdc__cfg_error_lc(struct sdc__cfg *c, unsigned line, unsigned col,
                        const char *path, const char *fmt, ...)

@@ -36,14 +36,23 @@ static void vrecord(struct sdc__cfg *c, unsigned line, unsigned col,
              path && *path ? ": " : "", what);
   grown = sdc__realloc(c->errs, (c->n_errs + 1) * sizeof(*grown));
   if(!grown) {
-    c->n_dropped++; /* LCOV_EXCL_LINE: OutOfMemory */
+    c->n_dropped++;
+    c->oom = true; /* the loader then says SDC_ENOMEM, not that the file is wrong */
     return;
   }
   c->errs = grown;
-  if((c->errs[c->n_errs] = sdc__strdup(msg)))
+  if((c->errs[c->n_errs] = sdc__strdup(msg))) {
     c->n_errs++;
-  else
-    c->n_dropped++; /* LCOV_EXCL_LINE: OutOfMemory */
+  } else {
+    c->n_dropped++;
+    c->oom = true;
+  }
+}
+
+void sdc__cfg_oom(struct sdc__cfg *c, const struct sdc__cfg_node *at, const char *path)
+{
+  c->oom = true;
+  sdc__cfg_error(c, at, path, "out of memory");
 }
 
 void sdc__cfg_error(struct sdc__cfg *c, const struct sdc__cfg_node *at,
@@ -271,7 +280,7 @@ bool sdc__cfg_str(struct sdc__cfg *c, const struct sdc__cfg_node *n,
     return false;
   }
   if(!(s = sdc__strdup(n->str))) {
-    sdc__cfg_error(c, n, path, "out of memory");
+    sdc__cfg_oom(c, n, path);
     return false;
   }
   *out = s;
@@ -375,7 +384,7 @@ bool sdc__cfg_base64(struct sdc__cfg *c, const struct sdc__cfg_node *n,
     return false;
   }
   if(!(buf = sdc__malloc(len / 4 * 3 + 3))) {
-    sdc__cfg_error(c, n, path, "out of memory");
+    sdc__cfg_oom(c, n, path);
     return false;
   }
   if((o = sdc__base64_decode(n->str, len, false, buf, &bad)) == (size_t)-1) {
@@ -506,8 +515,11 @@ bool sdc__cfg_read_file(struct sdc__cfg *c, const struct sdc__cfg_node *n,
   got = buf ? fread(buf, 1, (1u << 20) - 1, f) : 0;
   fclose(f);
   if(!buf || got == 0 || got >= (1u << 20) - 1) {
-    sdc__cfg_error(c, n, path, "'%s' is %s", full, !buf ? "not readable: out of memory"
-                   : got ? "larger than 1 MiB (expected certificates, a key or a secret)"
+    if(!buf)
+      sdc__cfg_oom(c, n, path);
+    else
+      sdc__cfg_error(c, n, path, "'%s' is %s", full,
+                     got ? "larger than 1 MiB (expected certificates, a key or a secret)"
                          : "empty");
     sdc_free(buf);
     return false;

@@ -14,6 +14,13 @@ char *sdc__strdup(const char *s);
 /* Wipe a NUL-terminated secret (a password, a key), then free it. NULL ok. */
 void sdc__free_secret(char *s);
 void sdc__allocator_set(const sdc_allocator *a);
+/* Free what jansson allocated (json_dumps): with the embedder's allocator
+ * installed, jansson allocates through it, so libc's free() is wrong. */
+void sdc__json_free(void *p);
+/* Whether jansson ran out of memory on this thread since the last call
+ * (clears it; with `clear_only`, just clears). Around a parse: a NULL answer
+ * then means out of memory, not bad JSON. */
+bool sdc__json_ran_out(bool clear_only);
 
 /* printf-style logging into the installed handler. */
 void sdc__log(sdc_log_level level, const char *comp, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #include "core.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <grpc/grpc.h>
 #include <grpc/support/log.h>
 #include <pthread.h>
@@ -33,12 +34,52 @@ static void grpc_log(gpr_log_func_args *args)
            args->line);
 }
 
+void sdc__json_free(void *p)
+{
+  json_free_t f = NULL;
+
+  json_get_alloc_funcs(NULL, &f);
+  if(p)
+    (f ? f : free)(p);
+}
+
+/* libcurl wants a strdup among its hooks */
+static char *curl_strdup(const char *s) { return sdc__strdup(s); }
+/* jansson reports a failed allocation inside a parse as a syntax error:
+ * the hook notes it, so that callers can tell the two apart */
+static _Thread_local bool json_oom;
+
+static void *json_malloc(size_t n)
+{
+  void *p = sdc__malloc(n);
+  if(!p)
+    json_oom = true;
+  return p;
+}
+
+bool sdc__json_ran_out(bool clear_only)
+{
+  bool o = json_oom;
+  json_oom = false;
+  return !clear_only && o;
+}
+
 sdc_status sdc_global_init(const sdc_allocator *a)
 {
+  CURLcode cc;
+
   if(a && (!a->malloc || !a->calloc || !a->realloc || !a->free))
     return SDC_EINVAL;
   sdc__allocator_set(a);
-  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+  if(a) { /* the embedder's allocator reaches the libraries that take one
+             (protobuf-c's is passed at each unpack; gRPC core has none) */
+    cc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, a->malloc, a->free, a->realloc,
+                              curl_strdup, a->calloc);
+    json_set_alloc_funcs(json_malloc, sdc_free);
+  } else {
+    cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  }
+  if(cc != CURLE_OK)
     return SDC_ENOMEM;
   gpr_set_log_function(grpc_log);
   grpc_init();

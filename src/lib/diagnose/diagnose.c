@@ -242,7 +242,7 @@ char *sdc_diag_report_json(const sdc_diag_report *r)
   text = top ? json_dumps(top, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(top);
   copy = text ? sdc__strdup(text) : NULL; /* freed with sdc_free() */
-  free(text);
+  sdc__json_free(text);
   return copy;
 }
 

@@ -165,6 +165,12 @@ static void judge(const sdc_webhook_call_result *res, struct wait *wt)
               "substituted", "the request cannot be made: %s",
               res->detail && *res->detail ? res->detail : "no detail");
     return;
+  case SDC_WEBHOOK_INTERNAL:
+    diag_addf(r, STEP, "HTTP_INTERNAL", SDC_DIAG_FAIL, wt->subject,
+              "run diagnose again with more memory: nothing was learnt of the webhook",
+              "sdconnect could not finish the call: %s",
+              res->detail && *res->detail ? res->detail : "no detail");
+    return;
   case SDC_WEBHOOK_CONNECT:
   case SDC_WEBHOOK_TLS:
     diag_addf(r, STEP, "HTTP_NO_CONNECTION", SDC_DIAG_FAIL, wt->subject,

@@ -56,6 +56,7 @@ struct xfer {
   char *body, *hdrs;
   size_t body_n, hdr_n;
   bool body_over, hdr_over, facts_taken;
+  bool oom; /* a callback could not keep what libcurl handed it */
   char tls_version[32], tls_cipher[64];
   long verify;
   int64_t expiry;
@@ -302,8 +303,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return 0; /* abort now: the rest is never read */
   }
   grown = sdc__realloc(x->body, x->body_n + len + 1);
-  if(!grown)
+  if(!grown) {
+    x->oom = true;
     return 0;
+  }
   x->body = grown;
   memcpy(x->body + x->body_n, data, len);
   x->body_n += len;
@@ -334,8 +337,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     return 0;
   }
   grown = sdc__realloc(x->hdrs, x->hdr_n + len + 1);
-  if(!grown)
+  if(!grown) {
+    x->oom = true;
     return 0;
+  }
   x->hdrs = grown;
   memcpy(x->hdrs + x->hdr_n, data, len);
   x->hdr_n += len;
@@ -385,7 +390,7 @@ static sdc_status aim(struct xfer *x, size_t i)
   curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS,
                    (long)(x->deadline_ms > now ? x->deadline_ms - now : 1));
   x->body_n = x->hdr_n = 0;
-  x->body_over = x->hdr_over = x->facts_taken = false;
+  x->body_over = x->hdr_over = x->facts_taken = x->oom = false;
   x->errbuf[0] = '\0';
   return SDC_OK;
 }
@@ -405,9 +410,15 @@ static CURL *easy_get(sdc_pool *p, sdc_target *t)
   e = curl_easy_init();
   if(!e)
     return NULL;
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* the copied strings: a handle missing one (NOPROXY!) is not used */
+  if(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+     curl_easy_setopt(e, CURLOPT_NOPROXY, "*") != CURLE_OK ||
+     curl_easy_setopt(e, CURLOPT_USERAGENT, SDC_USER_AGENT) != CURLE_OK ||
+     (t->tls && !sdc__target_set_tls(e, t))) {
+    curl_easy_cleanup(e);
+    return NULL;
+  }
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -421,9 +432,6 @@ static CURL *easy_get(sdc_pool *p, sdc_target *t)
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                    p->o.http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* prefer multiplexing */
-  curl_easy_setopt(e, CURLOPT_USERAGENT, SDC_USER_AGENT);
-  if(t->tls)
-    sdc__target_set_tls(e, t);
   return e;
 }
 
@@ -446,23 +454,28 @@ static bool url_names_target(const sdc_target *t, const struct h1_url *u,
   return false;
 }
 
-/* Does `url`, as libcurl reads it, name the target's host and port? */
-static bool url_matches(const sdc_target *t, const char *url, char *why,
-                        size_t cap)
+/* Does `url`, as libcurl reads it, name the target's host and port?
+ * SDC_OK, SDC_EINVAL (`why` says how not), or SDC_ENOMEM. */
+static sdc_status url_matches(const sdc_target *t, const char *url, char *why,
+                              size_t cap)
 {
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL, *port = NULL;
-  bool ok = false;
+  sdc_status st = SDC_EINVAL;
+  CURLUcode rc = u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
 
-  if(u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
-     !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
-     !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
-     !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
-    ok = !strcmp(scheme, t->tls ? "https" : "http") &&
-         !strcasecmp(host, t->host) && atoi(port) == t->port;
-    if(!ok)
+  if(!rc && !(rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) &&
+     !(rc = curl_url_get(u, CURLUPART_HOST, &host, 0)) &&
+     !(rc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))) {
+    if(!strcmp(scheme, t->tls ? "https" : "http") && !strcasecmp(host, t->host) &&
+       strtol(port, NULL, 10) == t->port)
+      st = SDC_OK;
+    else
       snprintf(why, cap, "the URL must be %s://%s:%d/... for this target",
                t->tls ? "https" : "http", t->host, t->port);
+  } else if(rc == CURLUE_OUT_OF_MEMORY) {
+    st = SDC_ENOMEM;
+    snprintf(why, cap, "out of memory");
   } else {
     snprintf(why, cap, "not a valid URL");
   }
@@ -470,7 +483,7 @@ static bool url_matches(const sdc_target *t, const char *url, char *why,
   curl_free(host);
   curl_free(port);
   curl_url_cleanup(u);
-  return ok;
+  return st;
 }
 
 static void held_free(struct held *h)
@@ -575,7 +588,8 @@ static void release_held(sdc_pool *p, sdc_target *t, enum hold_for why,
                                      : "the target's protocol was being learnt");
     }
     if(rst) /* a refused resubmit says so in p->err */
-      fail_cb(p, h->cb, h->ud, rst, st ? rkind : SDC_FAIL_PROTOCOL, p->err);
+      fail_cb(p, h->cb, h->ud, rst,
+              st ? rkind : rst == SDC_ENOMEM ? SDC_FAIL_NOMEM : SDC_FAIL_PROTOCOL, p->err);
     held_free(h);
   }
 }
@@ -587,7 +601,21 @@ sdc_status sdc_pool_submit(sdc_pool *p, sdc_target *t,
   return submit(p, t, req, 0, cb, userdata);
 }
 
-static sdc_status submit(sdc_pool *p, sdc_target *t,
+static sdc_status submit_one(sdc_pool *p, sdc_target *t, const sdc_http_request *req,
+                             unsigned how, sdc_pool_cb cb, void *userdata);
+
+/* Wherever a submission ran out of memory, its detail says so. */
+static sdc_status submit(sdc_pool *p, sdc_target *t, const sdc_http_request *req,
+                         unsigned how, sdc_pool_cb cb, void *userdata)
+{
+  sdc_status st = submit_one(p, t, req, how, cb, userdata);
+
+  if(st == SDC_ENOMEM)
+    snprintf(p->err, sizeof(p->err), "%.300s: out of memory", req && req->url ? req->url : "");
+  return st;
+}
+
+static sdc_status submit_one(sdc_pool *p, sdc_target *t,
                          const sdc_http_request *req, unsigned how,
                          sdc_pool_cb cb, void *userdata)
 {
@@ -646,16 +674,20 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
       snprintf(p->err, sizeof(p->err), "out of memory");
     return st;
   }
-  if(!url_matches(t, req->url, why, sizeof(why))) { /* as libcurl reads it */
+  if((st = url_matches(t, req->url, why, sizeof(why)))) { /* as libcurl reads it */
     snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
-    return SDC_EINVAL;
+    return st;
   }
   probe = sdc__h1_probe(p, ts, &hold);
   if(hold)
     return hold_request(p, t, req, method, HOLD_PROTOCOL, how, cb, userdata);
   x = sdc__calloc(1, sizeof(*x));
-  if(!x)
+  if(!x) {
+    if(probe) /* others wait for what this one was to learn: let one of them */
+      sdc__h1_probe_done(p, ts);
+    snprintf(p->err, sizeof(p->err), "%.300s: out of memory", req->url);
     return SDC_ENOMEM;
+  }
   x->pool = p;
   x->t = t;
   x->probe = probe;
@@ -680,8 +712,9 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
       goto fail;
     x->headers = h;
   }
-  curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
-  curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method);
+  if(curl_easy_setopt(x->easy, CURLOPT_URL, x->url) != CURLE_OK || /* copied by libcurl */
+     curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method) != CURLE_OK)
+    goto fail;
   curl_easy_setopt(x->easy, CURLOPT_HTTPGET, 1L); /* undo a previous POST */
   curl_easy_setopt(x->easy, CURLOPT_NOBODY, !strcmp(x->method, "HEAD") ? 1L : 0L);
   if(x->body_len || !strcmp(x->method, "POST") || !strcmp(x->method, "PUT") ||
@@ -707,9 +740,9 @@ static sdc_status submit(sdc_pool *p, sdc_target *t,
   p->live = x;
   p->running++;
   return SDC_OK;
-fail:
-  if(st == SDC_ENOMEM)
-    snprintf(p->err, sizeof(p->err), "out of memory");
+fail: /* what fails from here on is memory: a handle, a copy, a list */
+  st = SDC_ENOMEM;
+  snprintf(p->err, sizeof(p->err), "out of memory");
   if(probe)
     sdc__h1_probe_done(p, ts);
   xfer_free(x);
@@ -885,9 +918,13 @@ static void finish(sdc_pool *p, struct xfer *x, CURLcode rc)
   p->opened += (unsigned long)conns;
   if(rc == CURLE_WRITE_ERROR && x->body_over && x->truncate)
     rc = CURLE_OK; /* cut at the cap, as asked: the answer is what we have */
-  if(rc != CURLE_OK && (fo = failover(p, x, rc)) == FO_REQUEUED)
+  if(rc != CURLE_OK && !x->oom && (fo = failover(p, x, rc)) == FO_REQUEUED)
     return;
-  if(rc == CURLE_WRITE_ERROR && x->body_over) {
+  if(rc == CURLE_WRITE_ERROR && x->oom) {
+    st = SDC_ENOMEM;
+    kind = SDC_FAIL_NOMEM;
+    snprintf(detail, sizeof(detail), "out of memory");
+  } else if(rc == CURLE_WRITE_ERROR && x->body_over) {
     st = SDC_ETOOBIG;
     kind = SDC_FAIL_TOO_BIG;
     snprintf(detail, sizeof(detail), "the response body passed %zu bytes; the "

@@ -129,7 +129,8 @@ sdc_status sdc__target_apply(sdc_target *t, const sdc_service *s);
 /* The next endpoint that is not down, round-robin; -1 if none. */
 long sdc__target_pick(sdc_target *t, uint64_t now);
 /* Easy-handle settings for the target's TLS (CA, client identity, verify). */
-void sdc__target_set_tls(CURL *e, const sdc_target *t);
+/* False when libcurl could not copy a setting (out of memory). */
+bool sdc__target_set_tls(CURL *e, const sdc_target *t);
 /* "ADDR:PORT" (IPv6 bracketed) and the CONNECT_TO line for endpoint i. */
 void sdc__target_endpoint(const sdc_target *t, size_t i, char *ep, size_t epcap,
                           char *line, size_t linecap);

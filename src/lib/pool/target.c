@@ -263,26 +263,37 @@ static CURLcode ssl_ctx_setup(CURL *curl, void *ctx, void *ud)
   return CURLE_OK;
 }
 
-void sdc__target_set_tls(CURL *e, const sdc_target *t)
+bool sdc__target_set_tls(CURL *e, const sdc_target *t)
 {
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
-  curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)t->verify);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L);
+  /* blobs and strings are copied by libcurl: a copy that fails must not
+   * leave a handle without its CA (it would then trust nobody's, or the
+   * system's) */
+  int bad = 0;
+
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup) != CURLE_OK;
+  /* no TLS session cache: Debian 12's libcurl (7.88) frees a session's
+   * host name twice when storing the session runs out of memory (found by
+   * tests/integration/test_oom.c). libcurl's connections (HTTP/2) are few
+   * and long-lived; the pool's own HTTP/1.1 ones resume nothing either. */
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)t->verify) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify ? 2L : 0L) != CURLE_OK;
   if(t->ca_pem) {
     struct curl_blob b = {t->ca_pem, t->ca_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+    bad |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK;
   }
   if(t->cert) {
     struct curl_blob c = {t->cert, t->cert_len, CURL_BLOB_COPY};
     struct curl_blob k = {t->key, t->key_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c);
-    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k);
-    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    bad |= curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK;
     if(t->pass)
-      curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->pass);
+      bad |= curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->pass) != CURLE_OK;
   }
+  return !bad;
 }
 
 

@@ -48,7 +48,8 @@ static void share_init(void)
     return;
   curl_share_setopt(share, CURLSHOPT_LOCKFUNC, lock_cb);
   curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, unlock_cb);
-  curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  /* No TLS sessions: libcurl's session cache is off (see
+   * sdc__target_set_tls()). */
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   sdc__cleanup_hook(sdc__curl_share_cleanup); /* sdc_global_cleanup() */
 }
@@ -238,6 +239,10 @@ sdc_status sdc__curl_explain(CURLcode rc, CURL *easy, const char *errbuf,
     *kind = oserr == ECONNREFUSED ? SDC_FAIL_CONNECT_REFUSED : SDC_FAIL_CONNECT;
     snprintf(out, cap, "cannot connect: %s", why);
     return SDC_EUNAVAILABLE;
+  case CURLE_OUT_OF_MEMORY:
+    *kind = SDC_FAIL_NOMEM;
+    snprintf(out, cap, "out of memory");
+    return SDC_ENOMEM;
   default:
     break;
   }

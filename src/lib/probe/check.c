@@ -142,6 +142,8 @@ static void decode_resource(struct dec *d, const struct sdc__cfg_node *n,
       if((c->sd_name = sdc__malloc(len)))
         snprintf(c->sd_name, len, "projects/%s/locations/%s/namespaces/%s/services/%s",
                  c->project, c->location, c->ns, c->service);
+      else
+        sdc__cfg_oom(d->cfg, n, lpath);
     }
   } else if(!strcmp(type, "uptime_url")) {
     static const char *const lk[] = {"project_id", "host", NULL};
@@ -221,8 +223,10 @@ static void decode_headers(struct dec *d, const struct sdc__cfg_node *n,
                    CHECK_MAX_HEADERS);
     return;
   }
-  if(!(c->headers = sdc__calloc(n->n ? n->n : 1, sizeof(*c->headers))))
+  if(!(c->headers = sdc__calloc(n->n ? n->n : 1, sizeof(*c->headers)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     const struct sdc__cfg_node *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
     char hpath[300];
@@ -244,6 +248,7 @@ static void decode_headers(struct dec *d, const struct sdc__cfg_node *n,
     }
     if(!(h->name = sdc__strdup(k->str))) {
       sdc_free(h->value);
+      sdc__cfg_oom(d->cfg, k, hpath);
       continue;
     }
     c->n_headers++;
@@ -257,8 +262,10 @@ static void decode_accepted(struct dec *d, const struct sdc__cfg_node *n,
 
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_SEQ))
     return;
-  if(!(c->accepted = sdc__calloc(n->n ? n->n : 1, sizeof(*c->accepted))))
+  if(!(c->accepted = sdc__calloc(n->n ? n->n : 1, sizeof(*c->accepted)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     const struct sdc__cfg_node *e = n->kids[i], *v, *k;
     char ipath[256], fpath[300];
@@ -398,10 +405,12 @@ static void decode_http(struct dec *d, const struct sdc__cfg_node *n,
     c->content_type = sdc__strdup("application/x-www-form-urlencoded");
   else if(ctype == 2 && custom)
     c->content_type = sdc__strdup(custom);
+  if((ctype == 1 || (ctype == 2 && custom)) && !c->content_type)
+    sdc__cfg_oom(d->cfg, n, path);
   sdc_free(custom);
-  if(!c->path)
+  if(!c->path) {
     c->path = sdc__strdup("/");
-  else if(c->path[0] != '/') { /* the API adds a missing leading slash */
+  } else if(c->path[0] != '/') { /* the API adds a missing leading slash */
     size_t l = strlen(c->path);
     char *p = sdc__malloc(l + 2);
     if(p) {
@@ -411,6 +420,8 @@ static void decode_http(struct dec *d, const struct sdc__cfg_node *n,
     sdc_free(c->path);
     c->path = p;
   }
+  if(!c->path)
+    sdc__cfg_oom(d->cfg, n, path);
 }
 
 static void decode_tcp(struct dec *d, const struct sdc__cfg_node *n,
@@ -682,7 +693,7 @@ static struct sdc_check *decode_check(struct dec *d, const struct sdc__cfg_node 
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return NULL;
   if(!(c = sdc__calloc(1, sizeof(*c)))) {
-    sdc__cfg_error(d->cfg, n, path, "out of memory");
+    sdc__cfg_oom(d->cfg, n, path);
     return NULL;
   }
   c->period_ms = 60000;
@@ -778,6 +789,8 @@ static struct sdc_check *decode_check(struct dec *d, const struct sdc__cfg_node 
   } else if(c->display_name) {
     c->id = id_from(c->display_name);
   }
+  if((c->name || c->display_name) && !c->id)
+    sdc__cfg_oom(d->cfg, n, path);
   if(d->cfg->n_errs + d->cfg->n_dropped != errs_before) {
     sdc__check_free(c);
     return NULL;
@@ -881,6 +894,8 @@ static sdc_status decode_all(struct dec *d, sdc_check_set **out, char **errors)
                    "UptimeCheckConfig or a list of them)");
   if(!st)
     unique_ids(d->cfg, s, 0);
+  if(!st && d->cfg->oom)
+    st = SDC_ENOMEM;
   if(!st && (d->cfg->n_errs || d->cfg->n_dropped))
     st = SDC_ECONFIG;
   if(st == SDC_ECONFIG && errors)

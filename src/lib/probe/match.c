@@ -232,7 +232,7 @@ static int json_value_matches(const struct content_matcher *m, json_t *v,
       return !strcmp(json_string_value(v), m->content);
     text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     r = text && !strcmp(text, m->content);
-    free(text);
+    sdc__json_free(text);
     return r;
   }
   if(json_is_string(v))
@@ -243,7 +243,7 @@ static int json_value_matches(const struct content_matcher *m, json_t *v,
     return -1;
   }
   r = re_find(m->re, text, strlen(text), why, cap);
-  free(text);
+  sdc__json_free(text);
   return r;
 }
 
@@ -284,7 +284,7 @@ static bool match_json(const struct content_matcher *m, const char *body,
     char *t = json_dumps(hits[0], JSON_ENCODE_ANY | JSON_COMPACT);
     snprintf(found, sizeof(found), "%.100s%s", t ? t : "?",
              t && strlen(t) > 100 ? "..." : "");
-    free(t);
+    sdc__json_free(t);
   }
   ok = negate ? !any : any;
   if(!ok)

@@ -97,6 +97,6 @@ char *sdc_probe_result_json(const sdc_probe_report *rep, size_t i)
   if(!text)
     return NULL;
   out = sdc__strdup(text);
-  free(text);
+  sdc__json_free(text);
   return out;
 }

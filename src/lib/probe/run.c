@@ -73,7 +73,12 @@ struct run {
   int64_t started_unix_ms;
   double resolve_ms;
   bool stale;
-  struct ep_probe *eps;
+  struct ep_probe *eps;    /* n of them: allocated, or &one */
+  sdc_probe_result *out;   /* room for the report's results, made with eps */
+  struct ep_probe one;     /* a run of one row (uptime_url, a run failing as a
+                              whole) needs no allocation: out of memory is
+                              reported too */
+  sdc_probe_result one_out;
   size_t n, pending;
   size_t skipped; /* endpoints other replicas own */
   char **hdrs; /* "Name: value" lines, NULL-terminated */
@@ -196,13 +201,16 @@ static void run_free(struct run *r)
     free_lines(r->eps[i].hdrs);
   }
   free_lines(r->hdrs);
-  sdc_free(r->eps);
+  if(r->eps != &r->one) {
+    sdc_free(r->eps);
+    sdc_free(r->out);
+  }
   sdc_free(r);
 }
 
 static void report(struct run *r)
 {
-  sdc_probe_result *res = sdc__calloc(r->n ? r->n : 1, sizeof(*res));
+  sdc_probe_result *res = r->n ? r->out : NULL; /* made with the endpoints */
   sdc_probe_report rep = {0};
 
   for(struct run **pp = &r->pr->runs; *pp; pp = &(*pp)->next)
@@ -227,7 +235,6 @@ static void report(struct run *r)
   else
     rep.passed = r->c->pass_any ? rep.n_passed > 0 : rep.n_passed == r->n;
   r->cb(&rep, r->ud);
-  sdc_free(res);
   run_free(r);
 }
 
@@ -645,23 +652,24 @@ static void ep_init(struct ep_probe *e, struct run *r, const char *endpoint,
 static void fail_run(struct run *r, const char *endpoint, sdc_probe_reason reason,
                      const char *detail)
 {
-  struct ep_probe *e = NULL;
-
-  sdc_free(r->eps);
+  if(r->eps != &r->one) {
+    sdc_free(r->eps);
+    sdc_free(r->out);
+  }
   r->eps = NULL;
+  r->out = NULL;
   r->n = 0;
   if(!owned(r->pr, r->c, endpoint)) {
     r->skipped = 1;
     report(r);
     return;
   }
-  e = sdc__calloc(1, sizeof(*e));
-  r->eps = e;
-  r->n = e ? 1 : 0;
-  if(e) {
-    ep_init(e, r, endpoint, "", 0);
-    ep_done(e, reason, detail); /* nothing pending yet: the report is ours */
-  }
+  memset(&r->one, 0, sizeof(r->one));
+  r->eps = &r->one;
+  r->out = &r->one_out;
+  r->n = 1;
+  ep_init(&r->one, r, endpoint, "", 0);
+  ep_done(&r->one, reason, detail); /* nothing pending yet: the report is ours */
   report(r);
 }
 
@@ -676,6 +684,7 @@ static void on_resolved(sdc_status st, const sdc_service *svc,
   if(st) {
     sdc_probe_reason why = st == SDC_ENOTFOUND ? SDC_PROBE_SD_NOT_FOUND
                            : st == SDC_EPERM   ? SDC_PROBE_SD_PERMISSION_DENIED
+                           : st == SDC_ENOMEM  ? SDC_PROBE_INTERNAL /* not the directory's fault */
                                                : SDC_PROBE_SD_UNAVAILABLE;
     fail_run(r, c->sd_name, why, errmsg);
     return;
@@ -696,7 +705,7 @@ static void on_resolved(sdc_status st, const sdc_service *svc,
     report(r);
     return;
   }
-  if(!(r->eps = sdc__calloc(n, sizeof(*r->eps)))) {
+  if(!(r->eps = sdc__calloc(n, sizeof(*r->eps))) || !(r->out = sdc__calloc(n, sizeof(*r->out)))) {
     sdc_service_release(svc);
     r->skipped = 0;
     fail_run(r, c->sd_name, SDC_PROBE_INTERNAL, "out of memory");
@@ -777,16 +786,12 @@ sdc_status sdc_probe_run(sdc_prober *pr, const sdc_check *check, sdc_probe_cb cb
     st = sdc_pool_resolve(pr->pool, pr->resolver, check->sd_name,
                           check->max_endpoints, NULL, on_resolved, r);
   } else { /* uptime_url: the host is the endpoint */
-    struct ep_probe *e = sdc__calloc(1, sizeof(*e));
     int port = check->port ? check->port : check->http && check->use_ssl ? 443 : 80;
-    if(!e) {
-      st = SDC_ENOMEM;
-    } else {
-      r->eps = e;
-      r->n = 1;
-      ep_init(e, r, check->host, check->host, port);
-      st = sdc_pool_resolve_host(pr->pool, check->host, on_host, r);
-    }
+    r->eps = &r->one;
+    r->out = &r->one_out;
+    r->n = 1;
+    ep_init(&r->one, r, check->host, check->host, port);
+    st = sdc_pool_resolve_host(pr->pool, check->host, on_host, r);
   }
   if(st) {
     pr->runs = r->next;

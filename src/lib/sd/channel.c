@@ -113,7 +113,8 @@ static void chan_free(struct sdc__chan *c)
     sdc_free(g);
   }
   if(c->cur) {
-    grpc_channel_destroy(c->cur->ch);
+    if(c->cur->ch) /* none yet when making the entry ran out of memory */
+      grpc_channel_destroy(c->cur->ch);
     sdc_free(c->cur);
   }
   sdc_free(c->key);

@@ -53,6 +53,10 @@ static sdc_status decode_one(sdc_resolver *r, sdc_sd_kind k,
   sdc_sd_resource *d = sdc__resource_decode(k, res->body, res->body_len);
 
   sdc__grpc_result_cleanup(res);
+  if(!d && sdc__decode_ran_out()) {
+    sdc__resolver_fail(r, -1, "%s via %s: out of memory", word(k), r->o.endpoint);
+    return SDC_ENOMEM;
+  }
   if(!d) {
     sdc__resolver_fail(r, GRPC_STATUS_OK, "%s via %s: the answer does not "
                        "decode", word(k), r->o.endpoint);
@@ -148,6 +152,10 @@ sdc_status sdc_sd_list(sdc_resolver *r, sdc_sd_kind kind, const char *parent,
     return st;
   page = sdc__page_decode(kind, res.body, res.body_len);
   sdc__grpc_result_cleanup(&res);
+  if(!page && sdc__decode_ran_out()) {
+    sdc__resolver_fail(r, -1, "List%ss via %s: out of memory", word(kind), r->o.endpoint);
+    return SDC_ENOMEM;
+  }
   if(!page) {
     sdc__resolver_fail(r, GRPC_STATUS_OK, "List%ss via %s: the answer does "
                        "not decode", word(kind), r->o.endpoint);
@@ -190,8 +198,14 @@ sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *resource,
     sdc__grpc_result_cleanup(&res);
     return st;
   }
-  resp = google__iam__v1__test_iam_permissions_response__unpack(NULL, res.body_len, res.body);
+  (void)sdc__decode_ran_out(); /* cleared: this unpack's alone counts */
+  resp = google__iam__v1__test_iam_permissions_response__unpack(&sdc__pb_alloc, res.body_len,
+                                                                res.body);
   sdc__grpc_result_cleanup(&res);
+  if(!resp && sdc__decode_ran_out()) {
+    sdc__resolver_fail(r, -1, "TestIamPermissions via %s: out of memory", r->o.endpoint);
+    return SDC_ENOMEM;
+  }
   if(!resp) {
     sdc__resolver_fail(r, GRPC_STATUS_OK, "TestIamPermissions via %s: the answer does not "
                        "decode", r->o.endpoint);
@@ -202,6 +216,6 @@ sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *resource,
     for(size_t j = 0; j < resp->n_permissions; j++)
       held[i] = held[i] || !strcmp(permissions[i], resp->permissions[j]);
   }
-  google__iam__v1__test_iam_permissions_response__free_unpacked(resp, NULL);
+  google__iam__v1__test_iam_permissions_response__free_unpacked(resp, &sdc__pb_alloc);
   return SDC_OK;
 }

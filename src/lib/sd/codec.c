@@ -17,6 +17,35 @@
 #include <stdatomic.h>
 #include <string.h>
 
+/* Set when a decode ran out of memory: protobuf-c answers NULL both for
+ * bytes that do not decode and for a failed allocation. */
+static _Thread_local bool decode_oom;
+
+bool sdc__decode_ran_out(void)
+{
+  bool o = decode_oom;
+  decode_oom = false;
+  return o;
+}
+
+static void *pb_malloc(void *ud, size_t size)
+{
+  void *p;
+
+  (void)ud;
+  if(!(p = sdc__malloc(size)))
+    decode_oom = true;
+  return p;
+}
+
+static void pb_free(void *ud, void *p)
+{
+  (void)ud;
+  sdc_free(p);
+}
+
+ProtobufCAllocator sdc__pb_alloc = {pb_malloc, pb_free, NULL};
+
 #define PB(x) google__cloud__servicedirectory__v1__##x
 #define PBT(x) Google__Cloud__Servicedirectory__V1__##x
 
@@ -108,26 +137,29 @@ static void flat_service(struct flat *f, const PBT(Service) *s)
 
 const sdc_service *sdc__service_decode(const uint8_t *buf, size_t len, int *oom)
 {
-  PBT(ResolveServiceResponse) *r = PB(resolve_service_response__unpack)(NULL, len, buf);
+  PBT(ResolveServiceResponse) *r;
   struct flat f = {NULL, 0};
   struct svc_block *b;
 
-  *oom = 0;
+  decode_oom = false;
+  r = PB(resolve_service_response__unpack)(&sdc__pb_alloc, len, buf);
+  *oom = decode_oom;
+  decode_oom = false;
   if(!r || !r->service) {
     if(r)
-      PB(resolve_service_response__free_unpacked)(r, NULL);
+      PB(resolve_service_response__free_unpacked)(r, &sdc__pb_alloc);
     return NULL;
   }
   flat_service(&f, r->service);
   f.p = sdc__malloc(f.used);
   if(!f.p) {
     *oom = 1;
-    PB(resolve_service_response__free_unpacked)(r, NULL);
+    PB(resolve_service_response__free_unpacked)(r, &sdc__pb_alloc);
     return NULL;
   }
   f.used = 0;
   flat_service(&f, r->service);
-  PB(resolve_service_response__free_unpacked)(r, NULL);
+  PB(resolve_service_response__free_unpacked)(r, &sdc__pb_alloc);
   b = (struct svc_block *)f.p;
   return &b->svc;
 }
@@ -373,11 +405,12 @@ static const ProtobufCMessageDescriptor *kind_desc(sdc_sd_kind k)
 sdc_sd_resource *sdc__resource_decode(sdc_sd_kind kind, const uint8_t *buf,
                                       size_t len)
 {
-  ProtobufCMessage *m = protobuf_c_message_unpack(kind_desc(kind), NULL, len, buf);
+  ProtobufCMessage *m;
   struct flat f = {NULL, 0};
   sdc_sd_resource *res;
 
-  if(!m)
+  decode_oom = false;
+  if(!(m = protobuf_c_message_unpack(kind_desc(kind), &sdc__pb_alloc, len, buf)))
     return NULL;
   flat_take(&f, sizeof(*res), alignof(sdc_sd_resource));
   flat_resource(&f, kind, m, NULL);
@@ -386,8 +419,10 @@ sdc_sd_resource *sdc__resource_decode(sdc_sd_kind kind, const uint8_t *buf,
     f.used = 0;
     res = flat_take(&f, sizeof(*res), alignof(sdc_sd_resource));
     flat_resource(&f, kind, m, res);
+  } else {
+    decode_oom = true;
   }
-  protobuf_c_message_free_unpacked(m, NULL);
+  protobuf_c_message_free_unpacked(m, &sdc__pb_alloc);
   return (sdc_sd_resource *)f.p;
 }
 
@@ -435,18 +470,21 @@ sdc_sd_page *sdc__page_decode(sdc_sd_kind kind, const uint8_t *buf, size_t len)
       kind == SDC_SD_NAMESPACE ? &PB(list_namespaces_response__descriptor)
       : kind == SDC_SD_SERVICE ? &PB(list_services_response__descriptor)
                                : &PB(list_endpoints_response__descriptor);
-  ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, buf);
+  ProtobufCMessage *m;
   struct flat f = {NULL, 0};
 
-  if(!m)
+  decode_oom = false;
+  if(!(m = protobuf_c_message_unpack(d, &sdc__pb_alloc, len, buf)))
     return NULL;
   flat_page(&f, kind, m);
   f.p = sdc__malloc(f.used);
   if(f.p) {
     f.used = 0;
     flat_page(&f, kind, m);
+  } else {
+    decode_oom = true;
   }
-  protobuf_c_message_free_unpacked(m, NULL);
+  protobuf_c_message_free_unpacked(m, &sdc__pb_alloc);
   return (sdc_sd_page *)f.p;
 }
 

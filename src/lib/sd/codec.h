@@ -7,7 +7,16 @@
 #include <sdconnect/registry.h>
 #include <sdconnect/resolver.h>
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* protobuf-c's allocations through the library's allocator hooks (unpack
+ * and free_unpacked take it). */
+struct ProtobufCAllocator;
+extern struct ProtobufCAllocator sdc__pb_alloc;
+/* Whether the calling thread's last decode (a NULL answer) ran out of
+ * memory rather than met bytes that do not decode; clears it. */
+bool sdc__decode_ran_out(void);
 
 /* Decode a ResolveServiceResponse into a refcounted snapshot (one
  * allocation). NULL when the bytes do not decode (or ENOMEM: *oom set). */

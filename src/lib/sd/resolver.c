@@ -341,11 +341,15 @@ static sdc_status resolve_rpc(sdc_resolver *r, const char *name, int max,
   sdc_status st;
   int oom = 0;
 
-  if(!req)
+  if(!req) {
+    sdc__resolver_fail(r, -1, "resolve %s: out of memory", name);
     return SDC_ENOMEM;
+  }
   st = sdc__sd_rpc(r, "/google.cloud.servicedirectory.v1.LookupService/"
                    "ResolveService", "name", name, req, len, true, &res);
   sdc_free(req);
+  if(st == SDC_ENOMEM) /* said the same way wherever it ran out */
+    sdc__resolver_fail(r, -1, "resolve %s via %s: out of memory", name, r->o.endpoint);
   if(st)
     return st; /* message already recorded */
   if(res.code != GRPC_STATUS_OK) {
@@ -355,8 +359,8 @@ static sdc_status resolve_rpc(sdc_resolver *r, const char *name, int max,
     st = sdc__status_from_grpc(res.code);
   } else if(!(*out = sdc__service_decode(res.body, res.body_len, &oom))) {
     st = oom ? SDC_ENOMEM : SDC_EPROTO;
-    sdc__resolver_fail(r, GRPC_STATUS_OK, "resolve %s via %s: the answer is "
-                       "not a ResolveServiceResponse", name, r->o.endpoint);
+    sdc__resolver_fail(r, GRPC_STATUS_OK, "resolve %s via %s: %s", name, r->o.endpoint,
+                       oom ? "out of memory" : "the answer is not a ResolveServiceResponse");
   }
   sdc__grpc_result_cleanup(&res);
   return st;

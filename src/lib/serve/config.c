@@ -385,13 +385,17 @@ static void check_file(struct load *l, const struct sdc__cfg_node *at, const cha
   char err[1200];
   sdc_status st = sdc__cfg_load_file(file, &fc, err, sizeof(err));
 
-  if(st == SDC_EIO || st == SDC_ETOOBIG || st == SDC_ENOMEM) {
+  if(st == SDC_ENOMEM) {
+    sdc__cfg_oom(l->cfg, at, path);
+    return;
+  }
+  if(st == SDC_EIO || st == SDC_ETOOBIG) {
     sdc__cfg_error(l->cfg, at, path, "%s", err);
     return;
   }
   for(size_t d = 0; !st && d < fc->n_docs; d++)
     if(sdc__checks_from_node(fc, file, fc->docs[d], "", l->c->set))
-      sdc__cfg_error(l->cfg, NULL, "", "out of memory");
+      sdc__cfg_oom(l->cfg, NULL, "");
   if(fc->n_errs || fc->n_dropped)
     more_errors(l, fc);
   sdc__cfg_free(fc);
@@ -409,6 +413,10 @@ static void webhook_file(struct load *l, const struct sdc__cfg_node *at, const c
     more_text(l, errs);
     return;
   }
+  if(st == SDC_ENOMEM) {
+    sdc__cfg_oom(l->cfg, at, path);
+    return;
+  }
   if(st) {
     sdc__cfg_error(l->cfg, at, path, "%s", errs ? errs : sdc_strerror(st));
     sdc_free(errs);
@@ -420,7 +428,7 @@ static void webhook_file(struct load *l, const struct sdc__cfg_node *at, const c
                    "(ids must be unique: give them different names or displayNames)", file,
                    dup);
   else if(st)
-    sdc__cfg_error(l->cfg, NULL, "", "out of memory");
+    sdc__cfg_oom(l->cfg, NULL, "");
   sdc_webhook_set_free(set);
 }
 
@@ -485,7 +493,7 @@ static void decode(struct load *l, const struct sdc__cfg_node *root)
     local(l, f);
   if((f = sdc__cfg_field(root, "checks")) && !sdc__cfg_is_null(f) &&
      sdc__checks_from_node(l->cfg, l->cfg->file, f, "checks", l->c->set))
-    sdc__cfg_error(l->cfg, f, "checks", "out of memory");
+    sdc__cfg_oom(l->cfg, f, "checks");
   if((f = sdc__cfg_field(root, "checkFiles")) && !sdc__cfg_is_null(f))
     each_file(l, f, "checkFiles", "check", MAX_CHECK_FILES, &p->n_check_files, check_file);
   if((f = sdc__cfg_field(root, "webhooks")) && !sdc__cfg_is_null(f))
@@ -569,6 +577,12 @@ sdc_status sdc_serve_config_load(const char *path, sdc_serve_config **out,
     decode(&l, l.cfg->docs[0]);
   l.c->pub.checks = l.c->set;
   l.c->pub.webhooks = l.c->hooks;
+  if(l.cfg->oom) {
+    sdc_free(l.more_errors);
+    sdc_serve_config_free(&l.c->pub);
+    sdc__cfg_free(l.cfg);
+    return SDC_ENOMEM;
+  }
   if(l.cfg->n_errs || l.cfg->n_dropped || l.failed) {
     if(errors) {
       char *mine = sdc__cfg_errors_text(l.cfg);

@@ -469,7 +469,10 @@ static sdc_webhook_failure failure_of(sdc_status st, sdc_fail_kind kind)
   case SDC_FAIL_CONFIG: return SDC_WEBHOOK_TLS;
   case SDC_FAIL_TOO_BIG: return SDC_WEBHOOK_TOO_LARGE;
   case SDC_FAIL_PROTOCOL: return SDC_WEBHOOK_BAD_RESPONSE;
+  case SDC_FAIL_NOMEM: return SDC_WEBHOOK_INTERNAL;
   default:
+    if(st == SDC_ENOMEM)
+      return SDC_WEBHOOK_INTERNAL;
     return st == SDC_ETIMEDOUT ? SDC_WEBHOOK_TIMEOUT : st == SDC_ETLS ? SDC_WEBHOOK_TLS
                                                                        : SDC_WEBHOOK_CONNECT;
   }
@@ -516,8 +519,10 @@ static void on_answer(sdc_status st, sdc_http_response *resp, const char *errmsg
                                                     k->c->no_turns ? NULL : &result, err,
                                                     sizeof(err));
     if(rs) {
-      f = rs == SDC_ETOOBIG ? SDC_WEBHOOK_TOO_LARGE : SDC_WEBHOOK_BAD_RESPONSE;
-      snprintf(k->detail, sizeof(k->detail), "%s", err);
+      f = rs == SDC_ETOOBIG   ? SDC_WEBHOOK_TOO_LARGE
+          : rs == SDC_ENOMEM ? SDC_WEBHOOK_INTERNAL
+                             : SDC_WEBHOOK_BAD_RESPONSE;
+      snprintf(k->detail, sizeof(k->detail), "%s", rs == SDC_ENOMEM ? "out of memory" : err);
     }
   }
   if(f == SDC_WEBHOOK_HTTP_STATUS && resp->status == 401 && k->w->web.oauth.set &&

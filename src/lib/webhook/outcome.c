@@ -118,6 +118,9 @@ void sdc_webhook_outcome_of(const sdc_webhook *w, sdc_webhook_failure failure,
   case SDC_WEBHOOK_BAD_REQUEST:
     code = 3;
     break;
+  case SDC_WEBHOOK_INTERNAL: /* ours, not the webhook's: Dialogflow's INTERNAL */
+    code = 13;
+    break;
   }
   out->rpc_code = code;
   out->rpc_name = rpc_names[code];
@@ -127,6 +130,6 @@ const char *sdc_webhook_failure_name(sdc_webhook_failure f)
 {
   static const char *const names[] = {"ok",       "connect", "tls",          "timeout",
                                       "http_status", "too_large", "bad_response", "auth",
-                                      "disabled",    "bad_request"};
+                                      "disabled",    "bad_request", "internal"};
   return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "unknown";
 }

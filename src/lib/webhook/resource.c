@@ -242,8 +242,10 @@ static void decode_map(struct dec *d, const struct sdc__cfg_node *n, const char 
 {
   if(!n || sdc__cfg_is_null(n) || !sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return;
-  if(!(*out = sdc__calloc(n->n ? n->n : 1, sizeof(**out))))
+  if(!(*out = sdc__calloc(n->n ? n->n : 1, sizeof(**out)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     const struct sdc__cfg_node *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
     char kpath[300];
@@ -264,6 +266,7 @@ static void decode_map(struct dec *d, const struct sdc__cfg_node *n, const char 
     }
     if(!(kv->key = sdc__strdup(k->str))) {
       sdc_free(kv->value);
+      sdc__cfg_oom(d->cfg, k, path);
       continue;
     }
     (*n_out)++;
@@ -275,8 +278,10 @@ static void decode_secret_headers(struct dec *d, const struct sdc__cfg_node *n,
 {
   if(!n || sdc__cfg_is_null(n) || !sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return;
-  if(!(w->secret_headers = sdc__calloc(n->n ? n->n : 1, sizeof(*w->secret_headers))))
+  if(!(w->secret_headers = sdc__calloc(n->n ? n->n : 1, sizeof(*w->secret_headers)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     static const char *const known[] = {"secretVersion", NULL};
     const struct sdc__cfg_node *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
@@ -300,7 +305,8 @@ static void decode_secret_headers(struct dec *d, const struct sdc__cfg_node *n,
                      "'%s' is not a secret version (expected "
                      "projects/PROJECT/secrets/SECRET/versions/VERSION)", kv->value);
     }
-    kv->key = sdc__strdup(k->str);
+    if(!(kv->key = sdc__strdup(k->str)))
+      sdc__cfg_oom(d->cfg, k, path);
     w->n_secret_headers++;
   }
 }
@@ -313,8 +319,10 @@ static void decode_cas(struct dec *d, const struct sdc__cfg_node *n, const char 
     return;
   w->ca_der = sdc__calloc(n->n ? n->n : 1, sizeof(*w->ca_der));
   w->ca_len = sdc__calloc(n->n ? n->n : 1, sizeof(*w->ca_len));
-  if(!w->ca_der || !w->ca_len)
+  if(!w->ca_der || !w->ca_len) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     char ipath[300];
     unsigned char *der = NULL;
@@ -373,7 +381,9 @@ static void decode_oauth(struct dec *d, const struct sdc__cfg_node *n, const cha
                    "server goes in sdconnect.tokenEndpoint)", o->token_endpoint);
   if((f = sdc__cfg_field(n, "scopes")) && !sdc__cfg_is_null(f) &&
      sdc__cfg_want(d->cfg, f, P(fpath, path, "scopes"), SDC_CFG_SEQ) &&
-     (o->scopes = sdc__calloc(f->n ? f->n : 1, sizeof(char *))))
+     !(o->scopes = sdc__calloc(f->n ? f->n : 1, sizeof(char *))))
+    sdc__cfg_oom(d->cfg, f, fpath);
+  if(o->scopes)
     for(size_t i = 0; i < f->n; i++) {
       char ipath[320];
       sdc__cfg_path_index(ipath, sizeof(ipath), fpath, i);
@@ -598,6 +608,8 @@ static void relative_to_file(const struct dec *d, char **path)
   if((full = sdc__malloc(strlen(d->base) + strlen(*path) + 1))) {
     strcpy(full, d->base);
     strcat(full, *path);
+  } else {
+    sdc__cfg_oom(d->cfg, NULL, "");
   }
   sdc_free(*path);
   *path = full;
@@ -608,8 +620,10 @@ static void decode_secrets(struct dec *d, const struct sdc__cfg_node *n, const c
 {
   if(!n || sdc__cfg_is_null(n) || !sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return;
-  if(!(x->secrets = sdc__calloc(n->n ? n->n : 1, sizeof(*x->secrets))))
+  if(!(x->secrets = sdc__calloc(n->n ? n->n : 1, sizeof(*x->secrets)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return;
+  }
   for(size_t i = 0; i < n->n; i++) {
     static const char *const known[] = {"file", "env", NULL};
     const struct sdc__cfg_node *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
@@ -635,7 +649,8 @@ static void decode_secrets(struct dec *d, const struct sdc__cfg_node *n, const c
       continue;
     }
     relative_to_file(d, &s->file);
-    s->version = sdc__strdup(k->str);
+    if(!(s->version = sdc__strdup(k->str)))
+      sdc__cfg_oom(d->cfg, k, path);
     x->n_secrets++;
   }
 }
@@ -680,7 +695,9 @@ static void decode_ext(struct dec *d, const struct sdc__cfg_node *n, const char 
   }
   if((f = sdc__cfg_field(n, "retryOn")) && !sdc__cfg_is_null(f) &&
      sdc__cfg_want(d->cfg, f, P(fpath, path, "retryOn"), SDC_CFG_SEQ) &&
-     (x->retry_statuses = sdc__calloc(f->n ? f->n : 1, sizeof(int))))
+     !(x->retry_statuses = sdc__calloc(f->n ? f->n : 1, sizeof(int))))
+    sdc__cfg_oom(d->cfg, f, fpath);
+  if(x->retry_statuses)
     for(size_t i = 0; i < f->n; i++) {
       char ipath[320];
       long long v;
@@ -747,8 +764,10 @@ static struct sdc_webhook *decode_webhook(struct dec *d, const struct sdc__cfg_n
 
   if(!sdc__cfg_want(d->cfg, n, path, SDC_CFG_MAP))
     return NULL;
-  if(!(w = sdc__calloc(1, sizeof(*w))))
+  if(!(w = sdc__calloc(1, sizeof(*w)))) {
+    sdc__cfg_oom(d->cfg, n, path);
     return NULL;
+  }
   w->timeout_ms = DEFAULT_TIMEOUT_MS;
   if(sdc__cfg_get_str(d->cfg, n, path, "name", 512, false, &w->name) && w->name) {
     char a[256], b[256], c[256], e[256];
@@ -783,6 +802,8 @@ static struct sdc_webhook *decode_webhook(struct dec *d, const struct sdc__cfg_n
   }
   if(d->cfg->n_errs > errs || !w->display_name ||
      !(w->id = w->name ? sdc__strdup(strrchr(w->name, '/') + 1) : id_from(w->display_name))) {
+    if(d->cfg->n_errs == errs && w->display_name) /* only the id could not be made */
+      sdc__cfg_oom(d->cfg, n, path);
     sdc__webhook_free(w);
     return NULL;
   }
@@ -961,7 +982,8 @@ static void apply_overrides(struct load *l)
     target->web = tmp.web;
     target->service = tmp.service;
     sdc_free(target->environment);
-    target->environment = sdc__strdup(l->env_name);
+    if(!(target->environment = sdc__strdup(l->env_name)))
+      l->oom = true;
   }
 }
 
@@ -991,8 +1013,8 @@ static sdc_status load_all(struct load *l, sdc_webhook_set **out, char **errors)
     sdc__cfg_error(cfg, NULL, "", "holds no webhook (expected a Dialogflow CX Webhook or a "
                    "list of them)");
   unique_ids(l);
-  if(l->oom || cfg->n_errs || cfg->n_dropped) {
-    sdc_status st = l->oom ? SDC_ENOMEM : SDC_ECONFIG;
+  if(l->oom || cfg->oom || cfg->n_errs || cfg->n_dropped) {
+    sdc_status st = l->oom || cfg->oom ? SDC_ENOMEM : SDC_ECONFIG;
     if(st == SDC_ECONFIG && errors)
       *errors = sdc__cfg_errors_text(cfg);
     sdc_webhook_set_free(l->set);

@@ -358,7 +358,7 @@ char *sdc__json_text(const json_t *j)
               : NULL;
   char *c = t ? sdc__strdup(t) : NULL;
 
-  free(t); /* jansson's allocation; the caller frees with sdc_free */
+  sdc__json_free(t); /* jansson's allocation; the caller frees with sdc_free */
   return c;
 }
 
@@ -372,7 +372,12 @@ sdc_status sdc__webhook_answer(const void *body, size_t len, json_t **out, char 
              "(65536 bytes)", len);
     return SDC_ETOOBIG;
   }
+  sdc__json_ran_out(true);
   if(!(*out = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je))) {
+    if(sdc__json_ran_out(false) || json_error_code(&je) == json_error_out_of_memory) {
+      snprintf(err, errcap, "out of memory");
+      return SDC_ENOMEM;
+    }
     snprintf(err, errcap, "the answer is not JSON: %s at byte %d", je.text, je.position);
     return SDC_EPROTO;
   }
@@ -398,10 +403,12 @@ sdc_status sdc_webhook_response_read(const char *request_json, const void *body,
     json_decref(r);
     return c.bad ? SDC_EPROTO : SDC_OK;
   }
+  sdc__json_ran_out(true);
   if(request_json && !(req = json_loads(request_json, 0, &je))) {
-    snprintf(err, errcap, "the request is not JSON: %s", je.text);
+    bool oom = sdc__json_ran_out(false);
+    snprintf(err, errcap, oom ? "out of memory" : "the request is not JSON: %s", je.text);
     json_decref(r);
-    return SDC_EINVAL;
+    return oom ? SDC_ENOMEM : SDC_EINVAL;
   }
   out = apply(req, r);
   if(!(*result_json = sdc__json_text(out)))

@@ -158,7 +158,7 @@ static void put_json_escaped(struct buf *b, const char *s)
     b->oom = true;
   else
     put(b, t + 1, strlen(t) - 2);
-  free(t);
+  sdc__json_free(t);
   json_decref(j);
 }
 
@@ -177,7 +177,7 @@ static void render_string(struct buf *b, const char *s, size_t n, const json_t *
     if(v && !json_is_null(v) && !t)
       b->oom = true;
     put(b, t ? t : "null", t ? strlen(t) : 4);
-    free(t);
+    sdc__json_free(t);
     return;
   }
   put(b, "\"", 1);
@@ -212,10 +212,14 @@ static sdc_status values_of(const char *params_json, json_t **out, char *err, si
     *out = json_object();
     return *out ? SDC_OK : SDC_ENOMEM;
   }
+  sdc__json_ran_out(true);
   if(!(*out = json_loads(params_json, 0, &je)) || !json_is_object(*out)) {
-    snprintf(err, errcap, "the values are not a JSON object: %s", *out ? "" : je.text);
+    bool oom = !*out && sdc__json_ran_out(false);
+    snprintf(err, errcap, oom ? "out of memory" : "the values are not a JSON object: %s",
+             *out ? "" : je.text);
     json_decref(*out);
-    return SDC_EINVAL;
+    *out = NULL;
+    return oom ? SDC_ENOMEM : SDC_EINVAL;
   }
   return SDC_OK;
 }
@@ -256,11 +260,16 @@ sdc_status sdc_webhook_render_body(const char *tmpl, const char *params_json, ch
   }
   if(!b.p)
     b.p = sdc__strdup("");
+  sdc__json_ran_out(true);
   if(!(check = json_loads(b.p ? b.p : "", JSON_DECODE_ANY, &je))) {
-    snprintf(err, errcap, "the body is not JSON once references are replaced: %s at byte %d",
-             je.text, je.position);
+    bool oom = sdc__json_ran_out(false);
+    if(oom)
+      snprintf(err, errcap, "out of memory");
+    else
+      snprintf(err, errcap, "the body is not JSON once references are replaced: %s at byte %d",
+               je.text, je.position);
     sdc_free(b.p);
-    return SDC_EPROTO;
+    return oom ? SDC_ENOMEM : SDC_EPROTO;
   }
   json_decref(check);
   *out = b.p;
