@@ -69,19 +69,24 @@ static char *get(sdc_pool *pool, int port, const char *path_query)
   char url[512];
   sdc_target *t = NULL;
   const char *addr = "127.0.0.1";
-  sdc_http_request req = {.url = url, .timeout_ms = 30000};
+  sdc_http_request *req = NULL;
   sdc_http_response *r = NULL;
   char *body = NULL;
 
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path_query);
-  if(sdc_target_new(&t, "127.0.0.1", port, 0) ||
-     sdc_target_set_addresses(t, &addr, &port, 1))
+  if(sdc_http_request_new(&req, url) || sdc_target_new(&t, "127.0.0.1", port, 0) ||
+     sdc_target_set_addresses(t, &addr, &port, 1)) {
+    sdc_http_request_free(req);
+    sdc_target_free(t);
     return NULL;
-  if(sdc_pool_request(pool, t, &req, &r) == SDC_OK) {
+  }
+  sdc_http_request_set_timeout_ms(req, 30000);
+  if(sdc_pool_request(pool, t, req, &r) == SDC_OK) {
     if(r->status == 200)
       body = strdup(r->body);
     sdc_http_response_free(r);
   }
+  sdc_http_request_free(req);
   sdc_pool_forget_target(pool, t);
   sdc_target_free(t);
   return body;

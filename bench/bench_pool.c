@@ -77,7 +77,7 @@ static void *slurp(const char *name, size_t *len)
 struct drive {
   sdc_pool *pool;
   sdc_target *t;
-  sdc_http_request req;
+  sdc_http_request *req;
   double end;
   unsigned long done, errors, h2;
 };
@@ -86,7 +86,7 @@ static void drive_done(sdc_status st, sdc_http_response *r, const char *e, void 
 
 static void drive_next(struct drive *d)
 {
-  if(now_s() < d->end && sdc_pool_submit(d->pool, d->t, &d->req, drive_done, d))
+  if(now_s() < d->end && sdc_pool_submit(d->pool, d->t, d->req, drive_done, d))
     d->errors++;
 }
 
@@ -136,8 +136,9 @@ static double pooled(int port, int mtls, unsigned max_requests, int inflight,
     free(key);
   }
   snprintf(url, sizeof(url), "https://" HOST ":%d/", port);
-  d.req.url = url;
-  d.req.timeout_ms = 10000;
+  if(sdc_http_request_new(&d.req, url))
+    return -1;
+  sdc_http_request_set_timeout_ms(d.req, 10000);
   /* warm up: open the connections */
   d.end = now_s() + 0.3;
   for(int i = 0; i < inflight; i++)
@@ -152,6 +153,7 @@ static double pooled(int port, int mtls, unsigned max_requests, int inflight,
   *errs += d.errors;
   last_h2 = d.h2;
   *opened = sdc_pool_connections_opened(d.pool);
+  sdc_http_request_free(d.req);
   sdc_target_free(d.t);
   sdc_pool_free(d.pool);
   sdc_pool_opts_free(o);
@@ -227,17 +229,18 @@ static double idle_conn_bytes(int port, int n)
   sdc_target_set_ca(d.t, ca, len);
   free(ca);
   snprintf(url, sizeof(url), "https://" HOST ":%d/", port);
-  d.req.url = url;
-  d.req.timeout_ms = 20000;
+  if(sdc_http_request_new(&d.req, url))
+    return -1;
+  sdc_http_request_set_timeout_ms(d.req, 20000);
   d.end = 0; /* no follow-ups */
   /* one connection first, so the baseline holds libcurl's and OpenSSL's
    * one-time state */
-  sdc_pool_submit(d.pool, d.t, &d.req, drive_done, &d);
+  sdc_pool_submit(d.pool, d.t, d.req, drive_done, &d);
   sdc_pool_perform(d.pool, 30000);
   malloc_trim(0);
   before = rss_kib(getpid());
   for(int i = 0; i < n; i++) /* n in flight at once: n connections */
-    if(sdc_pool_submit(d.pool, d.t, &d.req, drive_done, &d))
+    if(sdc_pool_submit(d.pool, d.t, d.req, drive_done, &d))
       errs++;
   sdc_pool_perform(d.pool, 30000);
   opened = sdc_pool_connections_opened(d.pool) - 1;
@@ -246,6 +249,7 @@ static double idle_conn_bytes(int port, int n)
   after = rss_kib(getpid());
   sdc_pool_free(d.pool);
   sdc_pool_opts_free(o);
+  sdc_http_request_free(d.req);
   if(!opened || errs || d.errors)
     return -1;
   return (double)(after - before) * 1024.0 / (double)opened;

@@ -209,14 +209,17 @@ static double run_blackbox(sdc_pool *pool, sdc_target *bbt, int bb_port, pid_t b
   char url[300];
   double c0 = proc_cpu_s(bb);
   int sent = 0;
+  sdc_http_request *req = NULL;
 
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/probe?module=%s&target=%s", bb_port,
            module, target);
   memset(t, 0, sizeof(*t));
+  if(sdc_http_request_new(&req, url))
+    return -1;
+  sdc_http_request_set_timeout_ms(req, 60000);
   while(t->done < (size_t)n) {
     while(sent < n && sent - (int)t->done < inflight) {
-      sdc_http_request req = {.url = url, .timeout_ms = 60000};
-      if(sdc_pool_submit(pool, bbt, &req, bb_done, t))
+      if(sdc_pool_submit(pool, bbt, req, bb_done, t)) /* the pool copies what it keeps */
         break;
       sent++;
     }
@@ -224,6 +227,7 @@ static double run_blackbox(sdc_pool *pool, sdc_target *bbt, int bb_port, pid_t b
     if(sent == n && t->done < (size_t)n)
       sdc_pool_perform(pool, 60000);
   }
+  sdc_http_request_free(req);
   return proc_cpu_s(bb) - c0;
 }
 
@@ -410,9 +414,15 @@ int main(int argc, char **argv)
   for(int i = 0; i < 100; i++) { /* wait for the exporter to listen */
     sdc_http_response *r = NULL;
     char url[80];
-    sdc_http_request req = {.url = url, .timeout_ms = 1000};
+    sdc_http_request *req = NULL;
+    sdc_status st;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", bb_port);
-    if(!sdc_pool_request(bbpool, bbt, &req, &r)) {
+    if(sdc_http_request_new(&req, url))
+      break;
+    sdc_http_request_set_timeout_ms(req, 1000);
+    st = sdc_pool_request(bbpool, bbt, req, &r);
+    sdc_http_request_free(req);
+    if(!st) {
       sdc_http_response_free(r);
       break;
     }

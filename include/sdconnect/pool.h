@@ -134,7 +134,7 @@ SDC_EXTERN sdc_status sdc_target_set_addresses(sdc_target *t,
 SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
                                              const char *service);
 
-/*! sdc_http_request.flags: a connection of its own, opened for this request
+/*! A request flag (sdc_http_request_set_flags()): a connection of its own, opened for this request
  *  and closed after it, never taken from or given to the pool (a probe,
  *  which measures connect and TLS). It still counts against the target's
  *  connection limit while it lives. The pool dials it itself (one TLS
@@ -142,24 +142,45 @@ SDC_EXTERN sdc_status sdc_target_set_service(sdc_target *t, sdc_resolver *r,
  *  and speaks HTTP/1.1 on it, unless the target is known to speak HTTP/2,
  *  when libcurl makes a fresh HTTP/2 connection. */
 #define SDC_HTTP_FRESH_CONN 0x1u
-/*! sdc_http_request.flags: a body past the pool's body cap is cut there
+/*! A request flag: a body past the pool's body cap is cut there
  *  and the answer handed over (sdc_http_response.truncated), instead of
  *  failing with SDC_ETOOBIG: what uptime checks do with their scan window.
  *  The connection is then closed. */
 #define SDC_HTTP_TRUNCATE 0x2u
 
-typedef struct sdc_http_request {
-  const char *method;          /*!< NULL: GET, or POST when there is a body */
-  const char *url;             /*!< https://host[:port]/path; host = target's */
-  const char *const *headers;  /*!< "Name: value" lines, NULL-terminated */
-  const void *body;
-  size_t body_len;
-  uint64_t timeout_ms;         /*!< whole request; 0: 30 s */
-  unsigned flags;              /*!< SDC_HTTP_* */
-  const char *avoid_endpoint;  /*!< "ADDR:PORT" (as sdc_http_response.endpoint says) not
-                                    to use while the target has another: a retry goes
-                                    elsewhere (HTTP/1.1 connections); NULL: any */
-} sdc_http_request;
+/*! A request: opaque, made with sdc_http_request_new() and its setters
+ *  (everything given is copied), so that new settings can be added without
+ *  breaking programs built before them. Free with sdc_http_request_free()
+ *  once sdc_pool_request() returns or sdc_pool_submit() did (the pool copies
+ *  what it keeps). */
+typedef struct sdc_http_request sdc_http_request;
+
+/*! A GET of `url` (https://host[:port]/path, or http://; its host and port
+ *  are the target's) with no header or body and a 30 s timeout.
+ *  \param[out] out  Set on SDC_OK only.
+ *  \return SDC_OK, SDC_EINVAL (no url or out) or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_http_request_new(sdc_http_request **out, const char *url);
+/*! NULL is a no-op. */
+SDC_EXTERN void sdc_http_request_free(sdc_http_request *r);
+/*! The method (an HTTP token, checked when submitted); NULL: GET, or POST
+ *  with a body. \return SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_http_request_set_method(sdc_http_request *r, const char *method);
+/*! Add a "Name: value" header line (checked when submitted).
+ *  \return SDC_OK, SDC_EINVAL (NULL) or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_http_request_add_header(sdc_http_request *r, const char *line);
+/*! The body (`len` bytes; NULL or 0: none). \return SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_http_request_set_body(sdc_http_request *r, const void *body,
+                                                size_t len);
+/*! The whole request's deadline; 0: 30 s. \return SDC_OK. */
+SDC_EXTERN sdc_status sdc_http_request_set_timeout_ms(sdc_http_request *r, uint64_t ms);
+/*! SDC_HTTP_FRESH_CONN and SDC_HTTP_TRUNCATE, or'ed. \return SDC_OK, or
+ *  SDC_EINVAL (an unknown flag). */
+SDC_EXTERN sdc_status sdc_http_request_set_flags(sdc_http_request *r, unsigned flags);
+/*! "ADDR:PORT" (as sdc_http_response.endpoint says) not to use while the
+ *  target has another: a retry goes elsewhere (HTTP/1.1 connections); NULL:
+ *  any. \return SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_http_request_set_avoid_endpoint(sdc_http_request *r,
+                                                          const char *endpoint);
 
 typedef struct sdc_http_timings {
   double connect_ms;     /*!< TCP connected (0 on a reused connection) */

@@ -320,7 +320,7 @@ int cmd_fetch(int argc, char **argv)
   sdc_pool_opts *po = NULL;
   sdc_pool *pool = NULL;
   sdc_target *t = NULL;
-  sdc_http_request req = {0};
+  sdc_http_request *req = NULL;
   sdc_http_response *resp = NULL;
   char *body = NULL, *ca = NULL, *cert = NULL, *key = NULL, *pass = NULL;
   size_t body_len = 0, ca_len = 0, cert_len = 0, key_len = 0, pass_len = 0;
@@ -438,17 +438,19 @@ int cmd_fetch(int argc, char **argv)
     rc = 1;
     sdc_target_set_service(t, r, service);
   }
-  req.method = method;
-  req.url = p.pos[0];
-  req.headers = headers;
-  req.body = body ? body : data;
-  req.body_len = body_len;
-  req.timeout_ms = timeout;
+  if((st = sdc_http_request_new(&req, p.pos[0])) ||
+     (st = sdc_http_request_set_method(req, method)) ||
+     (st = sdc_http_request_set_body(req, body ? body : data, body_len)) ||
+     (st = sdc_http_request_set_timeout_ms(req, timeout)))
+    goto oom;
+  for(size_t i = 0; i < n_headers; i++)
+    if((st = sdc_http_request_add_header(req, headers[i])))
+      goto oom;
   if(repeat) {
-    rc = run_load(pool, t, &req, repeat, parallel, sf.json);
+    rc = run_load(pool, t, req, repeat, parallel, sf.json);
     goto out;
   }
-  st = sdc_pool_request(pool, t, &req, &resp);
+  st = sdc_pool_request(pool, t, req, &resp);
   if(st) {
     cli_error(CMD, "%s", sdc_pool_errmsg(pool));
     if(st == SDC_ETLS)
@@ -483,6 +485,7 @@ oom:
   rc = 1;
 out:
   sdc_http_response_free(resp);
+  sdc_http_request_free(req);
   sdc_target_free(t);
   sdc_pool_free(pool);
   sdc_pool_opts_free(po);

@@ -46,17 +46,19 @@ static long get(sdc_pool *p, sdc_target *t, bool tls, const char *host, int port
                 const char *path, const char *auth, char *body, size_t cap)
 {
   char url[256], hdr[128];
-  const char *headers[2] = {NULL, NULL};
-  sdc_http_request req = {.url = url, .timeout_ms = 10000, .headers = headers};
+  sdc_http_request *req = NULL;
   sdc_http_response *r = NULL;
   long status;
 
   snprintf(url, sizeof(url), "%s://%s:%d%s", tls ? "https" : "http", host, port, path);
+  ck_assert_int_eq(sdc_http_request_new(&req, url), SDC_OK);
+  ck_assert_int_eq(sdc_http_request_set_timeout_ms(req, 10000), SDC_OK);
   if(auth) {
     snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
-    headers[0] = hdr;
+    ck_assert_int_eq(sdc_http_request_add_header(req, hdr), SDC_OK);
   }
-  ck_assert_msg(sdc_pool_request(p, t, &req, &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  ck_assert_msg(sdc_pool_request(p, t, req, &r) == SDC_OK, "%s", sdc_pool_errmsg(p));
+  sdc_http_request_free(req);
   status = r->status;
   if(body)
     snprintf(body, cap, "%s", r->body);
@@ -257,11 +259,16 @@ START_TEST(a_real_prometheus_scrapes_the_metrics)
   start = mono_ms();
   while((healthy != 1 || failing != 0) && mono_ms() - start < 60000) { /* bounded */
     char url[200];
-    sdc_http_request req = {.url = url, .timeout_ms = 2000};
+    sdc_http_request *req = NULL;
     sdc_http_response *r = NULL;
+    sdc_status st;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/query?query=probe_success",
              prom_port);
-    if(sdc_pool_request(p, t, &req, &r) == SDC_OK) { /* serves the scrapes meanwhile */
+    ck_assert_int_eq(sdc_http_request_new(&req, url), SDC_OK);
+    sdc_http_request_set_timeout_ms(req, 2000);
+    st = sdc_pool_request(p, t, req, &r); /* serves the scrapes meanwhile */
+    sdc_http_request_free(req);
+    if(st == SDC_OK) {
       snprintf(body, sizeof(body), "%s", r->body);
       healthy = promql_value(body, "healthy");
       failing = promql_value(body, "failing");

@@ -114,23 +114,26 @@ static sdc_status op_request(void)
   sdc_http_response *resp = NULL;
   char url[128], *ca = tcert_slurp(tproc_path(dir, "ca.pem"));
   const char *addr = "127.0.0.1";
-  sdc_http_request req = {.url = url, .timeout_ms = 10000};
+  sdc_http_request *req = NULL;
   sdc_status st;
 
   snprintf(url, sizeof(url), "https://" HOST ":%d/echo", web.port);
-  if(!(st = sdc_pool_new(&p, NULL)) && !(st = sdc_target_new(&t, HOST, web.port, 1)) &&
+  if(!(st = sdc_http_request_new(&req, url)) &&
+     !(st = sdc_http_request_set_timeout_ms(req, 10000)) &&
+     !(st = sdc_pool_new(&p, NULL)) && !(st = sdc_target_new(&t, HOST, web.port, 1)) &&
      !(st = sdc_target_set_ca(t, ca, strlen(ca))) &&
      !(st = sdc_target_set_addresses(t, &addr, &web.port, 1)) &&
-     !(st = sdc_pool_request(p, t, &req, &resp))) {
+     !(st = sdc_pool_request(p, t, req, &resp))) {
     ck_assert_int_eq(resp->status, 200);
     /* the first went through libcurl (learning the protocol); the second
      * goes over the pool's own HTTP/1.1 connection */
     sdc_http_response_free(resp);
     resp = NULL;
-    if(!(st = sdc_pool_request(p, t, &req, &resp)))
+    if(!(st = sdc_pool_request(p, t, req, &resp)))
       ck_assert_int_eq(resp->status, 200);
   }
-  if(st && st != SDC_ENOMEM) /* an allocation failing below is said as such */
+  sdc_http_request_free(req);
+  if(st && st != SDC_ENOMEM && p) /* an allocation failing below is said as such */
     ck_assert_msg(strstr(sdc_pool_errmsg(p), "out of memory") != NULL,
                   "allocation %ld failed: %s: %s", (long)fail_at, sdc_strerror(st),
                   sdc_pool_errmsg(p));

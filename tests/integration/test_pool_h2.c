@@ -12,6 +12,8 @@
 
 #include <sdconnect/sdconnect.h>
 
+#include "pool/request.h" /* the pool's own tests make requests on the stack */
+
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>

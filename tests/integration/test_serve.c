@@ -149,19 +149,22 @@ static void admin_get(const char *path, char *buf, size_t cap)
   char url[300];
   sdc_target *t = NULL;
   const char *addr = "127.0.0.1";
-  sdc_http_request req = {.url = url, .timeout_ms = 5000};
+  sdc_http_request *req = NULL;
   sdc_http_response *r = NULL;
 
   buf[0] = '\0';
   snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", daemon_.port, path);
+  ck_assert_int_eq(sdc_http_request_new(&req, url), SDC_OK);
+  ck_assert_int_eq(sdc_http_request_set_timeout_ms(req, 5000), SDC_OK);
   ck_assert_int_eq(sdc_target_new(&t, "127.0.0.1", daemon_.port, 0), SDC_OK);
   ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &daemon_.port, 1), SDC_OK);
-  if(sdc_pool_request(pool, t, &req, &r) == SDC_OK) {
+  if(sdc_pool_request(pool, t, req, &r) == SDC_OK) {
     snprintf(buf, cap, "%s", r->body);
     sdc_http_response_free(r);
   } else {
     snprintf(buf, cap, "(scrape failed: %s)", sdc_pool_errmsg(pool));
   }
+  sdc_http_request_free(req);
   sdc_pool_forget_target(pool, t);
   sdc_target_free(t);
 }
@@ -535,12 +538,16 @@ START_TEST(dev_mode_runs_everything_on_one_machine)
     {
       sdc_target *t = NULL;
       const char *addr = "127.0.0.1";
-      sdc_http_request req = {.method = "POST", .url = url, .body = "{}", .body_len = 2,
-                              .timeout_ms = 15000};
+      sdc_http_request *req = NULL;
       sdc_http_response *r = NULL;
+      ck_assert_int_eq(sdc_http_request_new(&req, url), SDC_OK);
+      ck_assert_int_eq(sdc_http_request_set_method(req, "POST"), SDC_OK);
+      ck_assert_int_eq(sdc_http_request_set_body(req, "{}", 2), SDC_OK);
+      ck_assert_int_eq(sdc_http_request_set_timeout_ms(req, 15000), SDC_OK);
       ck_assert_int_eq(sdc_target_new(&t, "127.0.0.1", gw_port, 0), SDC_OK);
       ck_assert_int_eq(sdc_target_set_addresses(t, &addr, &gw_port, 1), SDC_OK);
-      ck_assert_msg(sdc_pool_request(pool, t, &req, &r) == SDC_OK, "%s", sdc_pool_errmsg(pool));
+      ck_assert_msg(sdc_pool_request(pool, t, req, &r) == SDC_OK, "%s", sdc_pool_errmsg(pool));
+      sdc_http_request_free(req);
       /* one endpoint answers 503 on purpose: Dialogflow's retry reaches the other */
       ck_assert_msg(r->status == 200 && strstr(r->body, "Hello from sdconnect's demo webhook"),
                     "%ld %s", r->status, r->body);

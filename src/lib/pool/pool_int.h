@@ -3,6 +3,7 @@
 #ifndef SDC_POOL_INT_H
 #define SDC_POOL_INT_H
 
+#include "request.h"
 #include <sdconnect/pool.h>
 #include <sdconnect/version.h>
 

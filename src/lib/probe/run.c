@@ -25,6 +25,7 @@
 #include "probe/check.h"
 
 #include "auth/auth.h"
+#include "pool/request.h"
 #include "core/core.h"
 
 #include <stdio.h>

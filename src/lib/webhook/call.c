@@ -28,6 +28,7 @@
 #include "webhook/webhook.h"
 
 #include "auth/auth.h"
+#include "pool/request.h"
 #include "core/core.h"
 
 #include <openssl/crypto.h>

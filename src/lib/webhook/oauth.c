@@ -16,6 +16,7 @@
  */
 #include "webhook/webhook.h"
 
+#include "pool/request.h"
 #include "core/core.h"
 
 #include <jansson.h>
