@@ -62,7 +62,7 @@ int main(int argc, char **argv)
   }
   printf("%s: %zu endpoint(s)\n", svc->name, svc->n_endpoints);
   for(size_t i = 0; i < svc->n_endpoints; i++) {
-    const sdc_endpoint *ep = &svc->endpoints[i];
+    const sdc_endpoint *ep = sdc_service_endpoint(svc, i); /* not svc->endpoints[i] */
     int v6 = strchr(ep->address, ':') != NULL;
     printf("  %s  %s%s%s:%d%s\n", ep->name, v6 ? "[" : "", ep->address, v6 ? "]" : "",
            ep->port, ep->usable ? "" : "  (not usable: no address or port)");

@@ -25,7 +25,7 @@ static void on_report(const sdc_probe_report *rep, void *userdata)
 {
   struct runs *runs = userdata;
   for(size_t i = 0; i < rep->n_results; i++) {
-    const sdc_probe_result *r = &rep->results[i];
+    const sdc_probe_result *r = sdc_probe_report_result(rep, i); /* not rep->results[i] */
     if(r->passed)
       printf("%s  %s  passed  %.1f ms\n", sdc_check_id(rep->check), r->endpoint, r->total_ms);
     else

@@ -174,6 +174,12 @@ SDC_EXTERN sdc_status sdc_prober_set_shard(sdc_prober *pr, unsigned index, unsig
 SDC_EXTERN unsigned sdc_shard_owner(const char *check_id, const char *endpoint,
                                     unsigned count);
 
+/*! Result `i` of a report (borrowed with it); NULL past the end. Read the
+ *  results through this rather than by indexing report->results: fields
+ *  are only ever appended to sdc_probe_result. */
+SDC_EXTERN const sdc_probe_result *sdc_probe_report_result(const sdc_probe_report *r,
+                                                           size_t i);
+
 /*! Completion of sdc_probe_run(): the report is borrowed for the call. */
 typedef void (*sdc_probe_cb)(const sdc_probe_report *report, void *userdata);
 

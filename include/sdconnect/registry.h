@@ -95,6 +95,11 @@ SDC_EXTERN sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *r
                                                   const char *const *permissions,
                                                   size_t n, int *held);
 
+/*! Item `i` of a page (borrowed with it); NULL past the end. Read the
+ *  items through this rather than by indexing page->items: fields are only
+ *  ever appended to sdc_sd_resource. */
+SDC_EXTERN const sdc_sd_resource *sdc_sd_page_item(const sdc_sd_page *page, size_t i);
+
 SDC_EXTERN void sdc_sd_resource_free(sdc_sd_resource *res); /* NULL ok */
 SDC_EXTERN void sdc_sd_page_free(sdc_sd_page *page);        /* NULL ok */
 

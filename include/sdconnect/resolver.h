@@ -181,6 +181,12 @@ SDC_EXTERN sdc_status sdc_resolve_cached(sdc_resolver *r, const char *name,
  *  the next sdc_resolve() asks the directory. Thread-safe. */
 SDC_EXTERN void sdc_resolver_invalidate(sdc_resolver *r, const char *name);
 
+/*! Endpoint `i` of `s` (borrowed from it); NULL past the end. Read the
+ *  endpoints through this rather than by indexing s->endpoints: fields are
+ *  only ever appended to sdc_endpoint, and this keeps a program built
+ *  against older headers correct when they are. Any thread. */
+SDC_EXTERN const sdc_endpoint *sdc_service_endpoint(const sdc_service *s, size_t i);
+
 /*! Release a reference from sdc_resolve(). NULL is a no-op. Thread-safe. */
 SDC_EXTERN void sdc_service_release(const sdc_service *s);
 

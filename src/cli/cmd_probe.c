@@ -63,7 +63,7 @@ static void on_report(const sdc_probe_report *rep, void *ud)
   if(!rep->passed)
     o->failed++;
   for(size_t i = 0; i < rep->n_results; i++) {
-    const sdc_probe_result *r = &rep->results[i];
+    const sdc_probe_result *r = sdc_probe_report_result(rep, i);
     if(o->json) {
       char *line = sdc_probe_result_json(rep, i);
       if(line)
@@ -81,9 +81,9 @@ static void on_report(const sdc_probe_report *rep, void *ud)
   if(o->json)
     return;
   for(size_t i = 0; i < rep->n_results; i++) /* why, under the table rows */
-    if(!rep->results[i].passed && *rep->results[i].detail)
+    if(!sdc_probe_report_result(rep, i)->passed && *sdc_probe_report_result(rep, i)->detail)
       fprintf(stderr, "sdconnect probe: %s: %s: %s\n", sdc_check_id(rep->check),
-              short_name(rep->results[i].endpoint), rep->results[i].detail);
+              short_name(sdc_probe_report_result(rep, i)->endpoint), sdc_probe_report_result(rep, i)->detail);
   if(rep->directory_stale)
     fprintf(stderr, "sdconnect probe: %s: the directory did not answer; its last "
             "answer was used\n", sdc_check_id(rep->check));

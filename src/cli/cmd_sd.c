@@ -112,10 +112,10 @@ int cmd_resolve(int argc, char **argv)
     return rc;
   }
   for(size_t i = 0; i < svc->n_endpoints; i++)
-    if(!svc->endpoints[i].usable)
+    if(!sdc_service_endpoint(svc, i)->usable)
       cli_warn(cmd, "endpoint %s has %s: it cannot be dialed",
-               svc->endpoints[i].name,
-               *svc->endpoints[i].address ? "port 0" : "no address");
+               sdc_service_endpoint(svc, i)->name,
+               *sdc_service_endpoint(svc, i)->address ? "port 0" : "no address");
   if(sf.json) {
     json_t *j = json_object();
     json_object_set_new(j, "service", json_service(svc));
@@ -324,7 +324,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
         page->n = (size_t)(limit - shown);
       if(all)
         for(size_t i = 0; i < page->n; i++)
-          json_array_append_new(all, json_resource(&page->items[i]));
+          json_array_append_new(all, json_resource(sdc_sd_page_item(page, i)));
       else
         print_rows(kind, page, guard == 0);
       shown += (long)page->n;

@@ -46,7 +46,7 @@ json_t *json_service(const sdc_service *s)
 
   set_str(o, "name", s->name);
   for(size_t i = 0; i < s->n_endpoints; i++) {
-    const sdc_endpoint *e = &s->endpoints[i];
+    const sdc_endpoint *e = sdc_service_endpoint(s, i);
     json_t *je = json_object();
     set_str(je, "name", e->name);
     set_str(je, "address", e->address);
@@ -127,7 +127,7 @@ void print_service(const sdc_service *s)
     return;
   printf("%-24s %-39s %-6s %s\n", "ENDPOINT", "ADDRESS", "PORT", "ANNOTATIONS");
   for(size_t i = 0; i < s->n_endpoints; i++) {
-    const sdc_endpoint *e = &s->endpoints[i];
+    const sdc_endpoint *e = sdc_service_endpoint(s, i);
     kv_join(e->annotations, e->n_annotations, ann, sizeof(ann));
     printf("%-24s %-39s %-6d %s%s\n", id_of(e->name),
            *e->address ? e->address : "-", e->port, ann,
@@ -146,7 +146,7 @@ void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, int header)
     printf("%-32s %s\n", "NAME", kind == SDC_SD_NAMESPACE ? "LABELS"
                                                            : "ANNOTATIONS");
   for(size_t i = 0; i < page->n; i++) {
-    const sdc_sd_resource *r = &page->items[i];
+    const sdc_sd_resource *r = sdc_sd_page_item(page, i);
     kv_join(r->kv, r->n_kv, kv, sizeof(kv));
     if(kind == SDC_SD_ENDPOINT)
       printf("%-24s %-39s %-6d %s\n", id_of(r->name),

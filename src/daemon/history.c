@@ -118,7 +118,7 @@ static struct item *copy_report(const sdc_probe_report *rep)
   it->r = calloc(rep->n_results ? rep->n_results : 1, sizeof(*it->r));
   ok = it->check && it->service && it->r;
   for(size_t i = 0; ok && i < rep->n_results; i++) {
-    const sdc_probe_result *s = &rep->results[i];
+    const sdc_probe_result *s = sdc_probe_report_result(rep, i);
     struct rec_result *d = &it->r[i];
     char addr[300];
     it->n++;

@@ -154,7 +154,7 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
   for(size_t k = 0; k < s->n; k++) {
     bool still = false;
     for(size_t i = 0; i < rep->n_results && !still; i++)
-      still = rep->results[i].endpoint && !strcmp(rep->results[i].endpoint, s->endpoints[k]);
+      still = sdc_probe_report_result(rep, i)->endpoint && !strcmp(sdc_probe_report_result(rep, i)->endpoint, s->endpoints[k]);
     if(!still) {
       const char *v[] = {id, svc, s->endpoints[k]};
       sdc_metric_remove(d->f.success, v);
@@ -181,7 +181,7 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
   s->endpoints = now;
   s->n = 0;
   for(size_t i = 0; now && i < rep->n_results; i++)
-    if(rep->results[i].endpoint && (now[s->n] = strdup(rep->results[i].endpoint)))
+    if(sdc_probe_report_result(rep, i)->endpoint && (now[s->n] = strdup(sdc_probe_report_result(rep, i)->endpoint)))
       s->n++;
 }
 
@@ -191,9 +191,9 @@ static const char *resolve_result(const sdc_probe_report *rep)
 {
   if(rep->directory_stale)
     return "stale";
-  if(rep->n_results == 1 && rep->results[0].reason >= SDC_PROBE_SD_NOT_FOUND &&
-     rep->results[0].reason <= SDC_PROBE_SD_UNAVAILABLE)
-    return sdc_probe_reason_name(rep->results[0].reason);
+  if(rep->n_results == 1 && sdc_probe_report_result(rep, 0)->reason >= SDC_PROBE_SD_NOT_FOUND &&
+     sdc_probe_report_result(rep, 0)->reason <= SDC_PROBE_SD_UNAVAILABLE)
+    return sdc_probe_reason_name(sdc_probe_report_result(rep, 0)->reason);
   return "ok";
 }
 
@@ -219,7 +219,7 @@ void report_run(const sdc_probe_report *rep, void *ud)
   if(d->history)
     history_record(d->history, rep);
   for(size_t i = 0; i < rep->n_results; i++) {
-    const sdc_probe_result *r = &rep->results[i];
+    const sdc_probe_result *r = sdc_probe_report_result(rep, i);
     const char *v[] = {id, svc, r->endpoint ? r->endpoint : ""};
     char tlsv[32];
     sdc_metric_set(d->f.success, v, r->passed);

@@ -438,7 +438,8 @@ static void on_share(const sdc_probe_report *rep, void *ud)
   s->n = rep->n_results;
   s->skipped = rep->n_skipped;
   for(size_t i = 0; i < rep->n_results && i < 24; i++)
-    snprintf(s->names[i], sizeof(s->names[i]), "%s", rep->results[i].endpoint);
+    snprintf(s->names[i], sizeof(s->names[i]), "%s", sdc_probe_report_result(rep, i)->endpoint);
+  ck_assert_ptr_null(sdc_probe_report_result(rep, rep->n_results)); /* past the end */
 }
 
 /* Run `check` once on three probers, replicas 0, 1 and 2 of 3, on one pool. */

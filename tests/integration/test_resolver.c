@@ -134,6 +134,11 @@ START_TEST(resolves_then_serves_from_cache_until_ttl)
   ck_assert_int_eq(s->endpoints[0].usable, 1);
   ck_assert_str_eq(s->annotations[0].key, "owner");
   ck_assert_uint_eq(strlen(s->endpoints[0].uid), 36);
+  /* the accessor programs are told to use: the same endpoints, NULL past them */
+  ck_assert_ptr_eq(sdc_service_endpoint(s, 0), &s->endpoints[0]);
+  ck_assert_ptr_eq(sdc_service_endpoint(s, 1), &s->endpoints[1]);
+  ck_assert_ptr_null(sdc_service_endpoint(s, 2));
+  ck_assert_ptr_null(sdc_service_endpoint(NULL, 0));
   sdc_service_release(s);
   ck_assert_int_eq(sdc_resolve(r, WEBHOOK, 0, NULL, &s, &info), SDC_OK);
   ck_assert_int_eq(info.from_cache, 1);

@@ -100,3 +100,8 @@ char *sdc_probe_result_json(const sdc_probe_report *rep, size_t i)
   sdc__json_free(text);
   return out;
 }
+
+const sdc_probe_result *sdc_probe_report_result(const sdc_probe_report *r, size_t i)
+{
+  return r && i < r->n_results ? &r->results[i] : NULL;
+}

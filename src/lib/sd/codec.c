@@ -489,3 +489,13 @@ sdc_sd_page *sdc__page_decode(sdc_sd_kind kind, const uint8_t *buf, size_t len)
 }
 
 void sdc_sd_page_free(sdc_sd_page *page) { sdc_free(page); }
+
+const sdc_sd_resource *sdc_sd_page_item(const sdc_sd_page *page, size_t i)
+{
+  return page && i < page->n ? &page->items[i] : NULL;
+}
+
+const sdc_endpoint *sdc_service_endpoint(const sdc_service *s, size_t i)
+{
+  return s && i < s->n_endpoints ? &s->endpoints[i] : NULL;
+}
