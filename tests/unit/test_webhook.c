@@ -556,6 +556,11 @@ START_TEST(a_url_gives_its_host_and_port)
   ck_assert_int_eq(sdc__url_host("https://[fd00::1/t", host, sizeof(host), &port, &tls), -1);
   ck_assert_int_eq(sdc__url_host("https://h:0/", host, sizeof(host), &port, &tls), -1);
   ck_assert_int_eq(sdc__url_host("https://h:70000/", host, sizeof(host), &port, &tls), -1);
+  /* a port is digits, all of them: atoi would have read these as 80 and 8 */
+  ck_assert_int_eq(sdc__url_host("https://h:80x/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://h:+8/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://h:/", host, sizeof(host), &port, &tls), -1);
+  ck_assert_int_eq(sdc__url_host("https://[fd00::1]x/", host, sizeof(host), &port, &tls), -1);
   ck_assert_int_eq(sdc__url_host("https:///x", host, sizeof(host), &port, &tls), -1);
   ck_assert_int_eq(sdc__url_host("ftp://h/", host, sizeof(host), &port, &tls), -1);
   ck_assert_int_eq(sdc__url_host("https://a-host-name-longer-than-the-buffer-given-here-for-it"

@@ -17,6 +17,9 @@ void sdc__allocator_set(const sdc_allocator *a);
 /* Free what jansson allocated (json_dumps): with the embedder's allocator
  * installed, jansson allocates through it, so libc's free() is wrong. */
 void sdc__json_free(void *p);
+/* A port, 1..65535, from exactly `len` decimal digits ("8443"): no sign,
+ * no space, nothing after. The library's strict reading of numbers. */
+bool sdc__parse_port(const char *s, size_t len, int *port);
 /* Whether jansson ran out of memory on this thread since the last call
  * (clears it; with `clear_only`, just clears). Around a parse: a NULL answer
  * then means out of memory, not bad JSON. */

@@ -52,13 +52,15 @@ int sdc__url_host(const char *url, char *host, size_t cap, int *port, bool *tls)
     if(!close)
       return -1;
     hl = (size_t)(close - p) + 1;
-    if(close[1] == ':')
-      *port = atoi(close + 2);
+    if(close[1] == ':' && !sdc__parse_port(close + 2, (size_t)(end - close - 2), port))
+      return -1;
+    if(close[1] && close[1] != ':' && close + 1 != end)
+      return -1;
   } else {
     const char *colon = memchr(p, ':', (size_t)(end - p));
     hl = (size_t)((colon ? colon : end) - p);
-    if(colon)
-      *port = atoi(colon + 1);
+    if(colon && !sdc__parse_port(colon + 1, (size_t)(end - colon - 1), port))
+      return -1;
   }
   if(!hl || hl >= cap || *port <= 0 || *port > 65535)
     return -1;
