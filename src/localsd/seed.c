@@ -25,6 +25,8 @@
  */
 #include "seed.h"
 
+#include "num.h"
+
 #include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
 #include "registry.h"
 
@@ -303,15 +305,12 @@ static int read_port(struct ctx *c, yaml_node_t *item, int32_t *out)
 {
   yaml_node_t *n = get(c, item, "port");
   const char *v = scalar(n);
-  char *end = NULL;
-  long port;
+  unsigned long long port;
 
   *out = 0;
   if(!n)
     return 0;
-  errno = 0;
-  port = v ? strtol(v, &end, 10) : -1;
-  if(!v || errno || end == v || *end || port < 0 || port > 65535)
+  if(!svc_parse_uint(v, 0, 65535, &port))
     return fail_at(c, n, "port must be a whole number from 0 to 65535");
   *out = (int32_t)port;
   return 0;
