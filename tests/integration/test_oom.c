@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,40 +32,30 @@
 
 static atomic_long calls, fail_at, live, failed;
 
-static void *t_malloc(size_t n)
+/* Whether this allocation is the one to fail. */
+static bool fail_now(void)
 {
-  void *p;
-  if(++calls == fail_at) {
-    failed++;
-    return NULL;
-  }
-  if((p = malloc(n)))
+  if(++calls != fail_at)
+    return false;
+  failed++;
+  return true;
+}
+
+/* A block more in use when `p` is a new one. */
+static void *counted(void *p, bool new_block)
+{
+  if(p && new_block)
     live++;
   return p;
 }
 
-static void *t_calloc(size_t m, size_t n)
-{
-  void *p;
-  if(++calls == fail_at) {
-    failed++;
-    return NULL;
-  }
-  if((p = calloc(m, n)))
-    live++;
-  return p;
-}
+static void *t_malloc(size_t n) { return fail_now() ? NULL : counted(malloc(n), true); }
+static void *t_calloc(size_t m, size_t n) { return fail_now() ? NULL : counted(calloc(m, n), true); }
 
 static void *t_realloc(void *old, size_t n)
 {
-  void *p;
-  if(++calls == fail_at) {
-    failed++;
-    return NULL;
-  }
-  if((p = realloc(old, n)) && !old)
-    live++;
-  return p;
+  bool new_block = old == NULL;
+  return fail_now() ? NULL : counted(realloc(old, n), new_block);
 }
 
 static void t_free(void *p)
