@@ -4,6 +4,8 @@
 #define _GNU_SOURCE /* sched_setaffinity */
 #include "bench_common.h"
 
+#include <sdconnect/sdconnect.h>
+
 #include "echo_server.h"
 #include "google/cloud/servicedirectory/v1/registration_service.pb-c.h"
 #include "sd/sd.h"
@@ -387,4 +389,22 @@ double proc_cpu_s(pid_t pid)
                   &st) != 2)
     return -1;
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+int bench_sd_create(struct sdc_resolver *r, int kind, const char *name, const char *addr,
+                    int port, const char *network, const char *key, const char *value)
+{
+  sdc_sd_resource *in = NULL, *out = NULL;
+  int bad = sdc_sd_resource_new(&in, (sdc_sd_kind)kind, name) != SDC_OK;
+
+  if(!bad && kind == SDC_SD_ENDPOINT)
+    bad = sdc_sd_resource_set_address(in, addr) || sdc_sd_resource_set_port(in, port) ||
+          sdc_sd_resource_set_network(in, network);
+  if(!bad && key)
+    bad = sdc_sd_resource_add_kv(in, key, value) != SDC_OK;
+  if(!bad)
+    bad = sdc_sd_create(r, in, &out) != SDC_OK;
+  sdc_sd_resource_free(out);
+  sdc_sd_resource_free(in);
+  return bad ? -1 : 0;
 }

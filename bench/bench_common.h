@@ -66,6 +66,12 @@ int call(grpc_channel *ch, const char *method, const uint8_t *req, size_t len);
 #define NS LOC "/namespaces/bench"
 #define SVC NS "/services/api"
 
+/* Create one directory resource through `r`: an endpoint gets `addr`, `port`,
+ * `network` (NULL: none) and one annotation `key`=`value` (NULL: none). 0 or -1. */
+struct sdc_resolver;
+int bench_sd_create(struct sdc_resolver *r, int kind, const char *name, const char *addr,
+                    int port, const char *network, const char *key, const char *value);
+
 /* Create the bench namespace and service (SVC); 0 on success. */
 int seed(int port);
 

@@ -61,26 +61,18 @@ static double self_cpu_s(void)
 /* ---- the directory: services of PER_SERVICE endpoints at one address ---- */
 static int register_endpoints(sdc_resolver *r, int port, int n_services)
 {
-  sdc_sd_resource *out = NULL;
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
-
-  if(sdc_sd_create(r, &ns, &out))
+  if(bench_sd_create(r, SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, NULL))
     return -1;
-  sdc_sd_resource_free(out);
   for(int s = 0; s < n_services; s++) {
     char name[160];
-    sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
     snprintf(name, sizeof(name), NS "/services/s%d", s);
-    if(sdc_sd_create(r, &sv, &out))
+    if(bench_sd_create(r, SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, NULL))
       return -1;
-    sdc_sd_resource_free(out);
     for(int e = 0; e < PER_SERVICE; e++) {
       char en[200];
-      sdc_sd_resource ep = {SDC_SD_ENDPOINT, en, NULL, 0, NULL, "127.0.0.1", port, NULL};
       snprintf(en, sizeof(en), "%s/endpoints/e%d", name, e);
-      if(sdc_sd_create(r, &ep, &out))
+      if(bench_sd_create(r, SDC_SD_ENDPOINT, en, "127.0.0.1", port, NULL, NULL, NULL))
         return -1;
-      sdc_sd_resource_free(out);
     }
   }
   return 0;

@@ -161,17 +161,14 @@ static int add_endpoints(int port)
 {
   sdc_resolver *r = make_resolver(port, 0);
   static const char *const addrs[] = {"10.128.0.17", "10.128.0.18", "10.128.0.19"};
-  sdc_kv ann = {"zone", "us-central1-a"};
   int rc = 0;
 
   for(int i = 0; r && i < 3; i++) {
     char name[256];
-    sdc_sd_resource in = {SDC_SD_ENDPOINT, name, NULL, 1, &ann, addrs[i], 8443,
-                          "projects/123456789012/locations/global/networks/default"};
-    sdc_sd_resource *out = NULL;
     snprintf(name, sizeof(name), SVC "/endpoints/ep-%d", i);
-    rc |= sdc_sd_create(r, &in, &out);
-    sdc_sd_resource_free(out);
+    rc |= bench_sd_create(r, SDC_SD_ENDPOINT, name, addrs[i], 8443,
+                          "projects/123456789012/locations/global/networks/default", "zone",
+                          "us-central1-a");
   }
   sdc_resolver_free(r);
   return r ? rc : -1;

@@ -30,30 +30,69 @@ typedef enum sdc_sd_kind {
   SDC_SD_ENDPOINT = 3
 } sdc_sd_kind;
 
-/*! One namespace, service or endpoint, in Service Directory's terms. */
-typedef struct sdc_sd_resource {
-  sdc_sd_kind kind;
-  const char *name; /*!< full resource name */
-  const char *uid;  /*!< output only */
-  size_t n_kv;
-  const sdc_kv *kv; /*!< labels (namespace) or annotations */
-  const char *address; /*!< endpoint only */
-  int port;            /*!< endpoint only */
-  const char *network; /*!< endpoint only; set at create */
-} sdc_sd_resource;
+/*! One namespace, service or endpoint, in Service Directory's terms:
+ *  opaque, so that fields can be added (made with sdc_sd_resource_new() to
+ *  send, or returned by the calls below; read with the getters). */
+typedef struct sdc_sd_resource sdc_sd_resource;
+/*! One page of a List call (sdc_sd_page_count(), sdc_sd_page_item()). */
+typedef struct sdc_sd_page sdc_sd_page;
+/*! What a List call asks for (sdc_sd_list_opts_new() and setters). */
+typedef struct sdc_sd_list_opts sdc_sd_list_opts;
 
-typedef struct sdc_sd_page {
-  size_t n;
-  sdc_sd_resource *items;
-  const char *next_page_token; /*!< "" on the last page */
-} sdc_sd_page;
+/*! A resource to create or update: `kind` and its full `name` (copied).
+ *  \param[out] out  Set on SDC_OK only; free with sdc_sd_resource_free().
+ *  \return SDC_OK, SDC_EINVAL (no out or name, a kind out of range) or
+ *  SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_resource_new(sdc_sd_resource **out, sdc_sd_kind kind,
+                                          const char *name);
+/*! Add a label (namespace) or annotation (service, endpoint); copied.
+ *  \return SDC_OK, SDC_EINVAL (no key or value, or a resource the library
+ *  returned) or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_resource_add_kv(sdc_sd_resource *r, const char *key,
+                                             const char *value);
+/*! An endpoint's address (IPv4 or IPv6 literal; copied), port (0..65535)
+ *  and network (projects/NUMBER/locations/global/networks/N; copied, set at
+ *  create). \return SDC_OK, SDC_EINVAL (not an endpoint, a port out of
+ *  range, or a resource the library returned) or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_resource_set_address(sdc_sd_resource *r, const char *address);
+SDC_EXTERN sdc_status sdc_sd_resource_set_port(sdc_sd_resource *r, int port);
+SDC_EXTERN sdc_status sdc_sd_resource_set_network(sdc_sd_resource *r, const char *network);
 
-typedef struct sdc_sd_list_opts {
-  const char *filter;   /*!< NULL or "" for none */
-  const char *order_by; /*!< NULL or "" for name order */
-  int page_size;        /*!< 0: the server's choice */
-  const char *page_token;
-} sdc_sd_list_opts;
+/*! Getters: borrowed strings, "" when unset (never NULL); a NULL resource
+ *  reads as empty. */
+SDC_EXTERN sdc_sd_kind sdc_sd_resource_kind(const sdc_sd_resource *r);
+SDC_EXTERN const char *sdc_sd_resource_name(const sdc_sd_resource *r);
+/*! The uid the directory gave it (output only). */
+SDC_EXTERN const char *sdc_sd_resource_uid(const sdc_sd_resource *r);
+/*! Labels (namespace) or annotations: how many, and pair `i` (NULL past
+ *  the end). */
+SDC_EXTERN size_t sdc_sd_resource_kv_count(const sdc_sd_resource *r);
+SDC_EXTERN const sdc_kv *sdc_sd_resource_kv(const sdc_sd_resource *r, size_t i);
+SDC_EXTERN const char *sdc_sd_resource_address(const sdc_sd_resource *r);
+/*! 0 when unset. */
+SDC_EXTERN int sdc_sd_resource_port(const sdc_sd_resource *r);
+SDC_EXTERN const char *sdc_sd_resource_network(const sdc_sd_resource *r);
+
+/*! How many items a page holds. */
+SDC_EXTERN size_t sdc_sd_page_count(const sdc_sd_page *page);
+/*! The token of the next page, "" on the last. */
+SDC_EXTERN const char *sdc_sd_page_next_token(const sdc_sd_page *page);
+
+/*! Options with the defaults: no filter, name order, the server's page
+ *  size, the first page. \param[out] out Set on SDC_OK only.
+ *  \return SDC_OK, SDC_EINVAL (out is NULL) or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_list_opts_new(sdc_sd_list_opts **out);
+SDC_EXTERN void sdc_sd_list_opts_free(sdc_sd_list_opts *o); /* NULL ok */
+/*! The filter and order_by expressions (copied; NULL or "": none).
+ *  \return SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_list_opts_set_filter(sdc_sd_list_opts *o, const char *filter);
+SDC_EXTERN sdc_status sdc_sd_list_opts_set_order_by(sdc_sd_list_opts *o, const char *order_by);
+/*! Items per page, 0 for the server's choice. \return SDC_OK, or
+ *  SDC_EINVAL (negative). */
+SDC_EXTERN sdc_status sdc_sd_list_opts_set_page_size(sdc_sd_list_opts *o, int page_size);
+/*! The page to ask for: a next_page_token (copied; NULL or "": the first).
+ *  \return SDC_OK or SDC_ENOMEM. */
+SDC_EXTERN sdc_status sdc_sd_list_opts_set_page_token(sdc_sd_list_opts *o, const char *token);
 
 /*! Create `in` (its name gives parent and id).
  *  \param[out] out The stored resource (with uid), set on SDC_OK only;
@@ -77,8 +116,8 @@ SDC_EXTERN sdc_status sdc_sd_update(sdc_resolver *r, const sdc_sd_resource *in,
  *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM, or the call's status (above). */
 SDC_EXTERN sdc_status sdc_sd_delete(sdc_resolver *r, sdc_sd_kind kind,
                                     const char *name);
-/*! One page of the children of `parent`. \param[out] out Set on SDC_OK
- *  only; free with sdc_sd_page_free().
+/*! One page of the children of `parent`; `opts` NULL for the defaults.
+ *  \param[out] out Set on SDC_OK only; free with sdc_sd_page_free().
  *  \return SDC_OK, SDC_EINVAL, SDC_ENOMEM, SDC_EPROTO (an answer that
  *  does not decode), or the call's status (above). */
 SDC_EXTERN sdc_status sdc_sd_list(sdc_resolver *r, sdc_sd_kind kind,
@@ -95,9 +134,7 @@ SDC_EXTERN sdc_status sdc_sd_test_iam_permissions(sdc_resolver *r, const char *r
                                                   const char *const *permissions,
                                                   size_t n, int *held);
 
-/*! Item `i` of a page (borrowed with it); NULL past the end. Read the
- *  items through this rather than by indexing page->items: fields are only
- *  ever appended to sdc_sd_resource. */
+/*! Item `i` of a page (borrowed with it); NULL past the end. */
 SDC_EXTERN const sdc_sd_resource *sdc_sd_page_item(const sdc_sd_page *page, size_t i);
 
 SDC_EXTERN void sdc_sd_resource_free(sdc_sd_resource *res); /* NULL ok */

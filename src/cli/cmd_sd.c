@@ -151,8 +151,9 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   const struct flag *tables[3];
   struct parsed p;
   sdc_kv kv[MAX_KV];
-  sdc_sd_resource in;
-  sdc_sd_resource *res = NULL;
+  size_t n_kv = 0;
+  int port = 0;
+  sdc_sd_resource *in = NULL, *res = NULL;
   sdc_resolver *r = NULL;
   enum verb v = V_CREATE;
   sdc_status st = SDC_OK;
@@ -219,8 +220,6 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
     return 0;
   }
   snprintf(perm, sizeof(perm), "servicedirectory.%s.%s", group, perms[v]);
-  memset(&in, 0, sizeof(in));
-  in.kind = kind;
   if(v == V_LIST) {
     if(p.n_pos)
       return usage_error(cmd, "list takes no positional argument (got '%s')",
@@ -244,25 +243,36 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
   }
   if(rc)
     return rc;
-  in.name = name;
   if(labels || annotations) {
     rc = parse_kv(cmd, labels ? "labels" : "annotations",
-                  labels ? labels : annotations, kvbuf, sizeof(kvbuf), kv,
-                  &in.n_kv);
+                  labels ? labels : annotations, kvbuf, sizeof(kvbuf), kv, &n_kv);
     if(rc)
       return rc;
-    in.kv = kv;
   }
-  in.address = address ? address : "";
-  in.network = network ? network : "";
-  if(port_s && (rc = parse_port(cmd, port_s, &in.port)))
+  if(port_s && (rc = parse_port(cmd, port_s, &port)))
     return rc;
+  if(v == V_CREATE || v == V_UPDATE) { /* what is sent */
+    int bad = sdc_sd_resource_new(&in, kind, name) != SDC_OK;
+    for(size_t i = 0; !bad && i < n_kv; i++)
+      bad = sdc_sd_resource_add_kv(in, kv[i].key, kv[i].value) != SDC_OK;
+    if(!bad && kind == SDC_SD_ENDPOINT)
+      bad = sdc_sd_resource_set_address(in, address ? address : "") ||
+            sdc_sd_resource_set_port(in, port) ||
+            sdc_sd_resource_set_network(in, network ? network : "");
+    if(bad) {
+      sdc_sd_resource_free(in);
+      cli_error(cmd, "out of memory");
+      return 1;
+    }
+  }
   rc = cli_resolver_new(&sf, cmd, &r);
-  if(rc)
+  if(rc) {
+    sdc_sd_resource_free(in);
     return rc;
+  }
   switch(v) {
   case V_CREATE:
-    st = sdc_sd_create(r, &in, &res);
+    st = sdc_sd_create(r, in, &res);
     break;
   case V_DESCRIBE:
     st = sdc_sd_get(r, kind, name, &res);
@@ -280,13 +290,14 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
       mask[n++] = "port";
     if(!n) {
       sdc_resolver_free(r);
+      sdc_sd_resource_free(in);
       return usage_error(cmd, "nothing to update: give %s",
                          kind == SDC_SD_NAMESPACE ? "--labels"
                          : kind == SDC_SD_SERVICE ? "--annotations"
                                                   : "--address, --port or "
                                                     "--annotations");
     }
-    st = sdc_sd_update(r, &in, mask, n, &res);
+    st = sdc_sd_update(r, in, mask, n, &res);
     break;
   }
   case V_DELETE:
@@ -295,44 +306,49 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
       printf("deleted %s %s\n", cli_kind_word(kind), name);
     break;
   case V_LIST: {
-    sdc_sd_list_opts lo = {filter, order_by, 0, ""};
+    sdc_sd_list_opts *lo = NULL;
     char token[2048] = "";
     long limit = -1, shown = 0;
-    unsigned long long num;
+    unsigned long long num, page_size = 0;
     json_t *all = sf.json ? json_array() : NULL;
-    if(page_size_s && svc_parse_uint(page_size_s, 1, 2147483647, &num))
-      lo.page_size = (int)num;
-    else if(page_size_s)
-      lo.page_size = -1;
+    bool bad_size = page_size_s && !svc_parse_uint(page_size_s, 1, 2147483647, &page_size);
     if(limit_s && svc_parse_uint(limit_s, 1, 100000000, &num))
       limit = (long)num;
     else if(limit_s)
       limit = 0;
-    if((page_size_s && lo.page_size < 1) || (limit_s && limit < 1)) {
+    if(bad_size || (limit_s && limit < 1)) {
       json_decref(all);
       sdc_resolver_free(r);
       return usage_error(cmd, "--page-size takes a number from 1 to 2147483647, --limit one "
                          "from 1 to 100000000");
     }
-    for(int guard = 0; guard < 100000; guard++) {
+    if((st = sdc_sd_list_opts_new(&lo)) || (st = sdc_sd_list_opts_set_filter(lo, filter)) ||
+       (st = sdc_sd_list_opts_set_order_by(lo, order_by)) ||
+       (st = sdc_sd_list_opts_set_page_size(lo, (int)page_size))) {
+      json_decref(all);
+      all = NULL;
+    }
+    for(int guard = 0; !st && guard < 100000; guard++) {
       sdc_sd_page *page = NULL;
-      lo.page_token = token;
-      st = sdc_sd_list(r, kind, name, &lo, &page);
-      if(st)
+      size_t n;
+      if((st = sdc_sd_list_opts_set_page_token(lo, token)) ||
+         (st = sdc_sd_list(r, kind, name, lo, &page)))
         break;
-      if(limit >= 0 && (long)page->n > limit - shown)
-        page->n = (size_t)(limit - shown);
+      n = sdc_sd_page_count(page);
+      if(limit >= 0 && (long)n > limit - shown)
+        n = (size_t)(limit - shown); /* only what --limit leaves */
       if(all)
-        for(size_t i = 0; i < page->n; i++)
+        for(size_t i = 0; i < n; i++)
           json_array_append_new(all, json_resource(sdc_sd_page_item(page, i)));
       else
-        print_rows(kind, page, guard == 0);
-      shown += (long)page->n;
-      snprintf(token, sizeof(token), "%s", page->next_page_token);
+        print_rows(kind, page, n, guard == 0);
+      shown += (long)n;
+      snprintf(token, sizeof(token), "%s", sdc_sd_page_next_token(page));
       sdc_sd_page_free(page);
       if(!*token || (limit >= 0 && shown >= limit))
         break;
     }
+    sdc_sd_list_opts_free(lo);
     if(all) {
       if(!st)
         json_print(all);
@@ -351,6 +367,7 @@ static int run_registry(sdc_sd_kind kind, int argc, char **argv)
       print_resource(res);
   }
   sdc_sd_resource_free(res);
+  sdc_sd_resource_free(in);
   sdc_resolver_free(r);
   return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "out.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,21 +23,33 @@ static void set_map(json_t *o, const char *k, const sdc_kv *kv, size_t n)
   json_object_set_new(o, k, m);
 }
 
+/* A resource's labels or annotations, as Service Directory names them. */
+static const char *kv_word(const sdc_sd_resource *r)
+{
+  return sdc_sd_resource_kind(r) == SDC_SD_NAMESPACE ? "labels" : "annotations";
+}
+
 json_t *json_resource(const sdc_sd_resource *r)
 {
-  json_t *o = json_object();
+  json_t *o = json_object(), *m = json_object();
+  bool endpoint = sdc_sd_resource_kind(r) == SDC_SD_ENDPOINT;
 
-  set_str(o, "name", r->name);
-  if(r->kind == SDC_SD_ENDPOINT) {
-    set_str(o, "address", r->address);
-    if(r->port)
-      json_object_set_new(o, "port", json_integer(r->port));
+  set_str(o, "name", sdc_sd_resource_name(r));
+  if(endpoint) {
+    set_str(o, "address", sdc_sd_resource_address(r));
+    if(sdc_sd_resource_port(r))
+      json_object_set_new(o, "port", json_integer(sdc_sd_resource_port(r)));
   }
-  set_map(o, r->kind == SDC_SD_NAMESPACE ? "labels" : "annotations", r->kv,
-          r->n_kv);
-  if(r->kind == SDC_SD_ENDPOINT)
-    set_str(o, "network", r->network);
-  set_str(o, "uid", r->uid);
+  for(size_t i = 0; m && i < sdc_sd_resource_kv_count(r); i++) {
+    const sdc_kv *kv = sdc_sd_resource_kv(r, i);
+    json_object_set_new(m, kv->key, json_string(kv->value));
+  }
+  if(json_object_size(m))
+    json_object_set(o, kv_word(r), m);
+  json_decref(m);
+  if(endpoint)
+    set_str(o, "network", sdc_sd_resource_network(r));
+  set_str(o, "uid", sdc_sd_resource_uid(r));
   return o;
 }
 
@@ -73,29 +86,22 @@ void json_print(json_t *j)
   json_decref(j);
 }
 
-static void print_map(const char *key, const sdc_kv *kv, size_t n)
-{
-  if(!n)
-    return;
-  printf("%s:\n", key);
-  for(size_t i = 0; i < n; i++)
-    printf("  %s: %s\n", kv[i].key, kv[i].value);
-}
-
 void print_resource(const sdc_sd_resource *r)
 {
-  printf("name: %s\n", r->name);
-  if(r->kind == SDC_SD_ENDPOINT) {
-    if(*r->address)
-      printf("address: %s\n", r->address);
-    if(r->port)
-      printf("port: %d\n", r->port);
-    if(*r->network)
-      printf("network: %s\n", r->network);
+  printf("name: %s\n", sdc_sd_resource_name(r));
+  if(sdc_sd_resource_kind(r) == SDC_SD_ENDPOINT) {
+    if(*sdc_sd_resource_address(r))
+      printf("address: %s\n", sdc_sd_resource_address(r));
+    if(sdc_sd_resource_port(r))
+      printf("port: %d\n", sdc_sd_resource_port(r));
+    if(*sdc_sd_resource_network(r))
+      printf("network: %s\n", sdc_sd_resource_network(r));
   }
-  print_map(r->kind == SDC_SD_NAMESPACE ? "labels" : "annotations", r->kv,
-            r->n_kv);
-  printf("uid: %s\n", r->uid);
+  if(sdc_sd_resource_kv_count(r))
+    printf("%s:\n", kv_word(r));
+  for(size_t i = 0; i < sdc_sd_resource_kv_count(r); i++)
+    printf("  %s: %s\n", sdc_sd_resource_kv(r, i)->key, sdc_sd_resource_kv(r, i)->value);
+  printf("uid: %s\n", sdc_sd_resource_uid(r));
 }
 
 static const char *id_of(const char *name)
@@ -136,7 +142,7 @@ void print_service(const sdc_service *s)
   }
 }
 
-void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, int header)
+void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, size_t n, int header)
 {
   char kv[1024];
 
@@ -145,13 +151,18 @@ void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, int header)
   else if(header)
     printf("%-32s %s\n", "NAME", kind == SDC_SD_NAMESPACE ? "LABELS"
                                                            : "ANNOTATIONS");
-  for(size_t i = 0; i < page->n; i++) {
+  for(size_t i = 0; i < n && i < sdc_sd_page_count(page); i++) {
     const sdc_sd_resource *r = sdc_sd_page_item(page, i);
-    kv_join(r->kv, r->n_kv, kv, sizeof(kv));
+    size_t o = 0;
+    kv[0] = '\0';
+    for(size_t k = 0; k < sdc_sd_resource_kv_count(r) && o < sizeof(kv); k++)
+      o += (size_t)snprintf(kv + o, sizeof(kv) - o, "%s%s=%s", k ? "," : "",
+                            sdc_sd_resource_kv(r, k)->key, sdc_sd_resource_kv(r, k)->value);
     if(kind == SDC_SD_ENDPOINT)
-      printf("%-24s %-39s %-6d %s\n", id_of(r->name),
-             *r->address ? r->address : "-", r->port, kv);
+      printf("%-24s %-39s %-6d %s\n", id_of(sdc_sd_resource_name(r)),
+             *sdc_sd_resource_address(r) ? sdc_sd_resource_address(r) : "-",
+             sdc_sd_resource_port(r), kv);
     else
-      printf("%-32s %s\n", id_of(r->name), kv);
+      printf("%-32s %s\n", id_of(sdc_sd_resource_name(r)), kv);
   }
 }

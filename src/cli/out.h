@@ -17,6 +17,7 @@ void json_print(json_t *j);
 void print_resource(const sdc_sd_resource *r);
 void print_service(const sdc_service *s);
 /* Rows of a list; the header goes first when `header`. */
-void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, int header);
+/* The first `n` items of `page` as table rows (a header first when asked). */
+void print_rows(sdc_sd_kind kind, const sdc_sd_page *page, size_t n, int header);
 
 #endif

@@ -180,13 +180,10 @@ static void endpoint_in(const char *svc, const char *id, const char *address, in
                         const char *network)
 {
   char name[400];
-  sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = name, .address = address,
-                        .port = port, .network = network};
-  sdc_sd_resource *out = NULL;
 
   snprintf(name, sizeof(name), "%s/endpoints/%s", svc, id);
-  ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s", sdc_resolver_errmsg(res));
-  sdc_sd_resource_free(out);
+  ck_assert_msg(tsd_endpoint_net(res, name, address, port, network) == 0, "%s",
+                sdc_resolver_errmsg(res));
 }
 
 static void endpoint(const char *id, const char *address, int port, const char *network)
@@ -278,17 +275,13 @@ START_TEST(each_misconfiguration_is_named)
     int port = cases[i].port == -1 ? open_port : cases[i].port == -2 ? refused_port
                : cases[i].port == -3 ? drop_port : cases[i].port;
     char name[400];
-    sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = name, .address = cases[i].address,
-                          .port = port, .network = cases[i].network};
-    sdc_sd_resource *out = NULL;
     if(cases[i].port == -3 && !drops)
       continue; /* said at setup */
     snprintf(svc, sizeof(svc), NS "/services/%s", cases[i].id);
     ck_assert_int_eq(tsd_service(res, svc), 0);
     snprintf(name, sizeof(name), "%s/endpoints/e0", svc);
-    ck_assert_msg(sdc_sd_create(res, &in, &out) == SDC_OK, "%s: %s", cases[i].id,
-                  sdc_resolver_errmsg(res));
-    sdc_sd_resource_free(out);
+    ck_assert_msg(tsd_endpoint_net(res, name, cases[i].address, port, cases[i].network) == 0,
+                  "%s: %s", cases[i].id, sdc_resolver_errmsg(res));
     ck_assert_msg(!strcmp(problems(svc, "http://hook.internal/orders", true, NULL, got,
                                    sizeof(got)), cases[i].want),
                   "%s: got '%s', want '%s'", cases[i].id, got, cases[i].want);

@@ -7,6 +7,7 @@
  */
 #include "certs.h"
 #include "proc.h"
+#include "sdclient.h"
 #include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
@@ -550,15 +551,8 @@ START_TEST(re_resolve_when_every_endpoint_fails)
   sdc_http_response *r = NULL;
   char ep[64], err[256];
   const sdc_service *s = NULL;
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/l/namespaces/n", NULL, 0, NULL,
-                        NULL, 0, NULL};
-  sdc_sd_resource sv = {SDC_SD_SERVICE, "projects/p/locations/l/namespaces/n/services/hook",
-                        NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource e = {SDC_SD_ENDPOINT,
-                       "projects/p/locations/l/namespaces/n/services/hook/endpoints/a", NULL,
-                       0, NULL, "127.0.0.1", 0, NULL};
-  sdc_sd_resource *out = NULL;
-  const char *mask[] = {"port"};
+  static const char svc_name[] = "projects/p/locations/l/namespaces/n/services/hook";
+  static const char ep_name[] = "projects/p/locations/l/namespaces/n/services/hook/endpoints/a";
 
   dead = start_httpd(NULL, NULL);
   tproc_stop(&servers[n_servers - 1], 5000);
@@ -571,28 +565,20 @@ START_TEST(re_resolve_when_every_endpoint_fails)
   sdc_resolver_opts_set_cache_ttl_ms(o, 3600000);
   ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
   sdc_resolver_opts_free(o);
-  e.port = dead;
-  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_namespace(res, "projects/p/locations/l/namespaces/n"), 0);
+  ck_assert_int_eq(tsd_service(res, svc_name), 0);
+  ck_assert_int_eq(tsd_endpoint(res, ep_name, "127.0.0.1", dead), 0);
   snprintf(ep, sizeof(ep), "127.0.0.1:%d", live);
   for(int h2 = 1; h2 >= 0; h2--) { /* through libcurl, then our own HTTP/1.1 */
     /* the resolver caches the dead endpoint; then the directory moves it */
-    e.port = dead;
-    ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
-    sdc_sd_resource_free(out);
-    sdc_resolver_invalidate(res, sv.name);
-    ck_assert_int_eq(sdc_resolve(res, sv.name, 0, NULL, &s, NULL), SDC_OK);
+    ck_assert_int_eq(tsd_endpoint_port(res, ep_name, dead), 0);
+    sdc_resolver_invalidate(res, svc_name);
+    ck_assert_int_eq(sdc_resolve(res, svc_name, 0, NULL, &s, NULL), SDC_OK);
     sdc_service_release(s);
-    e.port = live;
-    ck_assert_int_eq(sdc_sd_update(res, &e, mask, 1, &out), SDC_OK);
-    sdc_sd_resource_free(out);
+    ck_assert_int_eq(tsd_endpoint_port(res, ep_name, live), 0);
 
     ck_assert_int_eq(sdc_target_new(&t, HOST, live, 1), SDC_OK);
-    ck_assert_int_eq(sdc_target_set_service(t, res, sv.name), SDC_OK);
+    ck_assert_int_eq(sdc_target_set_service(t, res, svc_name), SDC_OK);
     {
       size_t len;
       void *pem = slurp_file(in_dir("ca.pem"), &len);
@@ -1070,12 +1056,6 @@ START_TEST(directory_answers_reach_waiting_requests)
   sdc_resolver *res;
   sdc_pool *p;
   sdc_target *t = NULL, *gone = NULL;
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/l/namespaces/n", NULL, 0, NULL,
-                        NULL, 0, NULL};
-  sdc_sd_resource sv = {SDC_SD_SERVICE, HUNG_SVC, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource e = {SDC_SD_ENDPOINT, HUNG_SVC "/endpoints/a", NULL, 0, NULL, "127.0.0.1",
-                       0, NULL};
-  sdc_sd_resource *out = NULL;
   struct seen seen = {0};
   struct tag a = {&seen, 1}, b = {&seen, 2};
   char url[128];
@@ -1084,13 +1064,9 @@ START_TEST(directory_answers_reach_waiting_requests)
   memset(sd, 0, sizeof(*sd));
   ck_assert_int_eq(tproc_start(sd, sd_argv, true), 0);
   res = resolver_at(sd->port, 5000, 4);
-  e.port = port;
-  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_namespace(res, "projects/p/locations/l/namespaces/n"), 0);
+  ck_assert_int_eq(tsd_service(res, HUNG_SVC), 0);
+  ck_assert_int_eq(tsd_endpoint(res, HUNG_SVC "/endpoints/a", "127.0.0.1", port), 0);
   snprintf(url, sizeof(url), "https://" HOST ":%d/echo", port);
   ck_assert_int_eq(sdc_target_new(&t, HOST, port, 1), SDC_OK);
   ck_assert_int_eq(sdc_target_set_service(t, res, HUNG_SVC), SDC_OK);

@@ -9,6 +9,7 @@
 #include "certs.h"
 #include "fakehttp.h"
 #include "proc.h"
+#include "sdclient.h"
 #include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
@@ -120,9 +121,6 @@ static void setup(void)
 {
   const char *sd_argv[] = {tproc_sdconnect(), "sd-server", "--memory", "--listen",
                            "127.0.0.1:0", NULL};
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, NS, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
-
   ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
   ck_assert_int_eq(tproc_tmpdir(dir), 0);
   make_certs();
@@ -130,8 +128,7 @@ static void setup(void)
   start(sd_argv);
   sd = &procs[0];
   res = resolver_for(sd->port, NULL);
-  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_namespace(res, NS), 0);
   plain_port = httpd(NULL, NULL, NULL);
   tls_port = httpd("server", NULL, NULL);
 }
@@ -152,19 +149,14 @@ static void teardown(void)
 static void service(char *id, size_t cap, const int *ports, size_t n)
 {
   char name[200];
-  sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
 
   snprintf(id, cap, "s%d", ++svc_seq);
   snprintf(name, sizeof(name), NS "/services/%s", id);
-  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_service(res, name), 0);
   for(size_t i = 0; i < n; i++) {
     char ename[260];
-    sdc_sd_resource e = {SDC_SD_ENDPOINT, ename, NULL, 0, NULL, "127.0.0.1", ports[i], NULL};
     snprintf(ename, sizeof(ename), "%s/endpoints/e%zu", name, i);
-    ck_assert_int_eq(sdc_sd_create(res, &e, &out), SDC_OK);
-    sdc_sd_resource_free(out);
+    ck_assert_int_eq(tsd_endpoint(res, ename, "127.0.0.1", ports[i]), 0);
   }
 }
 

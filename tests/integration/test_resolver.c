@@ -281,8 +281,7 @@ START_TEST(not_found_is_remembered_then_forgotten)
 {
   sdc_resolver *r;
   const sdc_service *s = NULL;
-  sdc_sd_resource in = {SDC_SD_SERVICE, DEMO_NS "/services/late", NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
+  sdc_sd_resource *in = NULL, *out = NULL;
 
   start_sd(NULL);
   r = local_resolver(0, 400, 4);
@@ -291,9 +290,12 @@ START_TEST(not_found_is_remembered_then_forgotten)
                                                        "not found"));
   ck_assert_int_eq(sdc_resolver_grpc_status(r), 5);
   ck_assert_uint_eq(resolve_rpcs(1), 1); /* NOT_FOUND is not retried */
-  ck_assert_int_eq(sdc_sd_create(r, &in, &out), SDC_OK);
-  ck_assert_str_eq(out->name, DEMO_NS "/services/late");
+  ck_assert_int_eq(sdc_sd_resource_new(&in, SDC_SD_SERVICE, DEMO_NS "/services/late"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_create(r, in, &out), SDC_OK);
+  ck_assert_str_eq(sdc_sd_resource_name(out), DEMO_NS "/services/late");
+  ck_assert_uint_eq(strlen(sdc_sd_resource_uid(out)), 36); /* the directory's */
   sdc_sd_resource_free(out);
+  sdc_sd_resource_free(in);
   ck_assert_int_eq(sdc_resolve(r, DEMO_NS "/services/late", 0, NULL, &s, NULL), SDC_ENOTFOUND);
   ck_assert_ptr_nonnull(strstr(sdc_resolver_errmsg(r), "remembered"));
   ck_assert_uint_eq(resolve_rpcs(1), 1);

@@ -8,6 +8,7 @@
  * restart. Every process is stopped by its PID.
  */
 #include "proc.h"
+#include "sdclient.h"
 #include "run_all.h"
 
 #include <sdconnect/sdconnect.h>
@@ -42,12 +43,9 @@ static uint64_t mono_ms(void)
 static void endpoint_in(sdc_resolver *in, const char *id, int port)
 {
   char name[200];
-  sdc_sd_resource e = {SDC_SD_ENDPOINT, name, NULL, 0, NULL, "127.0.0.1", port, NULL};
-  sdc_sd_resource *out = NULL;
 
   snprintf(name, sizeof(name), SVC "/endpoints/%s", id);
-  ck_assert_int_eq(sdc_sd_create(in, &e, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_endpoint(in, name, "127.0.0.1", port), 0);
 }
 
 static void endpoint(const char *id, int port, bool create)
@@ -98,10 +96,6 @@ static void setup(void)
   const char *bin = getenv("SDC_HTTPD_BIN");
   const char *h_argv[] = {bin && *bin ? bin : "httpd", NULL};
   sdc_resolver_opts *o = NULL;
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/us-central1/namespaces/n",
-                        NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource sv = {SDC_SD_SERVICE, SVC, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
   char ep[64], err[256];
 
   ck_assert_int_eq(sdc_global_init(NULL), SDC_OK);
@@ -118,10 +112,8 @@ static void setup(void)
   sdc_resolver_opts_set_cache_ttl_ms(o, 0);
   ck_assert_int_eq(sdc_resolver_new(&res, o, err, sizeof(err)), SDC_OK);
   sdc_resolver_opts_free(o);
-  ck_assert_int_eq(sdc_sd_create(res, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(res, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_namespace(res, "projects/p/locations/us-central1/namespaces/n"), 0);
+  ck_assert_int_eq(tsd_service(res, SVC), 0);
   ck_assert_int_eq(sdc_pool_new(&pool, NULL), SDC_OK);
 }
 
@@ -624,10 +616,6 @@ static sdc_resolver *second_directory(struct tproc *p, const char *id, const cha
   const char *argv[] = {tproc_sdconnect(), "sd-server", db ? "--db" : "--memory",
                         db ? db : "--listen", db ? "--listen" : "127.0.0.1:0",
                         db ? listen : NULL, NULL};
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, "projects/p/locations/us-central1/namespaces/n",
-                        NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource sv = {SDC_SD_SERVICE, SVC, NULL, 0, NULL, NULL, 0, NULL};
-  sdc_sd_resource *out = NULL;
   sdc_resolver_opts *o = NULL;
   sdc_resolver *r = NULL;
   char ep[64], err[256];
@@ -639,10 +627,8 @@ static sdc_resolver *second_directory(struct tproc *p, const char *id, const cha
   sdc_resolver_opts_set_plaintext(o, 1);
   ck_assert_int_eq(sdc_resolver_new(&r, o, err, sizeof(err)), SDC_OK);
   sdc_resolver_opts_free(o);
-  ck_assert_int_eq(sdc_sd_create(r, &ns, &out), SDC_OK);
-  sdc_sd_resource_free(out);
-  ck_assert_int_eq(sdc_sd_create(r, &sv, &out), SDC_OK);
-  sdc_sd_resource_free(out);
+  ck_assert_int_eq(tsd_namespace(r, "projects/p/locations/us-central1/namespaces/n"), 0);
+  ck_assert_int_eq(tsd_service(r, SVC), 0);
   endpoint_in(r, id, httpd.port);
   return r;
 }

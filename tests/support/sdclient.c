@@ -22,29 +22,58 @@ sdc_resolver *tsd_client(int port, long cache_ttl_ms)
   return r;
 }
 
+/* Create `res` (and free it); 0 or -1. */
 static int create(sdc_resolver *r, sdc_sd_resource *res)
 {
   sdc_sd_resource *out = NULL;
-  sdc_status st = sdc_sd_create(r, res, &out);
+  sdc_status st = res ? sdc_sd_create(r, res, &out) : SDC_ENOMEM;
 
   sdc_sd_resource_free(out);
+  sdc_sd_resource_free(res);
   return st == SDC_OK ? 0 : -1;
+}
+
+static sdc_sd_resource *made(sdc_sd_kind kind, const char *name)
+{
+  sdc_sd_resource *res = NULL;
+  return sdc_sd_resource_new(&res, kind, name) ? NULL : res;
 }
 
 int tsd_namespace(sdc_resolver *r, const char *name)
 {
-  sdc_sd_resource ns = {SDC_SD_NAMESPACE, name, NULL, 0, NULL, NULL, 0, NULL};
-  return create(r, &ns);
+  return create(r, made(SDC_SD_NAMESPACE, name));
 }
 
 int tsd_service(sdc_resolver *r, const char *name)
 {
-  sdc_sd_resource sv = {SDC_SD_SERVICE, name, NULL, 0, NULL, NULL, 0, NULL};
-  return create(r, &sv);
+  return create(r, made(SDC_SD_SERVICE, name));
+}
+
+int tsd_endpoint_net(sdc_resolver *r, const char *name, const char *addr, int port,
+                     const char *network)
+{
+  sdc_sd_resource *e = made(SDC_SD_ENDPOINT, name);
+  if(e && (sdc_sd_resource_set_address(e, addr) || sdc_sd_resource_set_port(e, port) ||
+           sdc_sd_resource_set_network(e, network))) {
+    sdc_sd_resource_free(e);
+    return -1;
+  }
+  return create(r, e);
 }
 
 int tsd_endpoint(sdc_resolver *r, const char *name, const char *addr, int port)
 {
-  sdc_sd_resource e = {SDC_SD_ENDPOINT, name, NULL, 0, NULL, addr, port, NULL};
-  return create(r, &e);
+  return tsd_endpoint_net(r, name, addr, port, NULL);
+}
+
+int tsd_endpoint_port(sdc_resolver *r, const char *name, int port)
+{
+  static const char *const mask[] = {"port"};
+  sdc_sd_resource *e = made(SDC_SD_ENDPOINT, name), *out = NULL;
+  sdc_status st = !e || sdc_sd_resource_set_port(e, port) ? SDC_EINVAL
+                                                          : sdc_sd_update(r, e, mask, 1, &out);
+
+  sdc_sd_resource_free(out);
+  sdc_sd_resource_free(e);
+  return st == SDC_OK ? 0 : -1;
 }

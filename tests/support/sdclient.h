@@ -13,5 +13,11 @@ sdc_resolver *tsd_client(int port, long cache_ttl_ms);
 int tsd_namespace(sdc_resolver *r, const char *name);
 int tsd_service(sdc_resolver *r, const char *name);
 int tsd_endpoint(sdc_resolver *r, const char *name, const char *addr, int port);
+/* The same with its network (NULL: none); the directory's refusal is in
+ * sdc_resolver_errmsg(). */
+int tsd_endpoint_net(sdc_resolver *r, const char *name, const char *addr, int port,
+                     const char *network);
+/* Move an endpoint to another port (an Update with the mask "port"). 0 or -1. */
+int tsd_endpoint_port(sdc_resolver *r, const char *name, int port);
 
 #endif

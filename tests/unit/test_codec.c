@@ -61,10 +61,50 @@ START_TEST(resolve_answer_flattens_into_one_shared_block)
 }
 END_TEST
 
+START_TEST(resources_are_built_with_setters_and_read_with_getters)
+{
+  sdc_sd_resource *r = NULL, *svc = NULL;
+  sdc_sd_list_opts *o = NULL;
+
+  ck_assert_int_eq(sdc_sd_resource_new(&r, SDC_SD_ENDPOINT, "p/e"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_add_kv(r, "zone", "a"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_add_kv(r, "team", "sre"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_set_address(r, "fd00::1"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_set_port(r, 8443), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_set_port(r, 65536), SDC_EINVAL);
+  ck_assert_int_eq(sdc_sd_resource_set_network(r, "projects/1/locations/global/networks/n"),
+                   SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_kind(r), SDC_SD_ENDPOINT);
+  ck_assert_str_eq(sdc_sd_resource_name(r), "p/e");
+  ck_assert_uint_eq(sdc_sd_resource_kv_count(r), 2);
+  ck_assert_str_eq(sdc_sd_resource_kv(r, 1)->value, "sre");
+  ck_assert_ptr_null(sdc_sd_resource_kv(r, 2));
+  ck_assert_str_eq(sdc_sd_resource_address(r), "fd00::1");
+  ck_assert_int_eq(sdc_sd_resource_port(r), 8443);
+  ck_assert_str_eq(sdc_sd_resource_uid(r), ""); /* output only */
+  /* what an endpoint has, a service has not */
+  ck_assert_int_eq(sdc_sd_resource_new(&svc, SDC_SD_SERVICE, "p/s"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_resource_set_address(svc, "10.0.0.1"), SDC_EINVAL);
+  ck_assert_int_eq(sdc_sd_resource_set_port(svc, 80), SDC_EINVAL);
+  ck_assert_int_eq(sdc_sd_resource_new(&svc, 9, "p/s"), SDC_EINVAL);
+  sdc_sd_resource_free(svc);
+  sdc_sd_resource_free(r);
+  ck_assert_str_eq(sdc_sd_resource_name(NULL), "");
+  ck_assert_uint_eq(sdc_sd_resource_kv_count(NULL), 0);
+  ck_assert_int_eq(sdc_sd_list_opts_new(&o), SDC_OK);
+  ck_assert_int_eq(sdc_sd_list_opts_set_filter(o, "port>8000"), SDC_OK);
+  ck_assert_int_eq(sdc_sd_list_opts_set_page_size(o, -1), SDC_EINVAL);
+  ck_assert_int_eq(sdc_sd_list_opts_set_page_token(o, ""), SDC_OK);
+  sdc_sd_list_opts_free(o);
+}
+END_TEST
+
 START_TEST(registration_requests_round_trip)
 {
   sdc_kv kv[1] = {{"owner", "sre"}};
-  sdc_sd_resource in = {SDC_SD_ENDPOINT, "p/e", NULL, 1, kv, "::1", 8443, "projects/1/locations/global/networks/n"};
+  sdc_sd_resource in = {.kind = SDC_SD_ENDPOINT, .name = "p/e", .n_kv = 1, .kv = kv,
+                        .address = "::1", .port = 8443,
+                        .network = "projects/1/locations/global/networks/n"};
   const char *mask[] = {"port"};
   size_t n = 0;
   uint8_t *b = sdc__encode_update(&in, mask, 1, &n);
@@ -117,6 +157,7 @@ Suite *codec_suite(void)
 
   tcase_add_test(tc, resolve_answer_flattens_into_one_shared_block);
   tcase_add_test(tc, registration_requests_round_trip);
+  tcase_add_test(tc, resources_are_built_with_setters_and_read_with_getters);
   tcase_add_test(tc, resolver_options_are_validated);
   suite_add_tcase(s, tc);
   return s;

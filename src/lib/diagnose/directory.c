@@ -5,6 +5,7 @@
  * which part is missing, and the parent is listed for names one or two
  * edits away (a near miss is the usual cause).
  */
+#include "sd/resource.h"
 #include "diagnose/diag.h"
 
 #include "core/core.h"
@@ -47,7 +48,7 @@ int diag_distance(const char *a, const char *b)
 static size_t near_misses(sdc_resolver *r, sdc_sd_kind kind, const char *parent,
                           const char *id, char *out, size_t cap)
 {
-  sdc_sd_list_opts lo = {NULL, NULL, 100, NULL};
+  sdc_sd_list_opts lo = {.page_size = 100};
   char token[512] = "";
   size_t seen = 0, found = 0, len = 0;
 

@@ -414,7 +414,7 @@ sdc_sd_resource *sdc__resource_decode(sdc_sd_kind kind, const uint8_t *buf,
     return NULL;
   flat_take(&f, sizeof(*res), alignof(sdc_sd_resource));
   flat_resource(&f, kind, m, NULL);
-  f.p = sdc__malloc(f.used);
+  f.p = sdc__calloc(1, f.used); /* zeroed: a decoded resource is not a built one */
   if(f.p) {
     f.used = 0;
     res = flat_take(&f, sizeof(*res), alignof(sdc_sd_resource));
@@ -426,7 +426,6 @@ sdc_sd_resource *sdc__resource_decode(sdc_sd_kind kind, const uint8_t *buf,
   return (sdc_sd_resource *)f.p;
 }
 
-void sdc_sd_resource_free(sdc_sd_resource *res) { sdc_free(res); }
 
 /* The List responses differ only in their repeated field's type. */
 static void flat_page(struct flat *f, sdc_sd_kind kind, ProtobufCMessage *m)
@@ -477,7 +476,7 @@ sdc_sd_page *sdc__page_decode(sdc_sd_kind kind, const uint8_t *buf, size_t len)
   if(!(m = protobuf_c_message_unpack(d, &sdc__pb_alloc, len, buf)))
     return NULL;
   flat_page(&f, kind, m);
-  f.p = sdc__malloc(f.used);
+  f.p = sdc__calloc(1, f.used); /* zeroed: decoded items are not built ones */
   if(f.p) {
     f.used = 0;
     flat_page(&f, kind, m);

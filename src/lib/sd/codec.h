@@ -4,6 +4,7 @@
 #ifndef SDC_SD_CODEC_H
 #define SDC_SD_CODEC_H
 
+#include "resource.h"
 #include <sdconnect/registry.h>
 #include <sdconnect/resolver.h>
 
