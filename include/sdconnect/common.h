@@ -53,7 +53,8 @@ SDC_EXTERN const char *sdc_strerror(sdc_status st);
  *  freed. Only SDC_EINTERNAL is fatal today. */
 SDC_EXTERN int sdc_status_is_fatal(sdc_status st);
 
-/*! Allocator hooks. All four must be set; `calloc` must zero. */
+/*! Allocator hooks. All four must be set; `calloc` must zero. Frozen: the
+ *  program makes it, so it never changes. */
 typedef struct sdc_allocator {
   void *(*malloc)(size_t size);
   void *(*calloc)(size_t nmemb, size_t size);

@@ -29,7 +29,8 @@ typedef enum sdc_diag_level {
   SDC_DIAG_SKIP = 3  /*!< not checked: an earlier step failed */
 } sdc_diag_level;
 
-/*! One finding: borrowed from its report. */
+/*! One finding: borrowed from its report. Append-only: the library makes
+ *  it, and fields are only ever added at the end. */
 typedef struct sdc_diag_finding {
   const char *step;  /*!< "config", "directory", "iam", "endpoints", "tls", "http" */
   const char *code;  /*!< stable, e.g. "SD_SERVICE_NOT_FOUND" */

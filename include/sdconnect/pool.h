@@ -182,6 +182,7 @@ SDC_EXTERN sdc_status sdc_http_request_set_flags(sdc_http_request *r, unsigned f
 SDC_EXTERN sdc_status sdc_http_request_set_avoid_endpoint(sdc_http_request *r,
                                                           const char *endpoint);
 
+/*! Frozen: embedded in sdc_http_response (new facts go at its end). */
 typedef struct sdc_http_timings {
   double connect_ms;     /*!< TCP connected (0 on a reused connection) */
   double tls_ms;         /*!< TLS handshake done */
@@ -189,6 +190,7 @@ typedef struct sdc_http_timings {
   double total_ms;
 } sdc_http_timings;
 
+/*! Frozen: embedded in sdc_http_response (new facts go at its end). */
 typedef struct sdc_tls_facts {
   const char *version;          /*!< "TLSv1.3", or "" for plaintext */
   long verify_result;           /*!< X509_V_OK (0) when verified */
@@ -198,6 +200,8 @@ typedef struct sdc_tls_facts {
   const char *cipher;           /*!< "TLS_AES_256_GCM_SHA384", or "" */
 } sdc_tls_facts;
 
+/*! An answer. Append-only: the library makes it, and fields are only ever
+ *  added at the end. */
 typedef struct sdc_http_response {
   long status;
   const char *headers;   /*!< raw header block */
@@ -318,7 +322,8 @@ SDC_EXTERN sdc_status sdc_pool_resolve_host(sdc_pool *p, const char *host,
  *  also from inside the callback of one of its requests. */
 SDC_EXTERN void sdc_pool_forget_target(sdc_pool *p, sdc_target *t);
 
-/*! What a TCP connect found: borrowed for the callback's duration. */
+/*! What a TCP connect found: borrowed for the callback's duration.
+ *  Append-only: the library makes it. */
 typedef struct sdc_tcp_result {
   const char *endpoint; /*!< "ADDR:PORT" dialed */
   double connect_ms;    /*!< until the TCP handshake completed */

@@ -94,7 +94,8 @@ typedef enum sdc_probe_reason {
 /*! "passed", "sd_not_found", "connect_refused", ...: static. */
 SDC_EXTERN const char *sdc_probe_reason_name(sdc_probe_reason r);
 
-/*! One endpoint's result. Strings are borrowed for the callback. */
+/*! One endpoint's result. Strings are borrowed for the callback.
+ *  Append-only: read a report's through sdc_probe_report_result(). */
 typedef struct sdc_probe_result {
   const char *endpoint;     /*!< the SD endpoint's name, or the host */
   const char *address;      /*!< dialed (IPv4/IPv6 literal), or "" */
@@ -113,7 +114,7 @@ typedef struct sdc_probe_result {
   size_t body_bytes;        /*!< answer bytes read (scan window) */
 } sdc_probe_result;
 
-/*! One run of a check. */
+/*! One run of a check. Append-only: the library makes it. */
 typedef struct sdc_probe_report {
   const sdc_check *check;
   const char *service;      /*!< the SD service, or NULL for uptime_url */
@@ -233,6 +234,8 @@ SDC_EXTERN sdc_status sdc_scheduler_remove(sdc_scheduler *s, const sdc_check *c)
  *  long at the latest. */
 SDC_EXTERN uint64_t sdc_scheduler_tick(sdc_scheduler *s, uint64_t now_ms);
 
+/*! The scheduler's counters. Frozen: the program makes it for
+ *  sdc_scheduler_stats_get(); new counters come with a new function. */
 typedef struct sdc_scheduler_stats {
   uint64_t runs;        /*!< started */
   uint64_t skipped;     /*!< due while the last run was still going, or missed */

@@ -119,11 +119,14 @@ SDC_EXTERN int sdc_resolver_grpc_status(const sdc_resolver *r);
 /*! "host:port" this resolver talks to. */
 SDC_EXTERN const char *sdc_resolver_endpoint(const sdc_resolver *r);
 
+/*! A key and its value. Frozen. */
 typedef struct sdc_kv {
   const char *key;
   const char *value;
 } sdc_kv;
 
+/*! One endpoint of a resolved service. Append-only: read a service's
+ *  through sdc_service_endpoint(). */
 typedef struct sdc_endpoint {
   const char *name;    /*!< full endpoint resource name */
   const char *address; /*!< IPv4 or IPv6 literal, or "" */
@@ -135,7 +138,8 @@ typedef struct sdc_endpoint {
   int usable; /*!< address set and port != 0: can be dialed */
 } sdc_endpoint;
 
-/*! A resolved service: immutable, shared between callers. */
+/*! A resolved service: immutable, shared between callers. Append-only:
+ *  the library makes it. */
 typedef struct sdc_service {
   const char *name;
   const char *uid;
@@ -145,7 +149,8 @@ typedef struct sdc_service {
   const sdc_endpoint *endpoints;
 } sdc_service;
 
-/*! Where an answer came from. */
+/*! Where an answer came from. Frozen: the program makes it; new facts
+ *  come with a new function. */
 typedef struct sdc_resolve_info {
   int from_cache; /*!< no RPC was made for this call */
   int stale;      /*!< the directory failed; this is the last good answer */

@@ -21,8 +21,8 @@
 extern "C" {
 #endif
 
-/*! A loaded sdconnect.yaml. Strings are NULL when not given; fields are
- *  only ever added at the end. */
+/*! A loaded sdconnect.yaml. Strings are NULL when not given. Append-only:
+ *  the library makes it, and fields are only ever added at the end. */
 typedef struct sdc_serve_config {
   /* directory: where services are resolved */
   const char *sd_endpoint;       /*!< HOST:PORT; NULL: Google's API */

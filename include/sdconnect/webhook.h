@@ -209,7 +209,8 @@ typedef enum sdc_webhook_failure {
 
 /*! What Dialogflow makes of an attempt: the event it raises (sheet §10 D),
  *  the `webhookStatuses` entry (a google.rpc.Code and its name), and
- *  whether it retries once (§10 C). Strings are static. */
+ *  whether it retries once (§10 C). Strings are static. Frozen: the
+ *  program makes it for sdc_webhook_outcome_of(). */
 typedef struct sdc_webhook_outcome {
   sdc_webhook_failure failure;
   long http_status;       /*!< $request.webhook_status_code; 0 without an answer */
@@ -258,7 +259,8 @@ SDC_EXTERN size_t sdc_webhook_caller_live(const sdc_webhook_caller *c);
  *  reuse connections. */
 SDC_EXTERN void sdc_webhook_caller_free(sdc_webhook_caller *c);
 
-/*! One call's end, borrowed for the callback. */
+/*! One call's end, borrowed for the callback. Append-only: the library
+ *  makes it. */
 typedef struct sdc_webhook_call_result {
   const sdc_webhook *webhook;
   sdc_webhook_outcome outcome;   /*!< of the last attempt */

@@ -7,7 +7,10 @@
 - every header says, in its opening comment, which threads may call it and
   what may block;
 - for a function that returns sdc_status, every SDC_ status its definition
-  in src/lib returns by name is named in its comment, and so is SDC_OK.
+  in src/lib returns by name is named in its comment, and so is SDC_OK;
+- every struct a header defines says how it may change: "Frozen" (the
+  program makes it; it never changes) or "Append-only" (the library makes
+  it; fields only ever go at the end). Everything else is opaque.
 
     check_contracts.py SOURCE_DIR
 """
@@ -64,6 +67,14 @@ for path in sorted(glob.glob(os.path.join(src, "include", "sdconnect", "*.h"))):
         elif not stripped.startswith(("*", "//")):
             comment = None
         i += 1
+
+# Structs: each says whether it is frozen or append-only.
+for path in sorted(glob.glob(os.path.join(src, "include", "sdconnect", "*.h"))):
+    text = open(path).read()
+    for m in re.finditer(r"(/\*[^/]*?\*/)?\s*typedef struct (sdc_\w+) \{", text):
+        if not m.group(1) or not re.search(r"Frozen|Append-only", m.group(1)):
+            failures.append(f"{os.path.basename(path)}: struct {m.group(2)} does not say whether "
+                            "it is Frozen or Append-only (or make it opaque)")
 
 # Definitions: what each returns by name.
 bodies = {}
