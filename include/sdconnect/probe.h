@@ -163,7 +163,9 @@ SDC_EXTERN sdc_status sdc_prober_set_credentials(sdc_prober *pr,
  *  0..count-1 probe every pair exactly once between them. The pair of a
  *  run that fails before its endpoints are known (the directory failed, no
  *  endpoints) is (check id, service name); of an uptime_url check (check
- *  id, host). A run whose pairs all belong to others still reports, with no
+ *  id, host). A check with `sdconnect.pass: any` is judged over all its
+ *  endpoints, so one replica owns it whole: the pair (check id, "").
+ *  A run whose pairs all belong to others still reports, with no
  *  results and n_skipped set. Default: 0 of 1, everything. Loop thread.
  *  \return SDC_OK, or SDC_EINVAL (index or count out of range). */
 SDC_EXTERN sdc_status sdc_prober_set_shard(sdc_prober *pr, unsigned index, unsigned count);

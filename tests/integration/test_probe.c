@@ -513,6 +513,42 @@ START_TEST(replicas_split_a_checks_endpoints_without_duplicates_or_gaps)
 }
 END_TEST
 
+/* One endpoint up among refusing ones: a `pass: any` check passes, and only
+ * a replica that sees every endpoint can say so. */
+START_TEST(replicas_judge_a_pass_any_check_whole)
+{
+  int ports[12], closed = tproc_free_port();
+  char id[16], text[1024], *errs = NULL;
+  sdc_check_set *set = NULL;
+  struct share sh[3];
+  unsigned owner = sdc_shard_owner("anyone", "", 3), owners = 0;
+
+  for(int i = 0; i < 12; i++)
+    ports[i] = i == 7 ? plain_port : closed;
+  service(id, sizeof(id), ports, 12);
+  snprintf(text, sizeof(text),
+           "displayName: anyone\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
+           "  type: servicedirectory_service\n"
+           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
+           "service_name: %s}\nhttpCheck: {path: /echo}\ntimeout: 2s\n"
+           "sdconnect: {pass: any}\n", id);
+  ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
+                "%s", errs ? errs : "");
+  run_shared(sdc_check_set_get(set, 0), sh);
+  for(unsigned k = 0; k < 3; k++) {
+    ck_assert_msg(sh[k].passed, "k=%u n=%zu skipped=%zu owner=%u", k, sh[k].n, sh[k].skipped, owner); /* the owner's verdict; the others had nothing to fail */
+    ck_assert_uint_eq(sh[k].n + sh[k].skipped, 12);
+    if(sh[k].n) {
+      owners++;
+      ck_assert_uint_eq(k, owner);
+      ck_assert_uint_eq(sh[k].n, 12);
+    }
+  }
+  ck_assert_uint_eq(owners, 1);
+  sdc_check_set_free(set);
+}
+END_TEST
+
 START_TEST(http_faults_have_their_reasons_and_redirects_are_followed)
 {
   struct seen s;
@@ -1018,6 +1054,7 @@ int main(void)
   tcase_add_test(tc, every_tls_fault_has_its_reason);
   tcase_add_test(tc, connect_faults_and_tcp_checks);
   tcase_add_test(tc, replicas_split_a_checks_endpoints_without_duplicates_or_gaps);
+  tcase_add_test(tc, replicas_judge_a_pass_any_check_whole);
   tcase_add_test(tc, http_faults_have_their_reasons_and_redirects_are_followed);
   tcase_add_test(tc, directory_faults_have_their_reasons);
   tcase_add_test(tc, uptime_url_checks_look_the_host_up_without_blocking);

@@ -120,10 +120,14 @@ sdc_status sdc_prober_set_shard(sdc_prober *pr, unsigned index, unsigned count)
   return SDC_OK;
 }
 
-/* Whether this replica probes (check, endpoint). */
+/* Whether this replica probes (check, endpoint). A `pass: any` check is
+ * owned whole, as the pair (check, ""): its verdict needs every endpoint's
+ * result, which a share of them cannot give. */
 static bool owned(const sdc_prober *pr, const struct sdc_check *c, const char *endpoint)
 {
-  return pr->shards <= 1 || sdc_shard_owner(sdc_check_id(c), endpoint, pr->shards) == pr->shard;
+  if(pr->shards <= 1)
+    return true;
+  return sdc_shard_owner(sdc_check_id(c), c->pass_any ? "" : endpoint, pr->shards) == pr->shard;
 }
 
 sdc_status sdc_prober_new(sdc_prober **out, sdc_pool *pool,
