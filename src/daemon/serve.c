@@ -20,6 +20,7 @@
 #include "exit.h"
 #include "log.h"
 #include "num.h"
+#include "portfile.h"
 #include "dev.h"
 #include "registry.h"
 #include "seed.h"
@@ -585,12 +586,10 @@ int sdc_daemon_serve(int argc, char **argv)
     goto out;
   if(demo)
     dev_banner(&d, demo, d.cfg->admin_listen, d.admin_port);
-  if(port_file) {
-    FILE *f = fopen(port_file, "w");
-    if(f) {
-      fprintf(f, "%d\n", d.admin_port);
-      fclose(f);
-    }
+  if(port_file && svc_write_port_file(port_file, d.admin_port)) {
+    daemon_log(0, "msg=\"cannot write --port-file\" path=\"%s\" why=\"%s\"\nhint: "
+               "give a path in a folder the daemon may write", port_file, strerror(errno));
+    goto out;
   }
   if(runner_schedule_all(&d))
     goto out;

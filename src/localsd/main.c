@@ -12,6 +12,7 @@
 #include "exit.h"
 #include "num.h"
 #include "notify.h"
+#include "portfile.h"
 #include "seed.h"
 #include "server.h"
 
@@ -188,25 +189,6 @@ static int default_db(char *out, size_t n)
   else
     return -1;
   return w > 0 && (size_t)w < n ? 0 : -1;
-}
-
-static int write_port_file(const char *path, int port)
-{
-  char tmp[PATH_MAX];
-  FILE *f;
-
-  if(snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-     (int)sizeof(tmp))
-    return -1;
-  f = fopen(tmp, "w");
-  if(!f)
-    return -1;
-  fprintf(f, "%d\n", port);
-  if(fclose(f) || rename(tmp, path)) {
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
 }
 
 struct holds {
@@ -479,7 +461,7 @@ int sdc_localsd_main(int argc, char **argv)
     grpc_shutdown();
     goto out;
   }
-  if(o.port_file && write_port_file(o.port_file, port)) {
+  if(o.port_file && svc_write_port_file(o.port_file, port)) {
     fprintf(stderr, PROG ": --port-file %s: cannot write: %s\n", o.port_file,
             strerror(errno));
     lsd_server_stop(srv, 0);

@@ -875,6 +875,17 @@ START_TEST(replicas_probe_each_endpoint_once_between_them)
     unlink(bad.log);
     ck_assert_int_eq(tproc_run(&bad, a2), 2);
     ck_assert(tproc_log_has(&bad, "--replicas 0: give the number of replicas"));
+    unlink(bad.log);
+    { /* a port file it cannot write stops it: its starter would wait in vain */
+      char cfg[200], nowhere[200], want[300];
+      const char *a3[] = {tproc_sdconnect(), "serve", "--config", cfg, "--replicas", "3",
+                          "--replica-index", "0", "--port-file", nowhere, NULL};
+      snprintf(cfg, sizeof(cfg), "%s", tproc_path(dir, "replica0.yaml"));
+      snprintf(nowhere, sizeof(nowhere), "%s", tproc_path(dir, "no-such-folder/port"));
+      snprintf(want, sizeof(want), "msg=\"cannot write --port-file\" path=\"%s\"", nowhere);
+      ck_assert_int_eq(tproc_run(&bad, a3), 1);
+      ck_assert(tproc_log_has(&bad, want));
+    }
     tproc_rmdir(bad.dir);
   }
 }

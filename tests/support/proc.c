@@ -143,6 +143,25 @@ static int status_code(int st)
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A server that did not come up says why: its command, how it ended and
+ * the end of its output, so a failure seen once in CI can be read. */
+static void tell_no_start(const struct tproc *p, const char *const argv[], const char *how)
+{
+  char tail[2048];
+  size_t n = 0;
+  FILE *f = fopen(p->log, "r");
+
+  if(f) {
+    if(fseek(f, -(long)(sizeof(tail) - 1), SEEK_END))
+      rewind(f);
+    n = fread(tail, 1, sizeof(tail) - 1, f);
+    fclose(f);
+  }
+  tail[n] = '\0';
+  fprintf(stderr, "tproc: %s %s (%s); its output ends:\n%s\n", argv[0],
+          argv[1] ? argv[1] : "", how, tail);
+}
+
 int tproc_start(struct tproc *p, const char *const argv[], bool want_port)
 {
   char port_file[128];
@@ -170,11 +189,15 @@ int tproc_start(struct tproc *p, const char *const argv[], bool want_port)
       p->exit_status = status_code(st);
       p->pid = 0;
       scan_output(p);
+      snprintf(port_file, sizeof(port_file), "exited with %d before saying its port",
+               p->exit_status);
+      tell_no_start(p, argv, port_file);
       return -1;
     }
     tproc_sleep_ms(20);
   }
   tproc_kill9(p);
+  tell_no_start(p, argv, "no port after 15 s");
   return -1;
 }
 
