@@ -211,27 +211,37 @@ static void on_report(const sdc_probe_report *rep, void *ud)
   }
 }
 
+/* Append to `out` (of `cap`, `*at` used) a private check named `name` of
+ * the service `svc` in NS, then `rest` (its protocol block and options). */
+static void private_check(char *out, size_t cap, size_t *at, const char *name,
+                          const char *svc, const char *rest)
+{
+  int n = snprintf(out + *at, cap - *at,
+                   "%sdisplayName: %s\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
+                   "  type: servicedirectory_service\n"
+                   "  labels: {project_id: p, location: us-central1, namespace_name: n, "
+                   "service_name: %s}\n%s",
+                   *at ? "---\n" : "", name, svc, rest);
+  ck_assert(n > 0 && (size_t)n < cap - *at);
+  *at += (size_t)n;
+}
+
 /* Run the check in `yaml` (the resource block is added: the service `svc`)
  * once, with `r` as the directory. */
 static size_t body_cap = 4u << 20;
 
 static void run_with(sdc_resolver *r, const char *svc, const char *yaml, struct seen *s)
 {
-  char text[4096];
+  char text[4096], name[256];
+  size_t at = 0;
   sdc_check_set *set = NULL;
   char *errs = NULL;
   sdc_pool_opts *po = NULL;
   sdc_pool *pool = NULL;
   sdc_prober *pr = NULL;
 
-  snprintf(text, sizeof(text),
-           "displayName: check %s\n"
-           "checkerType: VPC_CHECKERS\n"
-           "monitoredResource:\n"
-           "  type: servicedirectory_service\n"
-           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
-           "service_name: %s}\n%s",
-           svc, svc, yaml);
+  snprintf(name, sizeof(name), "check %s", svc);
+  private_check(text, sizeof(text), &at, name, svc, yaml);
   ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
                 "%s", errs ? errs : "");
   memset(s, 0, sizeof(*s));
@@ -459,26 +469,19 @@ static void run_shared(const sdc_check *check, struct share sh[3])
 START_TEST(replicas_split_a_checks_endpoints_without_duplicates_or_gaps)
 {
   int ports[24];
-  char id[16], text[1024], *errs = NULL;
+  char id[16], text[1024], rest[64], *errs = NULL;
   sdc_check_set *set = NULL;
   struct share sh[3];
-  size_t total = 0;
+  size_t total = 0, at = 0;
   sdc_prober *pr = NULL;
   sdc_pool *pool = NULL;
 
   for(int i = 0; i < 24; i++)
     ports[i] = plain_port;
   service(id, sizeof(id), ports, 24);
-  snprintf(text, sizeof(text),
-           "displayName: shared\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
-           "  type: servicedirectory_service\n"
-           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
-           "service_name: %s}\ntcpCheck: {port: %d}\ntimeout: 2s\n---\n"
-           "displayName: missing\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
-           "  type: servicedirectory_service\n"
-           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
-           "service_name: nowhere}\ntcpCheck: {port: 1}\ntimeout: 2s\n",
-           id, plain_port);
+  snprintf(rest, sizeof(rest), "tcpCheck: {port: %d}\ntimeout: 2s\n", plain_port);
+  private_check(text, sizeof(text), &at, "shared", id, rest);
+  private_check(text, sizeof(text), &at, "missing", "nowhere", "tcpCheck: {port: 1}\ntimeout: 2s\n");
   ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
                 "%s", errs ? errs : "");
   run_shared(sdc_check_set_get(set, 0), sh);
@@ -521,17 +524,14 @@ START_TEST(replicas_judge_a_pass_any_check_whole)
   char id[16], text[1024], *errs = NULL;
   sdc_check_set *set = NULL;
   struct share sh[3];
+  size_t at = 0;
   unsigned owner = sdc_shard_owner("anyone", "", 3), owners = 0;
 
   for(int i = 0; i < 12; i++)
     ports[i] = i == 7 ? plain_port : closed;
   service(id, sizeof(id), ports, 12);
-  snprintf(text, sizeof(text),
-           "displayName: anyone\ncheckerType: VPC_CHECKERS\nmonitoredResource:\n"
-           "  type: servicedirectory_service\n"
-           "  labels: {project_id: p, location: us-central1, namespace_name: n, "
-           "service_name: %s}\nhttpCheck: {path: /echo}\ntimeout: 2s\n"
-           "sdconnect: {pass: any}\n", id);
+  private_check(text, sizeof(text), &at, "anyone", id,
+                "httpCheck: {path: /echo}\ntimeout: 2s\nsdconnect: {pass: any}\n");
   ck_assert_msg(sdc_checks_load_mem("t.yaml", text, strlen(text), &set, &errs) == SDC_OK,
                 "%s", errs ? errs : "");
   run_shared(sdc_check_set_get(set, 0), sh);
