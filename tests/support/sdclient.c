@@ -22,12 +22,16 @@ sdc_resolver *tsd_client(int port, long cache_ttl_ms)
   return r;
 }
 
-/* Create `res` (and free it); 0 or -1. */
+/* Create `res` (and free it); 0 or -1, said on stderr with the reason. */
 static int create(sdc_resolver *r, sdc_sd_resource *res)
 {
   sdc_sd_resource *out = NULL;
   sdc_status st = res ? sdc_sd_create(r, res, &out) : SDC_ENOMEM;
 
+  if(st != SDC_OK)
+    fprintf(stderr, "tsd: creating %s failed: %s: %s\n",
+            res ? sdc_sd_resource_name(res) : "(no resource)", sdc_strerror(st),
+            sdc_resolver_errmsg(r));
   sdc_sd_resource_free(out);
   sdc_sd_resource_free(res);
   return st == SDC_OK ? 0 : -1;
