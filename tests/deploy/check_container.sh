@@ -70,7 +70,8 @@ for so in $needed; do
   # dpkg knows a file by the path its package ships (/lib or /usr/lib)
   pkg=
   for q in "$path" "$(readlink -f "$path")" "*/$so"; do
-    pkg=$( (dpkg -S "$q" 2>/dev/null || true) | head -1 | cut -d: -f1)
+    owners=$(dpkg -S "$q" 2>/dev/null || true) # whole: `| head` could SIGPIPE it
+    pkg=${owners%%[:$'\n']*}
     [ -n "$pkg" ] && break
   done
   [ -n "$pkg" ] || fail "$so ($path): no Debian package owns it"

@@ -20,9 +20,12 @@ fail() { echo "check_install: $*" >&2; exit 1; }
 
 stage=$work/stage
 cmake --install "$build" --prefix "$stage" >/dev/null
-libdir=$(cd "$stage" && dirname "$(find . -name 'libsdconnect.so' | head -1)")
+# (no `| head` or `| grep -q` under pipefail: a reader that stops early
+# kills the writer with SIGPIPE and fails the pipeline, now and then)
+libs=$(cd "$stage" && find . -name 'libsdconnect.so')
+[ -n "$libs" ] || fail "libsdconnect.so was not installed"
+libdir=$(dirname "${libs%%$'\n'*}")
 libdir=${libdir#./}
-[ -n "$libdir" ] || fail "libsdconnect.so was not installed"
 
 # What an operator and a C programmer look for, where they look for it.
 for f in bin/sdconnect include/sdconnect/sdconnect.h include/sdconnect/version.h \
@@ -51,7 +54,8 @@ done
 
 # The installed library and program load with only what the system has.
 for bin in "$stage/bin/sdconnect" "$stage/$libdir/libsdconnect.so"; do
-  if ldd "$bin" | grep -q 'not found'; then ldd "$bin" >&2; fail "$bin needs a library that is not installed"; fi
+  deps=$(ldd "$bin")
+  if grep -q 'not found' <<<"$deps"; then echo "$deps" >&2; fail "$bin needs a library that is not installed"; fi
 done
 
 flags=(-std=c11 -Wall -Wextra -Wpedantic -Werror)
@@ -65,7 +69,8 @@ for ex in resolve_service run_check call_webhook; do
   cc "${flags[@]}" -o "$work/pc/$ex" "$src/examples/$ex.c" $(pkg-config --cflags --libs sdconnect) \
      -Wl,-rpath,"$stage/$libdir" || fail "$ex did not build with pkg-config"
 done
-ldd "$work/pc/run_check" | grep -q "libsdconnect.so.0 => $stage/" \
+deps=$(ldd "$work/pc/run_check")
+grep -q "libsdconnect.so.0 => $stage/" <<<"$deps" \
   || fail "run_check does not load the staged libsdconnect"
 cmake -S "$src/examples" -B "$work/cm" -DCMAKE_PREFIX_PATH="$stage" \
       -DCMAKE_C_FLAGS="${sanitize:+-fsanitize=$sanitize}" >/dev/null || fail "find_package(sdconnect) failed"

@@ -72,12 +72,13 @@ static void serve_one(struct fakehttp *f, int c)
   pthread_mutex_lock(&f->lock);
   f->last = req;
   pthread_mutex_unlock(&f->lock);
+  /* counted before answering: a caller that has its answer sees the count */
+  atomic_fetch_add(&f->count, 1);
   snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: application/json"
            "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
            strlen(body));
   if(write(c, head, strlen(head)) >= 0)
     (void)!write(c, body, strlen(body));
-  atomic_fetch_add(&f->count, 1);
   close(c);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "sdclient.h"
+#include "proc.h"
 
 #include <stdio.h>
 
@@ -22,16 +23,32 @@ sdc_resolver *tsd_client(int port, long cache_ttl_ms)
   return r;
 }
 
-/* Create `res` (and free it); 0 or -1, said on stderr with the reason. */
+static void tell(sdc_resolver *r, const sdc_sd_resource *res, sdc_status st, const char *then)
+{
+  fprintf(stderr, "tsd: creating %s failed: %s: %s%s\n",
+          res ? sdc_sd_resource_name(res) : "(no resource)", sdc_strerror(st),
+          sdc_resolver_errmsg(r), then);
+}
+
+/* Create `res` (and free it); 0 or -1, said on stderr with the reason.
+ * The library never retries a create (a lost answer must not create
+ * twice), so a fixture's create that met a transient failure is tried once
+ * more here, and ALREADY_EXISTS then means the first one took. Said on
+ * stderr either way. */
 static int create(sdc_resolver *r, sdc_sd_resource *res)
 {
   sdc_sd_resource *out = NULL;
   sdc_status st = res ? sdc_sd_create(r, res, &out) : SDC_ENOMEM;
 
+  if(st == SDC_EUNAVAILABLE || st == SDC_ETIMEDOUT) {
+    tell(r, res, st, "; trying once more");
+    tproc_sleep_ms(200);
+    st = sdc_sd_create(r, res, &out);
+    if(st == SDC_EEXIST)
+      st = sdc_sd_get(r, sdc_sd_resource_kind(res), sdc_sd_resource_name(res), &out);
+  }
   if(st != SDC_OK)
-    fprintf(stderr, "tsd: creating %s failed: %s: %s\n",
-            res ? sdc_sd_resource_name(res) : "(no resource)", sdc_strerror(st),
-            sdc_resolver_errmsg(r));
+    tell(r, res, st, "");
   sdc_sd_resource_free(out);
   sdc_sd_resource_free(res);
   return st == SDC_OK ? 0 : -1;
