@@ -36,6 +36,17 @@ char *sdc__strdup(const char *s)
   return p;
 }
 
+sdc_status sdc__replace_copy(char **slot, const char *s)
+{
+  char *copy = NULL;
+
+  if(s && !(copy = sdc__strdup(s)))
+    return SDC_ENOMEM;
+  sdc_free(*slot);
+  *slot = copy;
+  return SDC_OK;
+}
+
 void sdc__free_secret(char *s)
 {
   volatile char *p = s; /* volatile: the wipe is not optimised away */

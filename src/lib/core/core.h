@@ -11,6 +11,9 @@ void *sdc__malloc(size_t size);
 void *sdc__calloc(size_t nmemb, size_t size);
 void *sdc__realloc(void *ptr, size_t size);
 char *sdc__strdup(const char *s);
+/* Replace *slot (freed) with a copy of `s`; NULL clears it. On SDC_ENOMEM
+ * *slot is left as it was. */
+sdc_status sdc__replace_copy(char **slot, const char *s);
 /* Wipe a NUL-terminated secret (a password, a key), then free it. NULL ok. */
 void sdc__free_secret(char *s);
 void sdc__allocator_set(const sdc_allocator *a);

@@ -45,22 +45,11 @@ void sdc_diag_opts_free(sdc_diag_opts *o)
   sdc_free(o);
 }
 
-static sdc_status set_copy(char **slot, const char *s)
-{
-  char *c = s ? sdc__strdup(s) : NULL;
-
-  if(s && !c)
-    return SDC_ENOMEM;
-  sdc_free(*slot);
-  *slot = c;
-  return SDC_OK;
-}
-
 sdc_status sdc_diag_opts_set_target(sdc_diag_opts *o, const char *service, const char *url)
 {
   if(!o || !service || !url)
     return SDC_EINVAL;
-  return set_copy(&o->service, service) ? SDC_ENOMEM : set_copy(&o->url, url);
+  return sdc__replace_copy(&o->service, service) ? SDC_ENOMEM : sdc__replace_copy(&o->url, url);
 }
 
 sdc_status sdc_diag_opts_set_webhook(sdc_diag_opts *o, const sdc_webhook *w)
@@ -101,7 +90,8 @@ sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem, const cha
   if(!o)
     return SDC_EINVAL;
   key = key_pem ? sdc__strdup(key_pem) : NULL;
-  if((key_pem && !key) || set_copy(&o->ca_pem, ca_pem) || set_copy(&o->cert_pem, cert_pem)) {
+  if((key_pem && !key) || sdc__replace_copy(&o->ca_pem, ca_pem) ||
+     sdc__replace_copy(&o->cert_pem, cert_pem)) {
     sdc__free_secret(key);
     return SDC_ENOMEM;
   }
@@ -112,7 +102,7 @@ sdc_status sdc_diag_opts_set_tls(sdc_diag_opts *o, const char *ca_pem, const cha
 
 sdc_status sdc_diag_opts_set_location(sdc_diag_opts *o, const char *location)
 {
-  return o ? set_copy(&o->location, location) : SDC_EINVAL;
+  return o ? sdc__replace_copy(&o->location, location) : SDC_EINVAL;
 }
 
 void sdc_diag_opts_set_agent(sdc_diag_opts *o, sdc_resolver *agent)

@@ -38,21 +38,9 @@ void sdc_http_request_free(sdc_http_request *r)
   sdc_free(r);
 }
 
-/* Replace *slot with a copy of s (NULL clears). */
-static sdc_status set_copy(char **slot, const char *s)
-{
-  char *c = NULL;
-
-  if(s && !(c = sdc__strdup(s)))
-    return SDC_ENOMEM;
-  sdc_free(*slot);
-  *slot = c;
-  return SDC_OK;
-}
-
 sdc_status sdc_http_request_set_method(sdc_http_request *r, const char *method)
 {
-  sdc_status st = set_copy(&r->own_method, method);
+  sdc_status st = sdc__replace_copy(&r->own_method, method);
 
   if(!st)
     r->method = r->own_method;
@@ -108,7 +96,7 @@ sdc_status sdc_http_request_set_flags(sdc_http_request *r, unsigned flags)
 
 sdc_status sdc_http_request_set_avoid_endpoint(sdc_http_request *r, const char *endpoint)
 {
-  sdc_status st = set_copy(&r->own_avoid, endpoint);
+  sdc_status st = sdc__replace_copy(&r->own_avoid, endpoint);
 
   if(!st)
     r->avoid_endpoint = r->own_avoid;

@@ -156,14 +156,11 @@ void sdc_sd_list_opts_free(sdc_sd_list_opts *o)
 /* Replace an option's copy (NULL or "" clears it). */
 static sdc_status set_opt(char **own, const char **field, const char *s)
 {
-  char *copy = NULL;
+  sdc_status st = sdc__replace_copy(own, s && *s ? s : NULL);
 
-  if(s && *s && !(copy = sdc__strdup(s)))
-    return SDC_ENOMEM;
-  sdc_free(*own);
-  *own = copy;
-  *field = copy;
-  return SDC_OK;
+  if(!st)
+    *field = *own;
+  return st;
 }
 
 sdc_status sdc_sd_list_opts_set_filter(sdc_sd_list_opts *o, const char *filter)
