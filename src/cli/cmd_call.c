@@ -263,8 +263,7 @@ static int adhoc_webhook(struct adhoc *a, char **out)
 
   if(a->timeout && !svc_parse_duration_ms(a->timeout, &ms))
     return usage_error(CMD, "--webhook-timeout: '%s' is not a duration (e.g. 5s)", a->timeout);
-  if(a->service && (rc = cli_build_name(CMD, SDC_SD_SERVICE, a->service, &a->nf, name,
-                                        sizeof(name))))
+  if((rc = cli_service_flag(CMD, a->service, &a->nf, name, sizeof(name))))
     return rc;
   rc = 1;
   if(!(url = yq(a->url)) || (a->service && !(svc = yq(name))))
@@ -371,6 +370,8 @@ int cmd_call(int argc, char **argv)
       return rc;
   } else if(p.n_pos != 1) {
     return usage_error(CMD, "name one webhook file, or give --url");
+  } else if((rc = cli_service_flag(CMD, NULL, &adhoc.nf, NULL, 0))) {
+    return rc; /* name flags with a file: nothing to complete */
   }
   run.json = sf.json;
   run.verbose = verbose;

@@ -349,15 +349,10 @@ int cmd_fetch(int argc, char **argv)
                        "name", p.pos[0]);
   if(!service == !n_connect)
     return usage_error(CMD, "give either --service NAME or --connect-to ADDR:PORT");
-  if(service) { /* a short name: completed from --namespace, --location, --project */
-    if((rc = cli_build_name(CMD, SDC_SD_SERVICE, service, &nf, service_name,
-                            sizeof(service_name))))
-      return rc;
+  if((rc = cli_service_flag(CMD, service, &nf, service_name, sizeof(service_name))))
+    return rc;
+  if(service) /* a short name, completed from --namespace, --location, --project */
     service = service_name;
-  } else if(nf.project || nf.location || nf.namespace_) {
-    return usage_error(CMD, "--project, --location and --namespace complete a short "
-                       "--service name; there is no --service");
-  }
   if(!tcert != !tkey)
     return usage_error(CMD, "--cert and --key go together");
   if(sf.timeout && !svc_parse_duration_ms(sf.timeout, &timeout))

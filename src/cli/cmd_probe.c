@@ -127,7 +127,7 @@ static int adhoc_check(struct adhoc *a, sdc_check_set **out)
     return usage_error(CMD, "give one of --tcp PORT, --http PATH or --https PATH with --service");
   if((a->host || a->ca) && a->tcp)
     return usage_error(CMD, "--host and --check-ca are for --http and --https");
-  if((rc = cli_build_name(CMD, SDC_SD_SERVICE, a->service, &a->nf, name, sizeof(name))))
+  if((rc = cli_service_flag(CMD, a->service, &a->nf, name, sizeof(name))))
     return rc;
   for(tok = strtok_r(name, "/", &save); tok && n < 8; tok = strtok_r(NULL, "/", &save))
     seg[n++] = tok; /* projects P locations L namespaces N services S */
@@ -222,6 +222,8 @@ int cmd_probe(int argc, char **argv)
   } else if(!p.n_pos) {
     return usage_error(CMD, "name at least one check file (UptimeCheckConfig YAML or JSON), "
                        "or --service with --tcp, --http or --https");
+  } else if((rc = cli_service_flag(CMD, NULL, &adhoc.nf, NULL, 0))) {
+    return rc; /* name flags with files: nothing to complete */
   }
   if(timeout_s && !svc_parse_duration_ms(timeout_s, &limit))
     return usage_error(CMD, "--probe-timeout: '%s' is not a duration (e.g. 30s)", timeout_s);

@@ -53,7 +53,7 @@ int cli_location_name(const char *cmd, const struct name_flags *nf, char *out, s
 
 /* Full name of a `kind` resource given as `id` (an id or a full name). */
 int cli_build_name(const char *cmd, sdc_sd_kind kind, const char *id,
-                      const struct name_flags *nf, char *out, size_t n)
+                   const struct name_flags *nf, char *out, size_t n)
 {
   char parent[NAME_MAX_LEN];
   int rc;
@@ -75,8 +75,7 @@ int cli_build_name(const char *cmd, sdc_sd_kind kind, const char *id,
       return usage_error(cmd, "%s '%s' needs --%s (or give its full name)",
                          cli_kind_word(kind), id,
                          kind == SDC_SD_SERVICE ? "namespace" : "service");
-    rc = cli_build_name(cmd, (sdc_sd_kind)(kind - 1), up, nf, parent,
-                    sizeof(parent));
+    rc = cli_build_name(cmd, (sdc_sd_kind)(kind - 1), up, nf, parent, sizeof(parent));
   }
   if(rc)
     return rc;
@@ -87,6 +86,17 @@ int cli_build_name(const char *cmd, sdc_sd_kind kind, const char *id,
               id) >= (int)n)
     return usage_error(cmd, "the %s name for '%s' is too long", cli_kind_word(kind),
                        id);
+  return 0;
+}
+
+int cli_service_flag(const char *cmd, const char *service, const struct name_flags *nf,
+                     char *out, size_t n)
+{
+  if(service)
+    return cli_build_name(cmd, SDC_SD_SERVICE, service, nf, out, n);
+  if(nf->project || nf->location || nf->namespace_)
+    return usage_error(cmd, "--project, --location and --namespace complete a short "
+                       "--service name; there is no --service");
   return 0;
 }
 

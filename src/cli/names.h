@@ -31,6 +31,12 @@ int cli_location_name(const char *cmd, const struct name_flags *nf, char *out, s
 int cli_build_name(const char *cmd, sdc_sd_kind kind, const char *id,
                    const struct name_flags *nf, char *out, size_t n);
 
+/* The --service of fetch, probe and call: `service` (NULL: none given)
+ * made a full name in `out`. The name flags without a --service to
+ * complete are refused. 0, or the exit code after saying what is wrong. */
+int cli_service_flag(const char *cmd, const char *service, const struct name_flags *nf,
+                     char *out, size_t n);
+
 /* --project, --location and --namespace, for commands that take a short
  * service name. */
 const struct flag *name_flag_table(struct name_flags *nf);

@@ -900,6 +900,13 @@ START_TEST(cli_fetch_verbose_and_load_check)
     ck_assert_int_eq(tproc_run(&c, argv), 3);
   }
   unlink(c.log);
+  { /* a name flag with nothing to complete is refused, not ignored */
+    const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--project", "p",
+                          NULL};
+    ck_assert_int_eq(tproc_run(&c, argv), 2);
+    ck_assert(tproc_log_has(&c, "complete a short --service name; there is no --service"));
+  }
+  unlink(c.log);
   {
     const char *argv[] = {tproc_sdconnect(), "fetch", url, "--connect-to", to, "--ca",
                           in_dir("ca.pem"), "--repeat", "200", "--parallel", "4", "--json",

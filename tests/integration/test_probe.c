@@ -935,6 +935,7 @@ START_TEST(cli_table_json_and_exit_codes)
     const char *a2[] = {"probe", "--service", id, "--namespace", "n", "--location", "l",
                         "--project", "p", "--tcp", "99999", NULL};
     const char *a3[] = {"probe", "--service", id, "--http", "/", "--tcp", "1", NULL};
+    const char *a4[] = {"probe", "checks.yaml", "--location", "l", NULL};
     ck_assert_int_eq(cli(&p, a1), 2);
     ck_assert(tproc_log_has(&p, "needs --namespace"));
     tproc_rmdir(p.dir);
@@ -943,6 +944,9 @@ START_TEST(cli_table_json_and_exit_codes)
     tproc_rmdir(p.dir);
     ck_assert_int_eq(cli(&p, a3), 2);
     ck_assert(tproc_log_has(&p, "give one of --tcp PORT, --http PATH or --https PATH"));
+    tproc_rmdir(p.dir);
+    ck_assert_int_eq(cli(&p, a4), 2); /* a name flag with nothing to complete */
+    ck_assert(tproc_log_has(&p, "complete a short --service name; there is no --service"));
     tproc_rmdir(p.dir);
   }
   /* a failing check: exit 3, the reason in the table, the detail below */

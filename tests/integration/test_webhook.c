@@ -490,6 +490,9 @@ START_TEST(a_call_or_fetch_without_a_file_takes_a_short_service_name)
     const char *a2[] = {tproc_sdconnect(), "call", "--service", "hook", NULL};
     const char *a3[] = {tproc_sdconnect(), "call", "--url", "https://" HOST "/", "--webhook-ca",
                         tproc_path(dir, "basic"), NULL};
+    const char *a4[] = {tproc_sdconnect(), "call", "--url", "https://" HOST "/", "--project",
+                        "p", NULL};
+    const char *a5[] = {tproc_sdconnect(), "call", "hooks.yaml", "--namespace", "n", NULL};
     ck_assert_int_eq(tproc_run(&p, a1), 2);
     ck_assert(tproc_log_has(&p, "is not an https URL"));
     unlink(p.log);
@@ -498,6 +501,11 @@ START_TEST(a_call_or_fetch_without_a_file_takes_a_short_service_name)
     unlink(p.log);
     ck_assert_int_eq(tproc_run(&p, a3), 2);
     ck_assert(tproc_log_has(&p, "no certificate in it"));
+    for(int i = 0; i < 2; i++) { /* name flags with nothing to complete */
+      unlink(p.log);
+      ck_assert_int_eq(tproc_run(&p, i ? a5 : a4), 2);
+      ck_assert(tproc_log_has(&p, "complete a short --service name; there is no --service"));
+    }
   }
   tproc_rmdir(p.dir);
 }
