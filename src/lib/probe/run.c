@@ -196,6 +196,18 @@ static void free_lines(char **lines)
   sdc_free(lines);
 }
 
+/* Forget the endpoint slots (allocated, or the run's own one). */
+static void drop_endpoints(struct run *r)
+{
+  if(r->eps != &r->one) {
+    sdc_free(r->eps);
+    sdc_free(r->out);
+  }
+  r->eps = NULL;
+  r->out = NULL;
+  r->n = 0;
+}
+
 static void run_free(struct run *r)
 {
   for(size_t i = 0; i < r->n; i++) {
@@ -206,10 +218,7 @@ static void run_free(struct run *r)
     free_lines(r->eps[i].hdrs);
   }
   free_lines(r->hdrs);
-  if(r->eps != &r->one) {
-    sdc_free(r->eps);
-    sdc_free(r->out);
-  }
+  drop_endpoints(r);
   sdc_free(r);
 }
 
@@ -657,13 +666,7 @@ static void ep_init(struct ep_probe *e, struct run *r, const char *endpoint,
 static void fail_run(struct run *r, const char *endpoint, sdc_probe_reason reason,
                      const char *detail)
 {
-  if(r->eps != &r->one) {
-    sdc_free(r->eps);
-    sdc_free(r->out);
-  }
-  r->eps = NULL;
-  r->out = NULL;
-  r->n = 0;
+  drop_endpoints(r);
   if(!owned(r->pr, r->c, endpoint)) {
     r->skipped = 1;
     report(r);
