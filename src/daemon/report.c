@@ -153,8 +153,10 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
   }
   for(size_t k = 0; k < s->n; k++) {
     bool still = false;
-    for(size_t i = 0; i < rep->n_results && !still; i++)
-      still = sdc_probe_report_result(rep, i)->endpoint && !strcmp(sdc_probe_report_result(rep, i)->endpoint, s->endpoints[k]);
+    for(size_t i = 0; i < rep->n_results && !still; i++) {
+      const char *ep = sdc_probe_report_result(rep, i)->endpoint;
+      still = ep && !strcmp(ep, s->endpoints[k]);
+    }
     if(!still) {
       const char *v[] = {id, svc, s->endpoints[k]};
       sdc_metric_remove(d->f.success, v);
@@ -180,20 +182,24 @@ static void forget_gone(struct daemon *d, const sdc_probe_report *rep)
   free(s->endpoints);
   s->endpoints = now;
   s->n = 0;
-  for(size_t i = 0; now && i < rep->n_results; i++)
-    if(sdc_probe_report_result(rep, i)->endpoint && (now[s->n] = strdup(sdc_probe_report_result(rep, i)->endpoint)))
+  for(size_t i = 0; now && i < rep->n_results; i++) {
+    const char *ep = sdc_probe_report_result(rep, i)->endpoint;
+    if(ep && (now[s->n] = strdup(ep)))
       s->n++;
+  }
 }
 
 /* ---- each run ----------------------------------------------------------------- */
 /* How the run's directory lookup went (for checks of a service). */
 static const char *resolve_result(const sdc_probe_report *rep)
 {
+  sdc_probe_reason why = rep->n_results == 1 ? sdc_probe_report_result(rep, 0)->reason
+                                              : SDC_PROBE_PASSED;
+
   if(rep->directory_stale)
     return "stale";
-  if(rep->n_results == 1 && sdc_probe_report_result(rep, 0)->reason >= SDC_PROBE_SD_NOT_FOUND &&
-     sdc_probe_report_result(rep, 0)->reason <= SDC_PROBE_SD_UNAVAILABLE)
-    return sdc_probe_reason_name(sdc_probe_report_result(rep, 0)->reason);
+  if(why >= SDC_PROBE_SD_NOT_FOUND && why <= SDC_PROBE_SD_UNAVAILABLE)
+    return sdc_probe_reason_name(why);
   return "ok";
 }
 
