@@ -668,11 +668,7 @@ static sdc_status submit_one(sdc_pool *p, sdc_target *t,
    * the target is known to speak HTTP/2 */
   if(sdc__h1_eligible(p, ts) ||
      ((req->flags & SDC_HTTP_FRESH_CONN) && !sdc__h1_known_h2(ts))) {
-    st = sdc__h1_submit(p, ts, req, &u, method, how & SUB_RE_RESOLVED, cb,
-                        userdata);
-    if(st == SDC_ENOMEM)
-      snprintf(p->err, sizeof(p->err), "out of memory");
-    return st;
+    return sdc__h1_submit(p, ts, req, &u, method, how & SUB_RE_RESOLVED, cb, userdata);
   }
   if((st = url_matches(t, req->url, why, sizeof(why)))) { /* as libcurl reads it */
     snprintf(p->err, sizeof(p->err), "%.300s: %s", req->url, why);
@@ -685,7 +681,6 @@ static sdc_status submit_one(sdc_pool *p, sdc_target *t,
   if(!x) {
     if(probe) /* others wait for what this one was to learn: let one of them */
       sdc__h1_probe_done(p, ts);
-    snprintf(p->err, sizeof(p->err), "%.300s: out of memory", req->url);
     return SDC_ENOMEM;
   }
   x->pool = p;
@@ -740,9 +735,9 @@ static sdc_status submit_one(sdc_pool *p, sdc_target *t,
   p->live = x;
   p->running++;
   return SDC_OK;
-fail: /* what fails from here on is memory: a handle, a copy, a list */
+fail: /* what fails from here on is memory: a handle, a copy, a list
+       (submit() says so) */
   st = SDC_ENOMEM;
-  snprintf(p->err, sizeof(p->err), "out of memory");
   if(probe)
     sdc__h1_probe_done(p, ts);
   xfer_free(x);
